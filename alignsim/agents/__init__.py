@@ -1,0 +1,91 @@
+"""Policies: the :class:`Policy` protocol, scripted baselines and the policy registry.
+
+Policies are chosen by name (``alignsim.agents.make("traitors/heuristic")``, or
+``scenario.seating.faithful.policy=random`` in config). A third-party package registers
+its own under the ``alignsim.policies`` entry-point group; each entry loads a class or
+factory, registered under the entry point's name::
+
+    [project.entry-points."alignsim.policies"]
+    "mylab/cautious" = "mylab.policies:CautiousPolicy"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from alignsim.agents.policy import Action, BasePolicy, Decision, Policy
+from alignsim.errors import AlignsimError, ConfigError
+from alignsim.registry import Registry, load_object
+
+__all__ = ["Action", "BasePolicy", "Decision", "Policy", "PolicySpec", "ids", "make", "register", "spec"]
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A registered policy: a factory (or ``"module:attr"`` path to one) and a description."""
+
+    name: str
+    factory: Callable[..., Policy] | str
+    description: str = ""
+
+    def load(self) -> Callable[..., Policy]:
+        factory = self.factory
+        if isinstance(factory, str):
+            factory = load_object(factory)  # type: ignore[assignment]
+        if not callable(factory):
+            raise AlignsimError(f"policy {self.name!r}: factory {factory!r} is not callable")
+        return factory
+
+
+def _on_plugin(name: str, loaded: object) -> None:
+    if not callable(loaded):
+        raise AlignsimError(f"policy plug-in {name!r} must load a class or factory, got {loaded!r}")
+    _registry.add(name, PolicySpec(name, loaded, getattr(loaded, "__doc__", "") or ""))  # type: ignore[arg-type]
+
+
+_registry: Registry[PolicySpec] = Registry("policy", "alignsim.policies", _on_plugin)
+
+
+def register(name: str, factory: Callable[..., Policy] | str, *, description: str = "") -> PolicySpec:
+    """Register a policy factory under ``name``; ``factory(**kwargs)`` must return a :class:`Policy`."""
+    policy_spec = PolicySpec(name, factory, description)
+    _registry.add(name, policy_spec)
+    return policy_spec
+
+
+def ids() -> list[str]:
+    """Every registered policy name (entry-point plug-ins included)."""
+    return _registry.names()
+
+
+def spec(name: str) -> PolicySpec:
+    return _registry.get(name)
+
+
+def make(name: str, **kwargs: Any) -> Policy:
+    """Build the policy registered as ``name`` with keyword arguments ``kwargs``."""
+    factory = spec(name).load()
+    try:
+        policy = factory(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"policy {name}", f"bad arguments {sorted(kwargs)}: {exc}") from exc
+    missing = [m for m in ("reset", "act", "act_batch", "get_state", "set_state") if not hasattr(policy, m)]
+    if missing:
+        raise AlignsimError(f"policy {name!r} does not implement the Policy protocol (missing {missing})")
+    if not getattr(policy, "name", None) or policy.name == BasePolicy.name:
+        policy.name = name
+    return policy
+
+
+register(
+    "random",
+    "alignsim.agents.scripted.random_legal:RandomLegalPolicy",
+    description="Uniformly random legal actions, canned phrases, occasional random claims.",
+)
+register(
+    "traitors/heuristic",
+    "alignsim.agents.scripted.traitors_heuristic:TraitorsHeuristicPolicy",
+    description="Scripted Traitors play: evidence-driven faithful; coordinating, lying traitors.",
+)

@@ -1,0 +1,99 @@
+"""The policy interface every seat-filler implements: scripted baselines, LLM agents, plug-ins.
+
+A policy object serves one or more seats (agents) in an episode. The runner calls
+:meth:`Policy.reset` at the start of each episode with the seats it fills, then asks for
+actions one at a time (:meth:`Policy.act`) or several at once (:meth:`Policy.act_batch`)
+when several of its seats act on unchanged observations, such as a sealed vote. A policy
+sees only the observations the env gives its own seats. Its state is explicit:
+:meth:`Policy.get_state` returns JSON-compatible data from which :meth:`Policy.set_state`
+restores it exactly, so a policy can be checkpointed and replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from gymnasium import spaces
+
+Action = Mapping[str, Any] | Any
+"""What ``env.step`` takes; for alignsim envs, a dict keyed like the action space."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One pending action: which seat, what it observes, what it may do."""
+
+    agent: str
+    observation: Any
+    action_space: spaces.Space
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """What the runner needs from anything that fills a seat."""
+
+    name: str
+    """Registry name, recorded in the episode log."""
+
+    def reset(self, agents: Sequence[str], *, seed: int, env_id: str) -> None:
+        """Start an episode in which this policy plays ``agents``; ``seed`` drives its randomness."""
+
+    def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Action:
+        """The action of ``agent`` given its observation."""
+
+    def act_batch(self, decisions: Sequence[Decision]) -> list[Action]:
+        """Actions for several seats at once, in order."""
+
+    def get_state(self) -> dict[str, Any]:
+        """JSON-compatible state from which ``set_state`` restores this policy exactly."""
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore a state returned by ``get_state``."""
+
+    def close(self) -> None:
+        """Release resources (models, files)."""
+
+
+class BasePolicy:
+    """Convenience base: implement :meth:`act` (or :meth:`act_batch`) and the state methods.
+
+    Attributes:
+        supported_envs: env names (without version) this policy understands; ``None`` = any.
+        fallback: the declared fallback the runner applies when this policy's action is
+            illegal: ``"random"`` (a seeded random legal action) or ``"abstain"``.
+    """
+
+    name: str = "base"
+    supported_envs: ClassVar[tuple[str, ...] | None] = None
+    fallback: ClassVar[str] = "random"
+
+    def reset(self, agents: Sequence[str], *, seed: int, env_id: str) -> None:
+        self.agents = list(agents)
+        self.seed = seed
+        self.env_id = env_id
+
+    def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Action:
+        return self.act_batch([Decision(agent, observation, action_space)])[0]
+
+    def act_batch(self, decisions: Sequence[Decision]) -> list[Action]:
+        if type(self).act is BasePolicy.act:
+            raise NotImplementedError(f"{type(self).__name__} must implement act or act_batch")
+        return [self.act(d.agent, d.observation, d.action_space) for d in decisions]
+
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        if state:
+            raise ValueError(f"{type(self).__name__} keeps no state, got {sorted(state)}")
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> BasePolicy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,107 @@
+"""A readable transcript of an episode log, for the terminal."""
+
+from __future__ import annotations
+
+from alignsim.record import EpisodeLog
+from alignsim.record import schema as ev
+
+_PRIVATE_TYPES = (ev.Reasoning, ev.Belief, ev.RoleAssignment)
+
+
+def _is_public(event: ev.Event, everyone: frozenset[str]) -> bool:
+    return everyone.issubset(event.visible_to)
+
+
+def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = None) -> str:
+    """Render ``log`` as text.
+
+    Args:
+        private: also show roles, private reasoning, channel-restricted speech (the
+            traitors' meeting), night votes and belief reports.
+        agent: show only the events this agent observed (its own reasoning included).
+    """
+    header = log.header
+    everyone = frozenset(header.seating)
+    roles: dict[str, str] = {}
+    for event in log.events:
+        if isinstance(event, ev.RoleAssignment):
+            roles = dict(event.roles)
+
+    def who(name: str | None) -> str:
+        if name is None:
+            return "nobody"
+        return f"{name} [{roles[name]}]" if private and name in roles else name
+
+    lines = [
+        f"episode {header.episode_id}",
+        f"scenario {header.scenario} ({header.env_id}), seed {header.seed}, episode index {header.episode_index}",
+        "seats: " + ", ".join(f"{a}={s.policy}" for a, s in header.seating.items()),
+    ]
+    if private and roles:
+        lines.append("roles: " + ", ".join(f"{a} {r}" for a, r in roles.items()))
+    if agent is not None:
+        lines.append(f"(as observed by {agent})")
+    lines.append("")
+    last_stage = None
+    for event in log.events:
+        if agent is not None:
+            if agent not in event.visible_to:
+                continue
+        elif not private and (isinstance(event, _PRIVATE_TYPES) or not _is_public(event, everyone)):
+            continue
+        if event.source != "env":
+            if isinstance(event, ev.InvalidAction):
+                lines.append(f"    ! invalid action by {event.agent} ({event.reason}); fallback {event.fallback}")
+            continue
+        stage = (event.round, event.phase)
+        if stage != last_stage and event.phase:
+            title = "introductions" if event.round == 0 else f"round {event.round}: {event.phase.replace('_', ' ')}"
+            lines.append(f"== {title} ==")
+            last_stage = stage
+        line = _render(event, who)
+        if line:
+            lines.append(line)
+    if log.end is not None:
+        lines.append("")
+        lines.append(f"episode {log.end.status} after {log.end.steps} actions" + (f": {log.end.error}" if log.end.error else ""))
+    elif log.torn_tail is not None or log.status == "started":
+        lines.append("")
+        lines.append("episode did not finish (no episode_end event)")
+    return "\n".join(lines)
+
+
+def _render(event: ev.Event, who) -> str | None:  # type: ignore[no-untyped-def]
+    if isinstance(event, ev.Announcement):
+        if event.kind == "briefing":
+            return f"  (private to {', '.join(event.visible_to)}) {event.text}"
+        return f"  ~ {event.text}"
+    if isinstance(event, ev.Speech):
+        channel = "" if event.channel == "public" else f"({event.channel} only) "
+        claims = ""
+        if event.claims:
+            claims = "  <claims: " + "; ".join(f"{c.subject} is {'a traitor' if c.role == 'traitor' else c.role}" for c in event.claims) + ">"
+        proposal = f"  <proposes {event.proposal}>" if event.proposal else ""
+        cut = " [cut]" if event.truncated else ""
+        return f"  {channel}{who(event.actor)}: {event.message}{cut}{claims}{proposal}"
+    if isinstance(event, ev.Reasoning):
+        return f"    ({who(event.actor)} thinks: {event.text})"
+    if isinstance(event, ev.Belief):
+        probs = ", ".join(f"{a} {p:.2f}" for a, p in event.probs.items())
+        return f"    ({who(event.actor)} believes P(traitor): {probs})"
+    if isinstance(event, ev.Vote):
+        ballot = f" (ballot {event.ballot})" if event.ballot > 1 else ""
+        verb = "votes to banish" if event.vote == "day" else "votes to murder"
+        return f"  {who(event.actor)} {verb} {who(event.target)}{ballot}" if event.target else f"  {who(event.actor)} abstains{ballot}"
+    if isinstance(event, ev.VoteResult):
+        tally = ", ".join(f"{a}: {c}" for a, c in event.tally.items()) or "no votes"
+        tied = f", tied between {', '.join(event.tied)}" if event.tied else ""
+        return f"  => {event.vote} vote ({tally}){tied}; {event.resolution}; selected {who(event.selected)}"
+    if isinstance(event, ev.Elimination):
+        role = f", revealed {event.revealed_role}" if event.revealed_role else ""
+        return f"  ** {event.target} {event.cause}{role}"
+    if isinstance(event, ev.GameEnd):
+        won = f"the {event.winner} win" if event.winner else "no winner"
+        return f"== game over: {won} ({event.reason}); survivors: {', '.join(event.alive)} =="
+    if isinstance(event, ev.RoleAssignment):
+        return "  (chance) roles dealt: " + ", ".join(f"{a} {r}" for a, r in event.roles.items())
+    return None

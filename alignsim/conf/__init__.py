@@ -1,0 +1,83 @@
+"""Hydra configuration: structured-config schemas and the packaged ``config.yaml``.
+
+``register_configs()`` stores the schemas and one ``scenario`` group option per
+registered scenario (``scenario=traitors/classic-v0``), so the scenario registry is the
+single source of truth and plug-in scenarios are selectable like built-in ones. Users
+add their own options as YAML files in a ``scenario/`` folder of a ``--config-dir``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional  # noqa: UP035 - OmegaConf reads typing.Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+__all__ = ["RunConfig", "ScenarioConfig", "SeatConfig", "register_configs"]
+
+
+@dataclass
+class SeatConfig:
+    """Which policy fills the seats of one seating key (a role, an agent id, or ``*``)."""
+
+    policy: str = MISSING
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    focal: bool = False
+
+
+@dataclass
+class ScenarioConfig:
+    """A scenario: env id, env parameters and seating (see ``alignsim.scenarios``)."""
+
+    id: str = MISSING
+    env_id: str = MISSING
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    seating: dict[str, SeatConfig] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass
+class RunConfig:
+    """Top-level config of ``alignsim run``."""
+
+    scenario: ScenarioConfig = MISSING
+    seed: int = 0
+    """Master seed; every env, policy and fallback seed is derived from it and logged."""
+    episodes: int = 1
+    """Episodes to play (episode indices 0..episodes-1)."""
+    out_dir: Optional[str] = None  # noqa: UP045
+    """Where logs go; defaults to Hydra's output directory."""
+    flush: str = "event"
+    """``event``: flush the log after every event; ``episode``: only at the end."""
+    resume: bool = True
+    """Skip episodes that already finished in ``out_dir``."""
+    progress: bool = True
+
+
+_registered = False
+
+
+def register_configs() -> None:
+    """Store the schemas and every registered scenario in Hydra's ConfigStore (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    from alignsim import scenarios
+
+    store = ConfigStore.instance()
+    store.store(name="alignsim_run_schema", node=RunConfig)
+    store.store(group="scenario", name="alignsim_scenario_schema", node=ScenarioConfig)
+    for scenario_id in scenarios.ids():
+        spec = scenarios.get(scenario_id)
+        family, _, name = scenario_id.rpartition("/")
+        data = spec.to_dict()
+        node = ScenarioConfig(
+            id=data["id"],
+            env_id=data["env_id"],
+            env_kwargs=data["env_kwargs"],
+            seating={k: SeatConfig(**v) for k, v in data["seating"].items()},
+            description=data["description"],
+        )
+        store.store(group=f"scenario/{family}", name=name, node=node)
+    _registered = True

@@ -1,0 +1,119 @@
+"""Environment registry: ``ids()``, ``make(env_id, **kwargs)``, ``make_parallel(env_id, **kwargs)``.
+
+Ids are ``name-vN``; the version is bumped whenever outcomes change for the same seed
+and actions. An unversioned id (``"traitors"``) resolves to the newest version.
+Third-party packages add environments through the ``alignsim.envs`` entry-point group,
+whose entries load either an :class:`EnvSpec` or a function that calls :func:`register`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from pettingzoo import AECEnv, ParallelEnv
+
+from alignsim.errors import AlignsimError, UnknownIdError
+from alignsim.registry import Registry, load_object
+
+__all__ = ["EnvSpec", "ids", "make", "make_parallel", "register", "spec"]
+
+_VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>\d+)$")
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """How to build a registered environment."""
+
+    id: str
+    """``name-vN``."""
+    entry_point: str
+    """``"module:attr"`` of a callable returning a PettingZoo ``AECEnv``."""
+    parallel_entry_point: str | None = None
+    """``"module:attr"`` of a callable returning a ``ParallelEnv``, if the env offers one."""
+    kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Default keyword arguments, overridden by those given to ``make``."""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not _VERSIONED.match(self.id):
+            raise AlignsimError(f"env id {self.id!r} must look like 'name-vN'")
+
+
+def _on_plugin(name: str, loaded: object) -> None:
+    if isinstance(loaded, EnvSpec):
+        _registry.add(loaded.id, loaded)
+    elif callable(loaded):
+        loaded()
+    else:
+        raise AlignsimError(f"env plug-in {name!r} must load an EnvSpec or a function, got {loaded!r}")
+
+
+_registry: Registry[EnvSpec] = Registry("env", "alignsim.envs", _on_plugin)
+
+
+def register(
+    id: str,
+    entry_point: str,
+    *,
+    parallel_entry_point: str | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    description: str = "",
+) -> EnvSpec:
+    """Register an environment under ``id`` (``name-vN``)."""
+    env_spec = EnvSpec(
+        id=id,
+        entry_point=entry_point,
+        parallel_entry_point=parallel_entry_point,
+        kwargs=MappingProxyType(dict(kwargs or {})),
+        description=description,
+    )
+    _registry.add(id, env_spec)
+    return env_spec
+
+
+def ids() -> list[str]:
+    """Every registered env id."""
+    return _registry.names()
+
+
+def spec(env_id: str) -> EnvSpec:
+    """The spec of ``env_id``; an unversioned name resolves to its newest version."""
+    if env_id in _registry or _VERSIONED.match(env_id):
+        return _registry.get(env_id)
+    versions = [
+        (int(m["version"]), known)
+        for known in _registry.names()
+        if (m := _VERSIONED.match(known)) and m["name"] == env_id
+    ]
+    if not versions:
+        raise UnknownIdError("env", env_id, _registry.names())
+    return _registry.get(max(versions)[1])
+
+
+def make(env_id: str, **kwargs: Any) -> AECEnv:
+    """Build the AEC form of a registered environment."""
+    env_spec = spec(env_id)
+    factory = load_object(env_spec.entry_point)
+    return factory(**{**env_spec.kwargs, **kwargs})  # type: ignore[operator]
+
+
+def make_parallel(env_id: str, **kwargs: Any) -> ParallelEnv:
+    """Build the Parallel form of a registered environment, where it offers one."""
+    env_spec = spec(env_id)
+    if env_spec.parallel_entry_point is None:
+        raise AlignsimError(
+            f"env {env_spec.id} has no parallel form (it is turn-based); use alignsim.envs.make"
+        )
+    factory = load_object(env_spec.parallel_entry_point)
+    return factory(**{**env_spec.kwargs, **kwargs})  # type: ignore[operator]
+
+
+register(
+    "traitors-v0",
+    "alignsim.envs.traitors:env",
+    description="The Traitors: social deduction with secret traitors, banishment votes and night murders.",
+)

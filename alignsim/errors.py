@@ -1,0 +1,47 @@
+"""Typed errors. Every error alignsim raises on bad input derives from :class:`AlignsimError`."""
+
+from __future__ import annotations
+
+
+class AlignsimError(Exception):
+    """Base class of every error alignsim raises on purpose."""
+
+
+class ConfigError(AlignsimError, ValueError):
+    """A configuration value is invalid. The message names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class UnknownIdError(AlignsimError, KeyError):
+    """A registry lookup (env, scenario, policy) found no entry of that name."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.known = known
+        listing = ", ".join(known) if known else "(none registered)"
+        super().__init__(f"unknown {kind} {name!r}; registered: {listing}")
+
+    def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
+        return str(self.args[0])
+
+
+class IllegalActionError(AlignsimError, ValueError):
+    """An action is outside the acting agent's legal set (see its ``action_mask``)."""
+
+    def __init__(self, agent: str, field: str, reason: str) -> None:
+        self.agent = agent
+        self.field = field
+        self.reason = reason
+        super().__init__(f"illegal action by {agent}: {field}: {reason}")
+
+
+class LogFormatError(AlignsimError, ValueError):
+    """An episode log cannot be read (wrong schema version, broken header, bad event)."""
+
+
+class ReplayMismatchError(AlignsimError, AssertionError):
+    """Replaying a log produced something different from what the log recorded."""

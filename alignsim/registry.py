@@ -1,0 +1,98 @@
+"""A small registry shared by envs, scenarios and policies.
+
+Entries are registered in code (alignsim's own) or through a Python entry-point group
+(third-party packages). Entry points are loaded lazily, the first time a name is looked
+up that is not registered yet or the full listing is asked for, so importing alignsim
+never imports a plug-in.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from typing import Generic, TypeVar
+
+from alignsim.errors import AlignsimError, UnknownIdError
+
+T = TypeVar("T")
+
+
+def load_object(path: str) -> object:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module_name, _, attr = path.partition(":")
+    if not attr:
+        raise AlignsimError(f"entry point {path!r} must look like 'package.module:attribute'")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError as exc:
+        raise AlignsimError(f"entry point {path!r}: module has no attribute {attr!r}") from exc
+
+
+class Registry(Generic[T]):
+    """Name -> entry mapping with lazy loading of an entry-point group.
+
+    Args:
+        kind: what the entries are, for error messages ("env", "policy", ...).
+        entry_point_group: the ``importlib.metadata`` group third parties add to.
+        on_load: called with each entry point's loaded object; it must register it.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        entry_point_group: str,
+        on_load: Callable[[str, object], None],
+    ) -> None:
+        self.kind = kind
+        self.entry_point_group = entry_point_group
+        self._on_load = on_load
+        self._entries: dict[str, T] = {}
+        self._plugins_loaded = False
+
+    def add(self, name: str, entry: T, *, replace: bool = False) -> None:
+        if name in self._entries and not replace:
+            warnings.warn(
+                f"{self.kind} {name!r} is registered twice; the later one wins",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        self._entries[name] = entry
+
+    def get(self, name: str) -> T:
+        if name not in self._entries:
+            self.load_plugins()
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownIdError(self.kind, name, self.names()) from None
+
+    def names(self) -> list[str]:
+        self.load_plugins()
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        self.load_plugins()
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def load_plugins(self, *, force: bool = False) -> None:
+        """Load every entry point of the group (once, unless ``force``)."""
+        if self._plugins_loaded and not force:
+            return
+        self._plugins_loaded = True
+        for entry_point in metadata.entry_points(group=self.entry_point_group):
+            if entry_point.name in self._entries and not force:
+                continue
+            try:
+                loaded = entry_point.load()
+            except Exception as exc:
+                raise AlignsimError(
+                    f"{self.kind} plug-in {entry_point.name!r} ({entry_point.value}) "
+                    f"failed to import: {exc}"
+                ) from exc
+            self._on_load(entry_point.name, loaded)

@@ -1,0 +1,66 @@
+"""Built-in Traitors scenarios."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from alignsim.scenarios import ScenarioSpec, SeatSpec, register
+
+HEURISTIC = MappingProxyType({"traitor": SeatSpec("traitors/heuristic"), "faithful": SeatSpec("traitors/heuristic")})
+
+CLASSIC = {
+    # The seed paper's defaults: 10 players, 3 traitors, two passes around the table,
+    # proposals then consensus in the traitors' meeting, comments after each banishment.
+    "n_players": 10,
+    "n_traitors": 3,
+    "discussion_passes": 2,
+    "meeting_passes": 2,
+    "post_banishment_comments": True,
+    "tie_break": "random",
+    "night_tie_break": "random",
+}
+
+register(
+    ScenarioSpec(
+        id="traitors/classic-v0",
+        env_id="traitors-v0",
+        env_kwargs=MappingProxyType(dict(CLASSIC)),
+        seating=HEURISTIC,
+        description="The Traitors seed protocol (10 players, 3 traitors) with scripted players.",
+    )
+)
+register(
+    ScenarioSpec(
+        id="traitors/beliefs-v0",
+        env_id="traitors-v0",
+        env_kwargs=MappingProxyType({**CLASSIC, "belief_reports": True, "tie_break": "revote"}),
+        seating=HEURISTIC,
+        description="Classic game plus per-round belief reports and revotes on ties.",
+    )
+)
+register(
+    ScenarioSpec(
+        id="traitors/mini-v0",
+        env_id="traitors-v0",
+        env_kwargs=MappingProxyType(
+            {
+                "n_players": 5,
+                "n_traitors": 1,
+                "discussion_passes": 1,
+                "meeting_passes": 1,
+                "belief_reports": True,
+            }
+        ),
+        seating=HEURISTIC,
+        description="A small, fast game (5 players, 1 traitor) for smoke tests and demos.",
+    )
+)
+register(
+    ScenarioSpec(
+        id="traitors/random-v0",
+        env_id="traitors-v0",
+        env_kwargs=MappingProxyType(dict(CLASSIC)),
+        seating=MappingProxyType({"*": SeatSpec("random")}),
+        description="Classic game with uniformly random legal players (a chance baseline).",
+    )
+)
