@@ -49,9 +49,14 @@ How to run
 ::
 
     pip install -e ".[bench]"          # installs textarena==0.7.4
-    python benchmarks/bench_traitors_env.py                    # full run, a few minutes
+    python benchmarks/bench_traitors_env.py                    # full run, ~1 min on 2 cores
     python benchmarks/bench_traitors_env.py --quick            # smoke run, seconds
     python benchmarks/bench_traitors_env.py --games 40 --sizes 10 --json bench.json
+
+Options: ``--games`` (timed games per system and size, default 100), ``--step-games``
+(games for the per-step table, default 30), ``--sizes`` (default ``6,10,15``),
+``--warmup``, ``--seed``, ``--no-peer``, ``--log-dir`` (disk for the runner's logs),
+``--json PATH`` (every raw number: per-game actions and seconds, per-step samples).
 
 Without textarena installed, the peer is skipped with a message and only alignsim is
 measured. Only public alignsim API is used (scenarios, ``run.run_episode``,
@@ -64,6 +69,7 @@ import argparse
 import dataclasses
 import datetime as _dt
 import gc
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -124,7 +130,12 @@ def bucket_label(lo: int, hi: int | None) -> str:
 def scenario_for(scenario_id: str, n_players: int) -> alignsim.scenarios.ScenarioSpec:
     spec = alignsim.scenarios.get(scenario_id)
     return dataclasses.replace(
-        spec, env_kwargs={**spec.env_kwargs, "n_players": n_players, "n_traitors": n_traitors_for(n_players)}
+        spec,
+        env_kwargs={
+            **spec.env_kwargs,
+            "n_players": n_players,
+            "n_traitors": n_traitors_for(n_players),
+        },
     )
 
 
@@ -132,14 +143,18 @@ def time_runner_game(spec: Any, seed: int, out_root: Path, flush: str) -> tuple[
     """One ``run_episode`` into a fresh directory; returns (agent actions, seconds)."""
     out_dir = tempfile.mkdtemp(dir=out_root)  # created outside the timed region
     start = time.perf_counter()
-    result = alignsim.run.run_episode(spec, seed=seed, episode_index=0, out_dir=out_dir, flush=flush, resume=False)
+    result = alignsim.run.run_episode(
+        spec, seed=seed, episode_index=0, out_dir=out_dir, flush=flush, resume=False
+    )
     elapsed = time.perf_counter() - start
     if result.summary.status == "failed":
         raise RuntimeError(f"alignsim episode failed: {result.summary.error}")
     return int(result.summary.steps), elapsed
 
 
-def play_env_loop(n_players: int, seed: int, per_step: bool) -> tuple[int, float, list[tuple[int, int]]]:
+def play_env_loop(
+    n_players: int, seed: int, per_step: bool
+) -> tuple[int, float, list[tuple[int, int]]]:
     """The bare AEC loop with the random policy. Returns (actions, seconds, per-step samples).
 
     Per-step samples are (total ns, env-only ns) per agent action: observation (``last``)
@@ -180,11 +195,13 @@ def load_textarena() -> tuple[Any, str | None]:
     try:
         import textarena as ta
     except ImportError as exc:
-        return None, f"textarena is not installed ({exc}); run: pip install -e \".[bench]\""
+        return None, f'textarena is not installed ({exc}); run: pip install -e ".[bench]"'
     version = _version("textarena")
     if version != TA_EXPECTED_VERSION:
-        print(f"warning: textarena {version} installed; this benchmark was written against "
-              f"{TA_EXPECTED_VERSION} (its random agent reads SecretMafia's phase and living players)")
+        print(
+            f"warning: textarena {version} installed; this benchmark was written against "
+            f"{TA_EXPECTED_VERSION} (its random agent reads SecretMafia's phase and living players)"
+        )
     return ta, None
 
 
@@ -221,7 +238,9 @@ class SecretMafiaRandomAgent:
         return f"[{targets[rng.randrange(len(targets))]}]"
 
 
-def play_textarena(ta: Any, n_players: int, seed: int, per_step: bool) -> tuple[int, float, list[Any], int, int]:
+def play_textarena(
+    ta: Any, n_players: int, seed: int, per_step: bool
+) -> tuple[int, float, list[Any], int, int]:
     """One SecretMafia game on a fresh env. Returns (actions, seconds, per-step samples,
     invalid moves, chars of the last observation).
 
@@ -290,20 +309,29 @@ class Series:
         }
 
 
-def throughput(sizes: Sequence[int], games: int, warmup: int, base_seed: int, ta: Any,
-               out_root: Path) -> tuple[dict[int, dict[str, Series]], dict[int, int]]:
+def throughput(
+    sizes: Sequence[int], games: int, warmup: int, base_seed: int, ta: Any, out_root: Path
+) -> tuple[dict[int, dict[str, Series]], dict[int, int]]:
     results: dict[int, dict[str, Series]] = {}
     invalid: dict[int, int] = {}
     for n in sizes:
-        specs = {"random": scenario_for(RANDOM_SCENARIO, n), "heuristic": scenario_for(HEURISTIC_SCENARIO, n)}
+        specs = {
+            "random": scenario_for(RANDOM_SCENARIO, n),
+            "heuristic": scenario_for(HEURISTIC_SCENARIO, n),
+        }
         runners: dict[str, Callable[[int], tuple[int, float]]] = {
             "ours_random": lambda s, sp=specs["random"]: time_runner_game(sp, s, out_root, "event"),
-            "ours_heuristic": lambda s, sp=specs["heuristic"]: time_runner_game(sp, s, out_root, "event"),
-            "ours_random_episode_flush": lambda s, sp=specs["random"]: time_runner_game(sp, s, out_root, "episode"),
+            "ours_heuristic": lambda s, sp=specs["heuristic"]: time_runner_game(
+                sp, s, out_root, "event"
+            ),
+            "ours_random_episode_flush": lambda s, sp=specs["random"]: time_runner_game(
+                sp, s, out_root, "episode"
+            ),
             "ours_env_loop": lambda s, n=n: play_env_loop(n, s, per_step=False)[:2],
         }
         invalid[n] = 0
         if ta is not None:
+
             def ta_game(s: int, n: int = n) -> tuple[int, float]:
                 steps, seconds, _samples, bad, _chars = play_textarena(ta, n, s, per_step=False)
                 invalid[n] += bad
@@ -324,7 +352,9 @@ def throughput(sizes: Sequence[int], games: int, warmup: int, base_seed: int, ta
     return results, invalid
 
 
-def per_step_costs(sizes: Sequence[int], games: int, base_seed: int, ta: Any) -> dict[int, dict[str, Any]]:
+def per_step_costs(
+    sizes: Sequence[int], games: int, base_seed: int, ta: Any
+) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for n in sizes:
         ours: list[list[tuple[int, int]]] = []
@@ -341,7 +371,12 @@ def per_step_costs(sizes: Sequence[int], games: int, base_seed: int, ta: Any) ->
                 peer.append(play_textarena(ta, n, seed, per_step=True)[2])
             if not first_ours:
                 ours.append(play_env_loop(n, seed, per_step=True)[2])
-        out[n] = {"alignsim": bucketize(ours), "textarena": bucketize(peer) if ta is not None else None}
+        out[n] = {
+            "alignsim": bucketize(ours),
+            "textarena": bucketize(peer) if ta is not None else None,
+            # every sample, per game: [total ns, env-only ns(, observation chars)] per action
+            "raw": {"alignsim": ours, "textarena": peer if ta is not None else None},
+        }
         print(f"  per-step: {n} players done ({games} games per system)", file=sys.stderr)
     return out
 
@@ -354,6 +389,7 @@ def bucketize(games: list[list[tuple[int, ...]]]) -> list[dict[str, Any]]:
         if picked:
             row["total_us"] = statistics.median(s[0] for s in picked) / 1e3
             row["env_us"] = statistics.median(s[1] for s in picked) / 1e3
+            row["total_mean_us"] = statistics.fmean(s[0] for s in picked) / 1e3
             if len(picked[0]) > 2:
                 row["obs_chars"] = statistics.median(s[2] for s in picked)
         rows.append(row)
@@ -380,6 +416,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def alignsim_source_digest() -> str:
+    """A short hash of the alignsim sources measured (the tree may be uncommitted)."""
+    root = Path(alignsim.run.__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=6)
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def machine_info() -> dict[str, Any]:
     return {
         "date_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -387,7 +432,11 @@ def machine_info() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "versions": {p: _version(p) for p in ("alignsim", "textarena", "pettingzoo", "gymnasium", "numpy", "msgspec")},
+        "versions": {
+            p: _version(p)
+            for p in ("alignsim", "textarena", "pettingzoo", "gymnasium", "numpy", "msgspec")
+        },
+        "alignsim_source_digest": alignsim_source_digest(),
     }
 
 
@@ -402,62 +451,131 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
-        print("| " + " | ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
-                                enumerate(zip(row, widths, strict=True))) + " |")
+        print(
+            "| "
+            + " | ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+            + " |"
+        )
 
 
-def report(stats: dict[int, dict[str, Any]], invalid: dict[int, int], steps_table: dict[int, dict[str, Any]],
-           have_ta: bool) -> None:
+def report(
+    stats: dict[int, dict[str, Any]],
+    invalid: dict[int, int],
+    steps_table: dict[int, dict[str, Any]],
+    have_ta: bool,
+) -> None:
     print("\n### Agent actions per second over whole games (median [min-max] over games)\n")
-    headers = ["players (traitors)", "alignsim runner (random)", "alignsim runner (heuristic)",
-               "TextArena SecretMafia-v0", "ratio alignsim random / TextArena"]
+    headers = [
+        "players (traitors)",
+        "alignsim runner (random)",
+        "alignsim runner (heuristic)",
+        "TextArena SecretMafia-v0",
+        "ratio alignsim random / TextArena",
+    ]
     rows = []
     for n, s in stats.items():
-        ratio = (f"{s['ours_random']['median'] / s['textarena']['median']:.2f}x"
-                 if have_ta else "n/a (peer skipped)")
-        rows.append([f"{n} ({n_traitors_for(n)})", fmt_rate(s["ours_random"]), fmt_rate(s["ours_heuristic"]),
-                     fmt_rate(s.get("textarena")), ratio])
+        ratio = (
+            f"{s['ours_random']['median'] / s['textarena']['median']:.2f}x"
+            if have_ta
+            else "n/a (peer skipped)"
+        )
+        rows.append(
+            [
+                f"{n} ({n_traitors_for(n)})",
+                fmt_rate(s["ours_random"]),
+                fmt_rate(s["ours_heuristic"]),
+                fmt_rate(s.get("textarena")),
+                ratio,
+            ]
+        )
     print_table(headers, rows)
 
     print("\n### Context: game length, runner overhead and logging cost\n")
-    headers = ["players", "mean actions/game: alignsim random / heuristic / TextArena",
-               "alignsim env loop, no runner (actions/s)", "runner flush=event (actions/s)",
-               "runner flush=episode (actions/s)", "flush=episode / flush=event"]
+    headers = [
+        "players",
+        "mean actions/game: alignsim random / heuristic / TextArena",
+        "alignsim env loop, no runner (actions/s)",
+        "runner flush=event (actions/s)",
+        "runner flush=episode (actions/s)",
+        "flush=episode / flush=event",
+    ]
     rows = []
     for n, s in stats.items():
         ta_len = f"{s['textarena']['mean_actions_per_game']:.0f}" if have_ta else "n/a"
-        rows.append([
-            str(n),
-            f"{s['ours_random']['mean_actions_per_game']:.0f} / "
-            f"{s['ours_heuristic']['mean_actions_per_game']:.0f} / {ta_len}",
-            fmt_rate(s["ours_env_loop"]),
-            fmt_rate(s["ours_random"]),
-            fmt_rate(s["ours_random_episode_flush"]),
-            f"{s['ours_random_episode_flush']['median'] / s['ours_random']['median']:.2f}x",
-        ])
+        rows.append(
+            [
+                str(n),
+                f"{s['ours_random']['mean_actions_per_game']:.0f} / "
+                f"{s['ours_heuristic']['mean_actions_per_game']:.0f} / {ta_len}",
+                fmt_rate(s["ours_env_loop"]),
+                fmt_rate(s["ours_random"]),
+                fmt_rate(s["ours_random_episode_flush"]),
+                f"{s['ours_random_episode_flush']['median'] / s['ours_random']['median']:.2f}x",
+            ]
+        )
     print_table(headers, rows)
     if have_ta:
         bad = sum(invalid.values())
-        print(f"\nTextArena invalid moves during the timed games: {bad}"
-              + ("" if bad == 0 else "  <-- the random agent should make none; check the textarena version"))
+        print(
+            f"\nTextArena invalid moves during the timed games: {bad}"
+            + (
+                ""
+                if bad == 0
+                else "  <-- the random agent should make none; check the textarena version"
+            )
+        )
 
     print("\n### Per-step cost by step index (median microseconds per agent action)\n")
-    print("total = observation + agent decision + step; env = observation + step only.")
-    print("alignsim: bare AEC loop (env.last + policy.act + env.step); "
-          "TextArena: get_observation + agent + step.\n")
-    headers = ["players", "step index", "alignsim n", "alignsim total", "alignsim env",
-               "TextArena n", "TextArena total", "TextArena env", "TextArena obs chars"]
+    print(
+        "total = observation + agent decision + step, median (mean in brackets: the rare "
+        "expensive steps, e.g. resolving a vote, count there); env = observation + step only."
+    )
+    print(
+        "alignsim: bare AEC loop (env.last + policy.act + env.step); "
+        "TextArena: get_observation + agent + step.\n"
+    )
+    headers = [
+        "players",
+        "step index",
+        "alignsim n",
+        "alignsim total (mean)",
+        "alignsim env",
+        "TextArena n",
+        "TextArena total (mean)",
+        "TextArena env",
+        "TextArena obs chars",
+    ]
     rows = []
     for n, t in steps_table.items():
         peer = t["textarena"] or [{} for _ in BUCKETS]
         for ours_row, ta_row in zip(t["alignsim"], peer, strict=True):
             if ours_row["n"] == 0 and not ta_row.get("n"):
                 continue
+
             def cell(row: dict[str, Any], key: str, fmt: str = "{:.1f}") -> str:
                 return fmt.format(row[key]) if key in row else "-"
-            rows.append([str(n), ours_row["bucket"], str(ours_row["n"]), cell(ours_row, "total_us"),
-                         cell(ours_row, "env_us"), str(ta_row.get("n", "n/a")), cell(ta_row, "total_us"),
-                         cell(ta_row, "env_us"), cell(ta_row, "obs_chars", "{:,.0f}")])
+
+            def total(row: dict[str, Any]) -> str:
+                if "total_us" not in row:
+                    return "-"
+                return f"{row['total_us']:.1f} ({row['total_mean_us']:.1f})"
+
+            rows.append(
+                [
+                    str(n),
+                    ours_row["bucket"],
+                    str(ours_row["n"]),
+                    total(ours_row),
+                    cell(ours_row, "env_us"),
+                    str(ta_row.get("n", "n/a")),
+                    total(ta_row),
+                    cell(ta_row, "env_us"),
+                    cell(ta_row, "obs_chars", "{:,.0f}"),
+                ]
+            )
     print_table(headers, rows)
     print()
     for n, t in steps_table.items():
@@ -465,26 +583,53 @@ def report(stats: dict[int, dict[str, Any]], invalid: dict[int, int], steps_tabl
         for name, key in (("alignsim", "alignsim"), ("TextArena", "textarena")):
             filled = [r for r in (t[key] or []) if "total_us" in r and r["n"] >= 20]
             if len(filled) >= 2:
-                parts.append(f"{name} last/first bucket = {filled[-1]['total_us'] / filled[0]['total_us']:.2f}x "
-                             f"({filled[0]['bucket']} -> {filled[-1]['bucket']})")
+                growth = filled[-1]["total_us"] / filled[0]["total_us"]
+                parts.append(
+                    f"{name} last/first bucket = {growth:.2f}x "
+                    f"({filled[0]['bucket']} -> {filled[-1]['bucket']})"
+                )
         if parts:
             print(f"growth at {n} players: " + "; ".join(parts))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--games", type=int, default=None,
-                        help="timed games per system and size (default 100; 3 with --quick)")
-    parser.add_argument("--step-games", type=int, default=None,
-                        help="games per system and size for the per-step table (default 30; 2 with --quick)")
-    parser.add_argument("--sizes", type=str, default="6,10,15",
-                        help="comma-separated player counts, each in 6..15 (default 6,10,15)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed games per system and size (default 2)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--games",
+        type=int,
+        default=None,
+        help="timed games per system and size (default 100; 3 with --quick)",
+    )
+    parser.add_argument(
+        "--step-games",
+        type=int,
+        default=None,
+        help="games per system and size for the per-step table (default 30; 2 with --quick)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=str,
+        default="6,10,15",
+        help="comma-separated player counts, each in 6..15 (default 6,10,15)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="untimed games per system and size (default 2)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="base seed")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
     parser.add_argument("--no-peer", action="store_true", help="skip TextArena even if installed")
-    parser.add_argument("--json", type=Path, default=None, help="write every raw number to this file")
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        help="where the runner's episode logs go (a temporary folder inside it, removed at the "
+        "end); default: the system temp dir. Logging cost depends on this disk.",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="write every raw number to this file"
+    )
     args = parser.parse_args(argv)
 
     games = args.games if args.games is not None else (3 if args.quick else 100)
@@ -500,16 +645,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     ta, why = (None, "--no-peer given") if args.no_peer else load_textarena()
     info = machine_info()
     print("## alignsim Traitors vs TextArena SecretMafia-v0: random agents")
-    print(f"date: {info['date_utc']}; cpu: {info['cpu']} x {info['cpus']}; python {info['python']}; "
-          f"{info['platform']}")
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
-    print(f"command: python {' '.join([Path(sys.argv[0]).as_posix(), *(argv if argv is not None else sys.argv[1:])])}")
-    print(f"games per system and size: {games} timed (+{warmup} warm-up), {step_games} for per-step costs; "
-          f"sizes {sizes}; traitors/mafia = max(1, round(0.25 N))")
+    print(
+        f"date: {info['date_utc']}; cpu: {info['cpu']} x {info['cpus']}; python {info['python']}; "
+        f"{info['platform']}"
+    )
+    print(
+        "versions: "
+        + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+        + f" (alignsim source digest {info['alignsim_source_digest']})"
+    )
+    cli = argv if argv is not None else sys.argv[1:]
+    print(f"command: python {' '.join([Path(sys.argv[0]).as_posix(), *cli])}")
+    print(
+        f"games per system and size: {games} timed (+{warmup} warm-up), "
+        f"{step_games} for per-step costs; sizes {sizes}; traitors/mafia = max(1, round(0.25 N))"
+    )
     if ta is None:
         print(f"\nSKIPPING the TextArena peer: {why}\n")
 
-    out_root = Path(tempfile.mkdtemp(prefix="alignsim-bench-"))
+    if args.log_dir is not None:
+        args.log_dir.mkdir(parents=True, exist_ok=True)
+    out_root = Path(tempfile.mkdtemp(prefix="alignsim-bench-", dir=args.log_dir))
+    print(f"runner logs under: {out_root} (removed at the end)")
     wall = time.perf_counter()
     try:
         gc.collect()
@@ -524,19 +681,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         payload = {
             "machine": info,
-            "config": {"games": games, "step_games": step_games, "warmup": warmup, "sizes": sizes,
-                       "seed": args.seed, "peer": ta is not None, "skipped_peer_reason": why,
-                       "buckets": [bucket_label(lo, hi) for lo, hi in BUCKETS], "systems": SYSTEMS},
+            "config": {
+                "games": games,
+                "step_games": step_games,
+                "warmup": warmup,
+                "sizes": sizes,
+                "seed": args.seed,
+                "peer": ta is not None,
+                "skipped_peer_reason": why,
+                "buckets": [bucket_label(lo, hi) for lo, hi in BUCKETS],
+                "systems": SYSTEMS,
+            },
             "throughput": {
-                str(n): {k: {"stats": stats[n][k], "steps": s.steps, "seconds": s.seconds}
-                         for k, s in by.items()}
+                str(n): {
+                    k: {"stats": stats[n][k], "steps": s.steps, "seconds": s.seconds}
+                    for k, s in by.items()
+                }
                 for n, by in series.items()
             },
             "textarena_invalid_moves": {str(n): v for n, v in invalid.items()},
             "per_step": {str(n): t for n, t in steps_table.items()},
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=1))
+        args.json.write_text(json.dumps(payload, separators=(",", ":")))
         print(f"raw numbers written to {args.json}")
     return 0
 

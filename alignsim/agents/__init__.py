@@ -74,8 +74,7 @@ def make(name: str, **kwargs: Any) -> Policy:
     missing = [m for m in ("reset", "act", "act_batch", "get_state", "set_state") if not hasattr(policy, m)]
     if missing:
         raise AlignsimError(f"policy {name!r} does not implement the Policy protocol (missing {missing})")
-    if not getattr(policy, "name", None) or policy.name == BasePolicy.name:
-        policy.name = name
+    policy.name = name  # the log records the name a policy was chosen by
     return policy
 
 

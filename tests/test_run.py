@@ -1,0 +1,181 @@
+"""The runner: logs, fallbacks for illegal actions, failures, resume, batching, replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+import alignsim.agents as agents
+from alignsim.agents import BasePolicy, Decision
+from alignsim.errors import ConfigError, ReplayMismatchError
+from alignsim.record import read_log
+from alignsim.record import schema as ev
+from alignsim.run import replay, run, run_episode, validate_scenario
+from alignsim.scenarios import ScenarioSpec
+
+
+class Counting(BasePolicy):
+    """Heuristic play that records how actions were asked for."""
+
+    name = "test/counting"
+
+    def __init__(self) -> None:
+        self.inner = agents.make("traitors/heuristic")
+        self.batches: list[int] = []
+
+    def reset(self, agents_, *, seed, env_id):
+        super().reset(agents_, seed=seed, env_id=env_id)
+        self.inner.reset(agents_, seed=seed, env_id=env_id)
+
+    def act_batch(self, decisions: list[Decision]) -> list[Any]:
+        self.batches.append(len(decisions))
+        return [self.inner.act(d.agent, d.observation, d.action_space) for d in decisions]
+
+
+class Stubborn(BasePolicy):
+    """Always votes for player_0, which is illegal for player_0 itself and once player_0 is dead."""
+
+    name = "test/stubborn"
+
+    def act(self, agent, observation, action_space):
+        from alignsim.envs.traitors import decode_observation
+
+        phase = decode_observation(observation["observation"]).phase
+        if phase in ("day_vote", "night_vote"):
+            return {"target": 0}
+        if phase == "belief":
+            return {"beliefs": [0] * 5}  # illegal: living others need a value... 0 is legal, so fine
+        return {"message": "I vote for player_0, always."}
+
+
+class Crashing(BasePolicy):
+    name = "test/crashing"
+
+    def act(self, agent, observation, action_space):
+        raise RuntimeError("model server went away")
+
+
+def spec_with(policy: str, scenario: str = "traitors/mini-v0") -> ScenarioSpec:
+    base = ScenarioSpec.from_dict(json.loads(json.dumps(__import__("alignsim").scenarios.get(scenario).to_dict())))
+    data = base.to_dict()
+    data["seating"] = {"*": {"policy": policy}}
+    return ScenarioSpec.from_dict(data)
+
+
+for _name, _factory in (("test/counting", Counting), ("test/stubborn", Stubborn), ("test/crashing", Crashing)):
+    if _name not in agents.ids():
+        agents.register(_name, _factory)
+
+
+def test_run_writes_logs_summaries_and_a_run_summary(run_dir: Path) -> None:
+    results = run("traitors/mini-v0", seed=1, episodes=3, out_dir=run_dir)
+    assert [r.summary.episode_index for r in results] == [0, 1, 2]
+    for r in results:
+        log = read_log(r.log_path)
+        assert log.status == r.summary.status == "completed"
+        assert r.summary.winner in ("faithful", "traitors")
+        assert r.summary.steps == sum(isinstance(e, ev.Action) for e in log.events)
+    rows = json.loads((run_dir / "run_summary.json").read_text())
+    assert [row["episode_id"] for row in rows] == [r.episode_id for r in results]
+
+
+def test_illegal_actions_become_logged_fallbacks(run_dir: Path) -> None:
+    result = run_episode(spec_with("test/stubborn"), seed=0, out_dir=run_dir)
+    log = read_log(result.log_path)
+    invalid = log.of_type(ev.InvalidAction)
+    assert invalid, "player_0 voting for itself must be refused"
+    assert all(e.fallback == "random_legal" and "illegal action" in e.reason for e in invalid)
+    assert invalid[0].raw == {"target": 0}
+    assert log.status == "completed"
+    replay(result.log_path)
+
+
+def test_a_crashing_policy_fails_the_episode_loudly_and_resume_retries_it(run_dir: Path) -> None:
+    spec = spec_with("test/crashing")
+    with pytest.raises(RuntimeError, match="model server went away"):
+        run_episode(spec, seed=0, out_dir=run_dir)
+    logs = list((run_dir / "episodes").glob("*.jsonl"))
+    log = read_log(logs[0])
+    assert log.status == "failed" and "model server went away" in log.end.error
+    assert log.summary is not None and log.summary.status == "failed"
+    with pytest.raises(RuntimeError):
+        run_episode(spec, seed=0, out_dir=run_dir)  # a failed episode is not "done"
+    attempts = list((run_dir / "episodes").glob(".*.attempt-*"))
+    assert len(attempts) == 2  # the earlier log and summary were kept aside, not counted
+
+
+def test_resume_skips_finished_episodes_and_reruns_unfinished_ones(run_dir: Path) -> None:
+    first = run("traitors/mini-v0", seed=2, episodes=2, out_dir=run_dir)
+    # Simulate a crash in episode 1: its summary (the done marker) never got written.
+    first[1].log_path.with_name(first[1].log_path.name.replace(".jsonl", ".summary.json")).unlink()
+    again = run("traitors/mini-v0", seed=2, episodes=2, out_dir=run_dir)
+    assert again[0].skipped and not again[1].skipped
+    assert again[1].episode_id == first[1].episode_id
+    assert read_log(again[1].log_path).events == read_log(first[0].log_path.with_name(first[1].log_path.name)).events
+    finished = [p for p in (run_dir / "episodes").glob("*.jsonl")]
+    assert len(finished) == 2, "an episode was counted twice"
+
+
+def test_sealed_votes_are_asked_for_in_one_batch(run_dir: Path) -> None:
+    policy = Counting()
+    spec = spec_with("test/counting", "traitors/classic-v0")
+    run_episode(spec, seed=0, out_dir=run_dir, policies={"*": policy})
+    assert max(policy.batches) >= 7  # the first day vote: every living player at once
+    assert policy.batches.count(1) > 10  # speeches stay one at a time
+
+
+def test_policy_state_round_trips_through_json(run_dir: Path) -> None:
+    from alignsim.envs import make
+
+    env = make("traitors-v0")
+    env.reset(seed=0)
+    a, b = agents.make("traitors/heuristic"), agents.make("traitors/heuristic")
+    a.reset(env.possible_agents, seed=0, env_id="traitors-v0")
+    b.reset(env.possible_agents, seed=0, env_id="traitors-v0")
+    steps = 0
+    for agent in env.agent_iter():
+        obs, _, term, trunc, _ = env.last()
+        if term or trunc:
+            env.step(None)
+            continue
+        if steps == 60:
+            b.set_state(json.loads(json.dumps(a.get_state())))
+        action = a.act(agent, obs, env.action_space(agent))
+        if steps >= 60:
+            assert msgspec.json.encode(b.act(agent, obs, env.action_space(agent)), enc_hook=lambda x: x.tolist()) == \
+                msgspec.json.encode(action, enc_hook=lambda x: x.tolist())
+        env.step(action)
+        steps += 1
+    assert steps > 60
+
+
+def test_validation_fails_before_any_work_naming_the_field(tmp_path: Path) -> None:
+    data = __import__("alignsim").scenarios.get("traitors/classic-v0").to_dict()
+    data["env_kwargs"]["n_traitors"] = 5
+    with pytest.raises(ConfigError, match=r"scenario\.env_kwargs\.n_traitors"):
+        run(data, out_dir=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    data = __import__("alignsim").scenarios.get("traitors/classic-v0").to_dict()
+    data["seating"]["traitor"]["policy"] = "no/such-policy"
+    with pytest.raises(ConfigError, match=r"scenario\.seating\.traitor\.policy"):
+        validate_scenario(ScenarioSpec.from_dict(data))
+
+
+def test_replay_detects_a_tampered_log(run_dir: Path, tmp_path: Path) -> None:
+    result = run_episode("traitors/mini-v0", seed=4, out_dir=run_dir)
+    lines = result.log_path.read_bytes().split(b"\n")
+    # Change one vote in the log: replay must notice.
+    for k, line in enumerate(lines):
+        if b'"type":"vote"' in line:
+            event = json.loads(line)
+            event["target"] = "player_9"
+            lines[k] = json.dumps(event).encode()
+            break
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReplayMismatchError, match="differs"):
+        replay(tampered)
