@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import zlib
 import importlib.metadata
 import os
 import platform
@@ -20,12 +21,14 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 import numpy as np
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from alignsim import agents, envs, scenarios
 from alignsim.agents.policy import Decision, Policy
@@ -37,6 +40,7 @@ from alignsim.scenarios import ScenarioSpec, resolve_seating
 
 __all__ = [
     "EpisodeResult",
+    "EpisodeRunner",
     "ReplayReport",
     "derive_seeds",
     "encode_action",
@@ -76,6 +80,7 @@ class ReplayReport:
 
 
 _PLAIN = (int, str, float, bool, type(None))
+_PLAIN_SET = frozenset(_PLAIN)
 
 
 def encode_action(action: Any) -> Any:
@@ -86,6 +91,8 @@ def encode_action(action: Any) -> Any:
     if kind is np.ndarray:
         return action.tolist()
     if kind in _PLAIN:
+        return action
+    if kind is list and _PLAIN_SET.issuperset(map(type, action)):
         return action
     if isinstance(action, Mapping):
         return {str(k): encode_action(v) for k, v in action.items()}
@@ -181,7 +188,7 @@ def _observation_digest(env: Any, agent: str) -> str:
     if hasattr(unwrapped, "observation_digest"):
         return unwrapped.observation_digest(agent)
     encoded = msgspec.msgpack.encode(encode_action(env.observe(agent)))
-    return hashlib.blake2b(encoded, digest_size=8).hexdigest()
+    return f"{zlib.crc32(encoded):08x}"
 
 
 def _drain(env: Any) -> list[ev.Event]:
@@ -190,6 +197,238 @@ def _drain(env: Any) -> list[ev.Event]:
 
 
 # ------------------------------------------------------------------ running
+
+
+class EpisodeRunner:
+    """Plays episodes of one scenario, reusing one env and one set of policies.
+
+    Policy objects persist across the episodes a runner plays, so an agent's memory can
+    carry over; the env is reset with each episode's derived seed.
+
+    Args:
+        scenario: a spec, a registered id, or the spec as plain data.
+        out_dir: logs go to ``out_dir/episodes/``.
+        policies: ready policy objects per seating key (built from the seating otherwise).
+        config: the resolved run configuration, recorded in each header.
+        flush: ``"event"``: every action's events reach the OS before the next action;
+            ``"episode"``: buffered.
+        fsync: also force logs and summaries to disk at the end of each episode.
+    """
+
+    def __init__(
+        self,
+        scenario: ScenarioSpec | str | Mapping[str, Any],
+        *,
+        out_dir: str | os.PathLike[str] = "runs",
+        policies: Mapping[str, Policy] | None = None,
+        config: Mapping[str, Any] | None = None,
+        flush: Literal["event", "episode"] = "event",
+        fsync: bool = False,
+    ) -> None:
+        self.spec = spec = _as_spec(scenario)
+        self.out_dir = Path(out_dir)
+        self.flush = flush
+        self.fsync = fsync
+        self.config = encode_action(dict(config)) if config is not None else {"scenario": spec.to_dict()}
+        self.env = envs.make(spec.env_id, **spec.env_kwargs)
+        self.env_id = envs.spec(spec.env_id).id
+        self._owned = {key for key in spec.seating if policies is None or key not in policies}
+        self.policies: dict[str, Policy] = dict(policies or {})
+        for key in self._owned:
+            seat = spec.seating[key]
+            self.policies[key] = agents.make(seat.policy, **seat.kwargs)
+
+    def close(self) -> None:
+        for key in self._owned:
+            self.policies[key].close()
+        self.env.close()
+
+    def __enter__(self) -> EpisodeRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, *, seed: int, episode_index: int = 0, resume: bool = True) -> EpisodeResult:
+        """Play episode ``episode_index`` of master seed ``seed`` (or return it if already done)."""
+        spec = self.spec
+        episode_id = episode_id_for(spec, seed, episode_index)
+        log_path = self.out_dir / EPISODES_DIR / f"{episode_id}.jsonl"
+        done = summary_path(log_path)
+        if resume and done.exists():
+            summary = msgspec.json.decode(done.read_bytes(), type=ev.Summary)
+            if summary.status != "failed":
+                return EpisodeResult(episode_id, log_path, summary, skipped=True)
+        stamp = int(time.time() * 1000)
+        for stale in (log_path, done):
+            # An unfinished or failed earlier attempt: keep it for inspection, never count it.
+            if stale.exists():
+                stale.rename(stale.with_name(f".{stale.name}.attempt-{stamp}"))
+
+        started = time.perf_counter()
+        env = self.env
+        u = env.unwrapped
+        seeds = derive_seeds(seed, episode_index, sorted(spec.seating))
+        env.reset(seed=seeds["env"])
+        roles: dict[str, str] = dict(getattr(u, "roles", {}) or {})
+        seat_of = resolve_seating(spec.seating, list(env.possible_agents), roles)
+        for key, policy in self.policies.items():
+            members = [a for a in env.possible_agents if seat_of[a] == key]
+            if members:
+                policy.reset(members, seed=seeds[f"policy:{key}"], env_id=spec.env_id)
+        policy_of = {agent: self.policies[key] for agent, key in seat_of.items()}
+
+        versions, git = _provenance()
+        header = ev.Header(
+            episode_id=episode_id,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            scenario=spec.id,
+            env_id=self.env_id,
+            env_kwargs=encode_action(dict(spec.env_kwargs)),
+            seed=int(seed),
+            episode_index=int(episode_index),
+            seeds=seeds,
+            seating={
+                agent: ev.SeatRecord(
+                    policy=policy_of[agent].name,
+                    kwargs=encode_action(dict(spec.seating[seat_of[agent]].kwargs)),
+                    role=seat_of[agent],
+                    model=getattr(policy_of[agent], "model_id", None),
+                )
+                for agent in env.possible_agents
+            },
+            config=self.config,
+            versions=versions,
+            git=git,
+            python=versions["python"],
+            platform=_platform(),
+        )
+        writer = EpisodeWriter(log_path, header, flush=self.flush)
+        tally = _Tally(dict.fromkeys(env.possible_agents, 0.0))
+        try:
+            tally.record(writer.write_many(_drain(env)))
+            self._play(env, policy_of, writer, tally, random.Random(seeds["fallback"]))
+            winner = getattr(u, "winner", None)
+            status: Literal["completed", "truncated", "failed"] = "completed" if winner is not None else "truncated"
+            writer.write(ev.EpisodeEnd(status=status, winner=winner, steps=tally.steps, step=tally.steps))
+            error = None
+        except BaseException as exc:
+            status, winner, error = "failed", None, f"{type(exc).__name__}: {exc}"
+            writer.write(ev.EpisodeEnd(status="failed", steps=tally.steps, error=error, step=tally.steps))
+            writer.close(fsync=self.fsync)
+            self._summarise(log_path, writer, seed, episode_index, status, winner, u, tally, started, error)
+            raise
+        writer.close(fsync=self.fsync)
+        summary = self._summarise(log_path, writer, seed, episode_index, status, winner, u, tally, started, error)
+        return EpisodeResult(episode_id, log_path, summary)
+
+    def _play(self, env: Any, policy_of: Mapping[str, Policy], writer: EpisodeWriter, tally: _Tally,
+              fallback_rng: random.Random) -> None:
+        u = env.unwrapped
+        # After reset, order enforcement is moot: call the env itself and skip a wrapper layer.
+        outer = u if type(env) is OrderEnforcingWrapper else env
+        step, observe, action_space = outer.step, outer.observe, outer.action_space
+        digest = u.observation_digest if hasattr(u, "observation_digest") else partial(_observation_digest, env)
+        observe_and_digest = getattr(u, "observe_with_digest", None) or (lambda a: (observe(a), digest(a)))
+        drain = u.drain_events if hasattr(u, "drain_events") else list
+        batch_of = getattr(u, "simultaneous_agents", None)
+        write_many, record = writer.write_many, tally.record
+
+        def apply(agent: str, action: Any, observation: Any, obs_digest: str, policy: Policy) -> None:
+            action = encode_action(action)
+            events: list[ev.Event] = []
+            try:
+                step(action)
+            except IllegalActionError as exc:
+                fallback = encode_action(
+                    random_legal_action(action_space(agent), observation.get("action_mask"), fallback_rng)
+                )
+                events.append(ev.InvalidAction(agent=agent, policy=policy.name, reason=str(exc), raw=action,
+                                               fallback="random_legal", step=tally.steps))
+                action = fallback
+                step(action)
+            tally.steps += 1
+            events.append(ev.Action(agent=agent, action=action, obs_digest=obs_digest, policy=policy.name,
+                                    step=tally.steps))
+            events += drain()
+            if any(u.rewards.values()):
+                events.append(ev.Reward(rewards={k: float(v) for k, v in u.rewards.items() if v}, step=tally.steps))
+            record(write_many(events))
+
+        # ---- the loop: gather every agent that acts now on unchanged observations, ask each
+        # policy once for all of its seats among them, apply in the env's order.
+        while u.agents:
+            agent = u.agent_selection
+            if u.terminations[agent] or u.truncations[agent]:
+                step(None)
+                continue
+            batch = batch_of() if batch_of is not None else (agent,)
+            if len(batch) == 1:
+                policy = policy_of[agent]
+                observation, obs_digest = observe_and_digest(agent)
+                apply(agent, policy.act(agent, observation, action_space(agent)), observation, obs_digest, policy)
+                continue
+            observations, digests = {}, {}
+            for a in batch:
+                observations[a], digests[a] = observe_and_digest(a)
+            actions: dict[str, Any] = {}
+            groups: dict[int, list[str]] = {}
+            for a in batch:
+                groups.setdefault(id(policy_of[a]), []).append(a)
+            for members in groups.values():
+                decisions = [Decision(a, observations[a], action_space(a)) for a in members]
+                actions.update(zip(members, policy_of[members[0]].act_batch(decisions), strict=True))
+            for a in batch:
+                if u.agent_selection != a:
+                    raise AlignsimError(f"env selected {u.agent_selection} but {a} was batched to act")
+                apply(a, actions[a], observations[a], digests[a], policy_of[a])
+
+    def _summarise(self, log_path: Path, writer: EpisodeWriter, seed: int, episode_index: int, status: Any,
+                   winner: str | None, unwrapped: Any, tally: _Tally, started: float, error: str | None) -> ev.Summary:
+        summary = ev.Summary(
+            episode_id=log_path.name.removesuffix(".jsonl"),
+            scenario=self.spec.id,
+            seed=int(seed),
+            episode_index=int(episode_index),
+            status=status,
+            winner=winner,
+            rounds=int(getattr(unwrapped, "round", 0)),
+            steps=tally.steps,
+            n_events=writer.n_events,
+            eliminations=tally.eliminations,
+            rewards=tally.rewards,
+            duration_s=round(time.perf_counter() - started, 4),
+            error=error,
+            log_path=str(log_path),
+        )
+        write_summary(log_path, summary, fsync=self.fsync)
+        return summary
+
+
+class _Tally:
+    """What the summary needs, collected as events stream past."""
+
+    __slots__ = ("eliminations", "rewards", "steps")
+
+    def __init__(self, rewards: dict[str, float]) -> None:
+        self.steps = 0
+        self.rewards = rewards
+        self.eliminations: list[dict[str, Any]] = []
+
+    def record(self, events: Sequence[ev.Event]) -> None:
+        for event in events:
+            kind = type(event)
+            if kind is ev.Elimination:
+                self.eliminations.append({"round": event.round, "target": event.target,  # type: ignore[attr-defined]
+                                          "cause": event.cause, "role": event.revealed_role})  # type: ignore[attr-defined]
+            elif kind is ev.Reward:
+                for agent, value in event.rewards.items():  # type: ignore[attr-defined]
+                    self.rewards[agent] = self.rewards.get(agent, 0.0) + value
+
+
+@functools.cache
+def _platform() -> str:
+    return platform.platform()
 
 
 def run_episode(
@@ -201,177 +440,18 @@ def run_episode(
     policies: Mapping[str, Policy] | None = None,
     config: Mapping[str, Any] | None = None,
     flush: Literal["event", "episode"] = "event",
+    fsync: bool = False,
     resume: bool = True,
 ) -> EpisodeResult:
     """Play one episode of ``scenario`` and write its log under ``out_dir/episodes/``.
 
-    Args:
-        scenario: a spec, a registered id, or the spec as plain data.
-        seed: the master seed; with ``episode_index`` it determines every random draw.
-        policies: ready policy objects per seating key, reused across episodes (so an
-            agent's memory can carry over); built from the seating when absent.
-        config: the resolved run configuration, recorded in the header.
-        resume: return the existing result when this episode already finished in ``out_dir``.
+    ``seed`` and ``episode_index`` determine every random draw. With ``resume``, an episode
+    that already finished in ``out_dir`` is returned without running it again. See
+    :class:`EpisodeRunner` for the other arguments.
     """
-    spec = _as_spec(scenario)
-    episode_id = episode_id_for(spec, seed, episode_index)
-    log_path = Path(out_dir) / EPISODES_DIR / f"{episode_id}.jsonl"
-    done = summary_path(log_path)
-    if resume and done.exists():
-        summary = msgspec.json.decode(done.read_bytes(), type=ev.Summary)
-        if summary.status != "failed":
-            return EpisodeResult(episode_id, log_path, summary, skipped=True)
-    stamp = int(time.time() * 1000)
-    for stale in (log_path, done):
-        # An unfinished or failed earlier attempt: keep it for inspection, never count it.
-        if stale.exists():
-            stale.rename(stale.with_name(f".{stale.name}.attempt-{stamp}"))
-
-    started = time.perf_counter()
-    env = envs.make(spec.env_id, **spec.env_kwargs)
-    unwrapped = env.unwrapped
-    seeds_groups = sorted(spec.seating)
-    seeds = derive_seeds(seed, episode_index, seeds_groups)
-    env.reset(seed=seeds["env"])
-    roles: dict[str, str] = dict(getattr(unwrapped, "roles", {}) or {})
-    seat_of = resolve_seating(spec.seating, list(env.possible_agents), roles)
-    owned = policies is None
-    group_policies: dict[str, Policy] = dict(policies or {})
-    for key in set(seat_of.values()):
-        if key not in group_policies:
-            seat = spec.seating[key]
-            group_policies[key] = agents.make(seat.policy, **seat.kwargs)
-    for key, policy in group_policies.items():
-        members = [a for a in env.possible_agents if seat_of[a] == key]
-        if members:
-            policy.reset(members, seed=seeds[f"policy:{key}"], env_id=spec.env_id)
-    policy_of = {agent: group_policies[key] for agent, key in seat_of.items()}
-
-    versions, git = _provenance()
-    header = ev.Header(
-        episode_id=episode_id,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        scenario=spec.id,
-        env_id=envs.spec(spec.env_id).id,
-        env_kwargs=encode_action(dict(spec.env_kwargs)),
-        seed=int(seed),
-        episode_index=int(episode_index),
-        seeds=seeds,
-        seating={
-            agent: ev.SeatRecord(
-                policy=policy_of[agent].name,
-                kwargs=encode_action(dict(spec.seating[seat_of[agent]].kwargs)),
-                role=seat_of[agent],
-                model=getattr(policy_of[agent], "model_id", None),
-            )
-            for agent in env.possible_agents
-        },
-        config=encode_action(dict(config)) if config is not None else {"scenario": spec.to_dict(), "seed": seed},
-        versions=versions,
-        git=git,
-        python=sys.version.split()[0],
-        platform=platform.platform(),
-    )
-    fallback_rng = random.Random(seeds["fallback"])
-    writer = EpisodeWriter(log_path, header, flush=flush)
-    eliminations: list[dict[str, Any]] = []
-    totals: dict[str, float] = dict.fromkeys(env.possible_agents, 0.0)
-    steps = 0
-
-    def record(events: list[ev.Event]) -> None:
-        for event in events:
-            writer.write(event)
-            if isinstance(event, ev.Elimination):
-                eliminations.append({"round": event.round, "target": event.target, "cause": event.cause,
-                                     "role": event.revealed_role})
-
-    try:
-        record(_drain(env))
-        batch_of = getattr(unwrapped, "simultaneous_agents", None)
-        while env.agents:
-            agent = env.agent_selection
-            if env.terminations[agent] or env.truncations[agent]:
-                env.step(None)
-                continue
-            # ---- gather every agent that acts now on unchanged observations, batch per policy
-            batch = batch_of() if batch_of is not None else [agent]
-            observations = {a: env.observe(a) for a in batch}
-            digests = {a: _observation_digest(env, a) for a in batch}
-            actions: dict[str, Any] = {}
-            by_policy: dict[int, list[str]] = {}
-            for a in batch:
-                by_policy.setdefault(id(policy_of[a]), []).append(a)
-            for members in by_policy.values():
-                policy = policy_of[members[0]]
-                decisions = [Decision(a, observations[a], env.action_space(a)) for a in members]
-                actions.update(zip(members, policy.act_batch(decisions), strict=True))
-            # ---- apply them in the env's order
-            for a in batch:
-                if env.agent_selection != a:
-                    raise AlignsimError(f"env selected {env.agent_selection} but {a} was batched to act")
-                action = encode_action(actions[a])
-                try:
-                    env.step(action)
-                except IllegalActionError as exc:
-                    fallback = encode_action(
-                        random_legal_action(env.action_space(a), observations[a].get("action_mask"), fallback_rng)
-                    )
-                    writer.write(ev.InvalidAction(agent=a, policy=policy_of[a].name, reason=str(exc), raw=action,
-                                                  fallback="random_legal", step=steps))
-                    action = fallback
-                    env.step(action)
-                steps += 1
-                writer.write(ev.Action(agent=a, action=action, obs_digest=digests[a], policy=policy_of[a].name,
-                                       step=steps))
-                record(_drain(env))
-                if any(env.rewards.values()):
-                    rewards = {k: float(v) for k, v in env.rewards.items() if v}
-                    for k, v in rewards.items():
-                        totals[k] += v
-                    writer.write(ev.Reward(rewards=rewards, step=steps))
-        winner = getattr(unwrapped, "winner", None)
-        status: Literal["completed", "truncated", "failed"] = "completed" if winner is not None else "truncated"
-        writer.write(ev.EpisodeEnd(status=status, winner=winner, steps=steps, step=steps))
-        error = None
-    except Exception as exc:
-        status, winner, error = "failed", None, f"{type(exc).__name__}: {exc}"
-        writer.write(ev.EpisodeEnd(status="failed", steps=steps, error=error, step=steps))
-        writer.close()
-        _finish_summary(log_path, writer, spec, seed, episode_index, status, winner, unwrapped, steps,
-                        eliminations, totals, started, error)
-        raise
-    finally:
-        writer.close()
-        if owned:
-            for policy in group_policies.values():
-                policy.close()
-        env.close()
-    summary = _finish_summary(log_path, writer, spec, seed, episode_index, status, winner, unwrapped, steps,
-                              eliminations, totals, started, error)
-    return EpisodeResult(episode_id, log_path, summary)
-
-
-def _finish_summary(log_path: Path, writer: EpisodeWriter, spec: ScenarioSpec, seed: int, episode_index: int,
-                    status: Any, winner: str | None, unwrapped: Any, steps: int, eliminations: list[dict[str, Any]],
-                    totals: dict[str, float], started: float, error: str | None) -> ev.Summary:
-    summary = ev.Summary(
-        episode_id=log_path.name.removesuffix(".jsonl"),
-        scenario=spec.id,
-        seed=int(seed),
-        episode_index=int(episode_index),
-        status=status,
-        winner=winner,
-        rounds=int(getattr(unwrapped, "round", 0)),
-        steps=steps,
-        n_events=writer.n_events,
-        eliminations=eliminations,
-        rewards=totals,
-        duration_s=round(time.perf_counter() - started, 4),
-        error=error,
-        log_path=str(log_path),
-    )
-    write_summary(log_path, summary)
-    return summary
+    with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=config, flush=flush,
+                       fsync=fsync) as runner:
+        return runner.run(seed=seed, episode_index=episode_index, resume=resume)
 
 
 def run(
@@ -382,31 +462,25 @@ def run(
     out_dir: str | os.PathLike[str] = "runs",
     config: Mapping[str, Any] | None = None,
     flush: Literal["event", "episode"] = "event",
+    fsync: bool = False,
     resume: bool = True,
     progress: bool = False,
 ) -> list[EpisodeResult]:
-    """Validate ``scenario``, then play ``episodes`` episodes (indices 0..n-1) with one policy
-    set whose state carries across episodes. Writes ``out_dir/run_summary.json`` at the end."""
+    """Validate ``scenario``, then play ``episodes`` episodes (indices 0..n-1) with one env and
+    one policy set (whose state carries across episodes). Writes ``out_dir/run_summary.json``."""
     spec = _as_spec(scenario)
     if episodes < 1:
         raise ConfigError("episodes", f"must be at least 1, got {episodes}")
     validate_scenario(spec)
-    policies = {key: agents.make(seat.policy, **seat.kwargs) for key, seat in spec.seating.items()}
     results: list[EpisodeResult] = []
     iterator: Any = range(episodes)
     if progress:
         from rich.progress import track
 
         iterator = track(iterator, description=f"{spec.id} seed={seed}", total=episodes)
-    try:
+    with EpisodeRunner(spec, out_dir=out_dir, config=config, flush=flush, fsync=fsync) as runner:
         for index in iterator:
-            results.append(
-                run_episode(spec, seed=seed, episode_index=index, out_dir=out_dir, policies=policies,
-                            config=config, flush=flush, resume=resume)
-            )
-    finally:
-        for policy in policies.values():
-            policy.close()
+            results.append(runner.run(seed=seed, episode_index=index, resume=resume))
     rows = [msgspec.to_builtins(r.summary) | {"skipped": r.skipped} for r in results]
     write_atomic(Path(out_dir) / "run_summary.json", msgspec.json.format(msgspec.json.encode(rows), indent=2))
     return results

@@ -27,7 +27,7 @@ SCHEMA_VERSION = 1
 Role = Literal["faithful", "traitor"]
 
 
-class Claim(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Claim(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """A structured claim made in speech: ``subject`` is a ``role``."""
 
     subject: str
@@ -36,8 +36,12 @@ class Claim(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The role the speaker asserts ``subject`` has."""
 
 
-class Event(msgspec.Struct, kw_only=True, tag_field="type", frozen=True, forbid_unknown_fields=True):
-    """Fields every event has."""
+class Event(msgspec.Struct, kw_only=True, tag_field="type", forbid_unknown_fields=True, gc=False):
+    """Fields every event has.
+
+    Events are treated as immutable once written; only the writer sets ``seq``. They hold
+    no reference cycles, so they opt out of the garbage collector (cheaper to create).
+    """
 
     source: ClassVar[str] = "env"
     seq: int = -1

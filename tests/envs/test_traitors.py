@@ -240,9 +240,13 @@ def test_max_rounds_truncates_with_no_winner() -> None:
 # ----------------------------------------------------------------- votes, masks, ties
 
 
-def test_vote_masks_exclude_dead_self_and_non_faithful_night_targets() -> None:
+@pytest.mark.parametrize("seed", range(6))
+def test_vote_masks_exclude_dead_self_and_non_faithful_night_targets(seed: int) -> None:
     env = make(n_players=7, n_traitors=2)
-    env.reset(seed=1)
+    # Reusing one env across episodes must not carry masks over from an earlier deal.
+    for earlier in range(seed):
+        play(env, first_legal, seed=100 + earlier)
+    env.reset(seed=seed)
     u = env.unwrapped
     roles = u.roles
     seen_phases = set()

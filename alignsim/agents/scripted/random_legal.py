@@ -65,50 +65,75 @@ def _pick(mask: np.ndarray, rng: random.Random) -> int:
     return legal[rng.randrange(len(legal))]
 
 
+_DISCRETE, _TEXT, _MULTI, _OTHER = range(4)
+
+
+def _dict_plan(action_space: spaces.Dict, mask: Mapping[str, Any]) -> tuple[tuple[str, int, Any], ...]:
+    """What each key of a masked ``Dict`` action allows, computed once per mask object."""
+    plan = []
+    for key, sub in action_space.spaces.items():
+        part = mask[key]
+        if isinstance(sub, spaces.Discrete):
+            plan.append((key, _DISCRETE, (int(sub.start), _cached(part, _legal))))
+        elif isinstance(sub, spaces.Text):
+            plan.append((key, _TEXT, bool(part[0]) and bool(_cached(part[1], _legal))))
+        elif isinstance(sub, spaces.MultiDiscrete) and sub.nvec.ndim == 1:
+            plan.append((key, _MULTI, (len(part), _cached(part, _open_parts))))
+        else:
+            plan.append((key, _OTHER, (sub, part)))
+    return tuple(plan)
+
+
 def random_legal_action(
     action_space: spaces.Space,
     mask: Any,
     rng: random.Random,
     *,
     text: str = "",
+    silent: frozenset[str] = frozenset(),
     sparse: Mapping[str, float] | None = None,
     sparse_prob: float | None = None,
 ) -> Any:
-    """A random action inside ``mask``.
+    """A random action inside ``mask``, in plain Python types (``MultiDiscrete`` as lists).
 
     Discrete parts draw uniformly among legal values, and so do the components of
     ``MultiDiscrete`` parts, except for ``Dict`` keys listed in ``sparse`` (key -> p): those
     components stay 0 and, with probability p, take a uniformly drawn legal non-zero value
-    (this is how claims stay occasional). Text parts get ``text`` where text is taken.
+    (this is how claims stay occasional). Text parts get ``text`` where text is taken,
+    except ``Dict`` keys in ``silent``, which stay empty.
     """
-    if type(action_space) is spaces.Dict:
+    if type(action_space) is spaces.Dict and mask is not None:
+        hit = _BY_IDENTITY.get(id(mask))
+        if hit is None or hit[0] is not mask or hit[1][0] is not action_space:
+            _cached(mask, lambda m: (action_space, _dict_plan(action_space, m)))
+            hit = _BY_IDENTITY[id(mask)]
+        sparse = sparse or {}
+        out: dict[str, Any] = {}
+        for key, kind, data in hit[1][1]:
+            if kind == _DISCRETE:
+                start, legal = data
+                out[key] = start + (legal[rng.randrange(len(legal))] if legal else 0)
+            elif kind == _TEXT:
+                out[key] = text if data and key not in silent else ""
+            elif kind == _MULTI:
+                out[key] = _sample_multi(data[0], data[1], rng, sparse.get(key))
+            else:
+                out[key] = random_legal_action(data[0], data[1], rng, text=text, sparse_prob=sparse.get(key))
+        return out
+    if isinstance(action_space, spaces.Dict):
         sparse = sparse or {}
         return {
-            key: random_legal_action(
-                sub, mask[key] if mask is not None else None, rng, text=text, sparse_prob=sparse.get(key)
-            )
+            key: random_legal_action(sub, None, rng, text=text, sparse_prob=sparse.get(key))
             for key, sub in action_space.spaces.items()
         }
-    if mask is not None:
-        kind = type(action_space)
-        if kind is spaces.Text:
-            return "" if mask[0] == 0 or not _cached(mask[1], _legal) else text
-        if kind is spaces.Discrete:
-            return int(action_space.start) + _pick(mask, rng)
     if isinstance(action_space, spaces.Discrete):
         if mask is None:
             return int(action_space.start) + rng.randrange(int(action_space.n))
         return int(action_space.start) + _pick(mask, rng)
     if isinstance(action_space, spaces.MultiDiscrete):
         if mask is None:
-            return np.array([rng.randrange(int(k)) for k in action_space.nvec], dtype=np.int64)
-        out = [0] * len(mask)
-        for j, legal in _cached(mask, _open_parts):
-            if sparse_prob is None or legal[0] != 0:
-                out[j] = legal[rng.randrange(len(legal))]
-            elif rng.random() < sparse_prob:
-                out[j] = legal[1 + rng.randrange(len(legal) - 1)]
-        return np.array(out, dtype=np.int64)
+            return [rng.randrange(int(k)) for k in action_space.nvec.flat]
+        return _sample_multi(len(mask), _cached(mask, _open_parts), rng, sparse_prob)
     if isinstance(action_space, spaces.Text):
         if mask is not None and (mask[0] == 0 or not _cached(mask[1], _legal)):
             return ""
@@ -116,19 +141,33 @@ def random_legal_action(
     raise TypeError(f"random_legal_action does not handle {type(action_space).__name__} spaces")
 
 
+def _sample_multi(size: int, parts: tuple[tuple[int, tuple[int, ...]], ...], rng: random.Random,
+                  sparse_prob: float | None) -> list[int]:
+    out = [0] * size
+    for j, legal in parts:
+        if sparse_prob is None or legal[0] != 0:
+            out[j] = legal[rng.randrange(len(legal))]
+        elif rng.random() < sparse_prob:
+            out[j] = legal[1 + rng.randrange(len(legal) - 1)]
+    return out
+
+
 class RandomLegalPolicy(BasePolicy):
     """Plays a uniformly random legal action; speaks canned phrases and makes random claims.
 
     Args:
         claim_prob: probability of a random claim about each player it may make claims about.
+        reasoning: also fill private-reasoning fields (``reasoning``) with a canned phrase.
     """
 
     name = "random"
 
-    def __init__(self, claim_prob: float = 0.1) -> None:
+    def __init__(self, claim_prob: float = 0.1, reasoning: bool = False) -> None:
         if not 0.0 <= claim_prob <= 1.0:
             raise ValueError(f"claim_prob must be in [0, 1], got {claim_prob}")
         self.claim_prob = claim_prob
+        self._silent = frozenset() if reasoning else frozenset({"reasoning"})
+        self._sparse = {"claims": claim_prob}
         self._rngs: dict[str, random.Random] = {}
 
     def reset(self, agents: Sequence[str], *, seed: int, env_id: str) -> None:
@@ -137,9 +176,10 @@ class RandomLegalPolicy(BasePolicy):
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Any:
         rng = self._rngs[agent]
-        mask = observation.get("action_mask") if isinstance(observation, Mapping) else None
+        mask = observation.get("action_mask") if type(observation) is dict else None
         return random_legal_action(
-            action_space, mask, rng, text=_PHRASES[rng.randrange(len(_PHRASES))], sparse={"claims": self.claim_prob}
+            action_space, mask, rng, text=_PHRASES[rng.randrange(len(_PHRASES))], silent=self._silent,
+            sparse=self._sparse,
         )
 
     def get_state(self) -> dict[str, Any]:

@@ -142,12 +142,12 @@ class TraitorsHeuristicPolicy(BasePolicy):
         kind, actor, target = e["kind"], e["actor"], e["target"]
         n = m.n
         if kind == K["speech"]:
-            claims = e["claims"]
-            if claims.any():
-                for j in np.flatnonzero(claims).tolist():
-                    if j == actor:
+            claims = e["claims"].tolist()
+            if any(claims):
+                for j, claim in enumerate(claims):
+                    if j == actor or not claim:
                         continue
-                    if claims[j] == CLAIM_TRAITOR:
+                    if claim == CLAIM_TRAITOR:
                         m.accused.setdefault(actor, []).append(j)
                         m.heat[j] += 1.0
                         if m.known[j] == "traitor" and m.role == "traitor":
@@ -156,7 +156,7 @@ class TraitorsHeuristicPolicy(BasePolicy):
                             self._suspect(m, actor, 1.5, "accused me, and I know I am faithful")
                         elif m.role == "faithful":
                             self._suspect(m, j, 0.25, f"was accused by {_name(actor)}")
-                    elif claims[j] == CLAIM_FAITHFUL:
+                    elif claim == CLAIM_FAITHFUL:
                         m.defended.setdefault(actor, []).append(j)
                         if j == m.me and m.role == "faithful":
                             self._suspect(m, actor, -0.3, "")

@@ -64,9 +64,9 @@ everyone else when the game ends.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import string
+import zlib
 from array import array
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -124,6 +124,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "briefing",
 )
 _KIND = {name: i for i, name in enumerate(EVENT_KINDS)}
+_SPEECH, _TRAITOR_SPEECH = _KIND["speech"], _KIND["traitor_speech"]
 
 NO_ROLE, FAITHFUL, TRAITOR = 0, 1, 2
 OBS_PHASE, OBS_ROUND, OBS_PASS, OBS_SELF, OBS_ROLE, OBS_N_TRAITORS, OBS_ALIVE = range(7)
@@ -390,6 +391,7 @@ class TraitorsEnv(AECEnv):
             "claims": self._claims_off,
             "beliefs": self._beliefs_off,
         }
+        self._mask_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._rng = np.random.default_rng()
         self._has_reset = False
 
@@ -414,6 +416,7 @@ class TraitorsEnv(AECEnv):
         self._step_count = 0
         self._round = 0
         self._phase = Phase.INTRODUCTION
+        self._phase_name = PHASES[Phase.INTRODUCTION]
         self._pass = 0
         self._ballot = 1
         self._candidates: tuple[int, ...] | None = None
@@ -429,7 +432,8 @@ class TraitorsEnv(AECEnv):
         self._log: list[ev.Event] = []
         self._obs_events: list[dict[str, Any]] = []
         self._public: list[int] = []
-        self._pending: list[list[int]] = [[] for _ in self._all]
+        self._cursor: list[int] = [0] * n
+        self._private: list[list[int]] = [[] for _ in self._all]
         self._reaction_counter = 0
         self._has_reset = True
 
@@ -443,6 +447,7 @@ class TraitorsEnv(AECEnv):
             roles[i] = r
         roles[list(map(int, drawn))] = TRAITOR
         self._roles = roles
+        self._roles_key = tuple(roles.tolist())
         self._traitors = tuple(i for i in self._all if roles[i] == TRAITOR)
         self.personas = self._make_personas()
 
@@ -492,11 +497,24 @@ class TraitorsEnv(AECEnv):
 
     def observe(self, agent: str) -> dict[str, Any]:
         i = self._index[agent]
+        events = self._obs_events
         return {
             "observation": self._obs[i].copy(),
-            "events": tuple([self._obs_events[k] for k in self._pending[i]]),
+            "events": tuple([events[k] for k in self._pending_indices(i)]),
             "action_mask": self._active_mask(i),
         }
+
+    def _pending_indices(self, i: int) -> list[int]:
+        """Indices of the observation events agent ``i`` has not yet acted on, in order.
+
+        Public events live in one shared list with a per-agent cursor, so publishing one
+        costs O(1) however many players there are; other events are queued per agent.
+        """
+        public = self._public[self._cursor[i] :]
+        private = self._private[i]
+        if not private:
+            return public
+        return sorted(public + private) if public else list(private)
 
     def step(self, action: Any) -> None:
         agent = self.agent_selection
@@ -507,14 +525,16 @@ class TraitorsEnv(AECEnv):
         target, message, reasoning, claims, beliefs = self._parse(i, action)
         self._cumulative_rewards[agent] = 0.0
         self._step_count += 1
-        self._pending[i].clear()
+        self._cursor[i] = len(self._public)
+        self._private[i].clear()
         self._masks.pop(i, None)
         self._queue.popleft()
 
         phase = self._phase
         if reasoning:
             text, cut = reasoning
-            self._publish(ev.Reasoning(actor=agent, text=text, truncated=cut, **self._stamp((i,))), ())
+            self._log.append(ev.Reasoning(actor=agent, text=text, truncated=cut, step=self._step_count,
+                                          round=self._round, phase=self._phase_name, visible_to=(agent,)))
         if phase in (Phase.INTRODUCTION, Phase.DISCUSSION, Phase.POST_BANISHMENT):
             self._speak(i, "public", message, claims, None)
         elif phase == Phase.TRAITOR_MEETING:
@@ -558,10 +578,24 @@ class TraitorsEnv(AECEnv):
     def observation_digest(self, agent: str) -> str:
         """A short digest of ``observe(agent)``, cheap enough to log at every step."""
         i = self._index[agent]
-        h = hashlib.blake2b(self._obs[i].tobytes(), digest_size=8)
-        h.update(self._active_mask(i)["target"].tobytes())
-        h.update(array("q", self._pending[i]).tobytes())
-        return h.hexdigest()
+        return self._digest(self._obs[i], self._active_mask(i), self._pending_indices(i))
+
+    def observe_with_digest(self, agent: str) -> tuple[dict[str, Any], str]:
+        """``(observe(agent), observation_digest(agent))``, sharing the work."""
+        i = self._index[agent]
+        vector, mask, pending = self._obs[i].copy(), self._active_mask(i), self._pending_indices(i)
+        events = self._obs_events
+        observation = {"observation": vector, "events": tuple([events[k] for k in pending]), "action_mask": mask}
+        return observation, self._digest(vector, mask, pending)
+
+    @staticmethod
+    def _digest(vector: np.ndarray, mask: Mapping[str, Any], pending: list[int]) -> str:
+        # The vector, the target mask and which events are pending determine the
+        # observation: every other mask part follows from the phase, and event contents
+        # are checked one by one against the log by replay.
+        crc = zlib.crc32(vector.data)
+        crc = zlib.crc32(mask["target"].data, crc)
+        return f"{zlib.crc32(array('q', pending), crc):08x}"
 
     def drain_events(self) -> list[ev.Event]:
         """Typed events emitted since the last call (with ``visible_to``), for the log."""
@@ -603,7 +637,7 @@ class TraitorsEnv(AECEnv):
         return {
             "step": self._step_count,
             "round": self._round,
-            "phase": PHASES[self._phase],
+            "phase": self._phase_name,
             "visible_to": self._names if visible is self._all else tuple(self._names[i] for i in visible),
         }
 
@@ -612,10 +646,11 @@ class TraitorsEnv(AECEnv):
         if obs is not None:
             k = len(self._obs_events)
             self._obs_events.append(obs)
-            for i in deliver_to:
-                self._pending[i].append(k)
             if deliver_to is self._all:
                 self._public.append(k)
+            else:
+                for i in deliver_to:
+                    self._private[i].append(k)
 
     def _obs_event(self, kind: str, text: str, actor: int | None = None, target: int | None = None,
                    role: int = NO_ROLE, claims: np.ndarray | None = None) -> dict[str, Any]:
@@ -647,6 +682,7 @@ class TraitorsEnv(AECEnv):
         return [i for i in self._traitors if self._alive[i]]
 
     def _set_header(self) -> None:
+        self._phase_name = PHASES[self._phase]
         self._obs[:, OBS_PHASE] = self._phase
         self._obs[:, OBS_ROUND] = self._round
         self._obs[:, OBS_PASS] = self._pass
@@ -666,6 +702,18 @@ class TraitorsEnv(AECEnv):
             shared = self._shared_mask()
             self._masks = dict.fromkeys(actors, shared)
 
+    def _remember_mask(self, key: tuple[Any, ...], build: Any) -> dict[str, Any]:
+        """Masks are immutable and recur across rounds and episodes: build each one once.
+
+        Handing out the same objects again also lets policies cache what they derive from them.
+        """
+        mask = self._mask_cache.get(key)
+        if mask is None:
+            if len(self._mask_cache) > 8192:
+                self._mask_cache.clear()
+            mask = self._mask_cache[key] = build()
+        return mask
+
     def _active_mask(self, i: int) -> dict[str, Any]:
         if self._masks and i in self._masks and (
             self.agent_selection == self._names[i] or self._phase in SEALED_PHASES
@@ -674,7 +722,12 @@ class TraitorsEnv(AECEnv):
         return self._idle_mask
 
     def _shared_mask(self) -> dict[str, Any]:
-        """The mask every actor of a speech phase shares (built once per phase)."""
+        """The mask every actor of a speech phase shares."""
+        meeting = self._phase == Phase.TRAITOR_MEETING
+        key = ("meeting", self._roles_key, tuple(self._alive)) if meeting else ("speech", tuple(self._alive))
+        return self._remember_mask(key, self._build_shared_mask)
+
+    def _build_shared_mask(self) -> dict[str, Any]:
         phase, n = self._phase, self.n
         if phase == Phase.TRAITOR_MEETING:
             target = np.zeros(n + 1, dtype=np.int8)
@@ -691,6 +744,12 @@ class TraitorsEnv(AECEnv):
                 "claims": claims, "beliefs": self._beliefs_off}
 
     def _mask_for(self, i: int) -> dict[str, Any]:
+        candidates = self._candidates
+        night = self._phase == Phase.NIGHT_VOTE  # only night targets depend on the deal
+        key = (self._phase, i, self._roles_key if night else None, tuple(self._alive), candidates)
+        return self._remember_mask(key, lambda: self._build_mask(i))
+
+    def _build_mask(self, i: int) -> dict[str, Any]:
         phase, n, cfg = self._phase, self.n, self.config
         if phase == Phase.BELIEF:
             beliefs = tuple(self._belief_any if self._alive[j] and j != i else self._belief_zero for j in self._all)
@@ -716,7 +775,7 @@ class TraitorsEnv(AECEnv):
     def _parse(self, i: int, action: Any) -> tuple[int, tuple[str, bool] | None, tuple[str, bool] | None, list[int] | None, list[int] | None]:
         """Validate ``action`` against agent ``i``'s mask; raises before any state changes."""
         agent = self._names[i]
-        if not isinstance(action, Mapping):
+        if type(action) is not dict and not isinstance(action, Mapping):
             raise IllegalActionError(agent, "action", f"expected a dict with keys {sorted(_ACTION_KEYS)}, got {type(action).__name__}")
         for key in action:
             if key not in _ACTION_KEYS:
@@ -737,15 +796,12 @@ class TraitorsEnv(AECEnv):
 
         claims = self._vector(agent, action, "claims")
         if claims is not None:
-            if any(claims):
-                parts = mask["claims"]
-                for j, c in enumerate(claims):
-                    if c and (not 0 <= c <= 2 or not parts[j][c]):
-                        raise IllegalActionError(agent, "claims", f"claim {c} about {self._names[j]} is not legal now")
-            else:
-                claims = None
+            parts = mask["claims"]
+            for j, c in enumerate(claims):
+                if c and (not 0 <= c <= 2 or not parts[j][c]):
+                    raise IllegalActionError(agent, "claims", f"claim {c} about {self._names[j]} is not legal now")
 
-        beliefs = self._vector(agent, action, "beliefs")
+        beliefs = self._vector(agent, action, "beliefs", keep_zeros=self._phase == Phase.BELIEF)
         if self._phase == Phase.BELIEF:
             if beliefs is None:
                 raise IllegalActionError(agent, "beliefs", "a belief report is required in this phase")
@@ -753,21 +809,30 @@ class TraitorsEnv(AECEnv):
             for j, b in enumerate(beliefs):
                 if not 0 <= b <= 100 or not parts[j][b]:
                     raise IllegalActionError(agent, "beliefs", f"{b} for {self._names[j]} is not legal (0-100 for living others, 0 otherwise)")
-        elif beliefs is not None and any(beliefs):
+        elif beliefs is not None:
             raise IllegalActionError(agent, "beliefs", f"no belief report is taken in phase {PHASES[self._phase]}")
         return target, message, reasoning, claims, beliefs
 
-    def _vector(self, agent: str, action: Mapping[str, Any], key: str) -> list[int] | None:
+    def _vector(self, agent: str, action: Mapping[str, Any], key: str, *, keep_zeros: bool = False) -> list[int] | None:
+        """The ``key`` part as a list of N ints; None when absent, or all zero unless ``keep_zeros``."""
         raw = action.get(key)
         if raw is None:
             return None
+        if type(raw) is np.ndarray:
+            raw = raw.tolist()
         try:
-            values = raw.tolist() if isinstance(raw, np.ndarray) else [int(v) for v in raw]
+            size = len(raw)
+            nonzero = any(raw)
+        except TypeError:
+            raise IllegalActionError(agent, key, f"expected {self.n} integers, got {raw!r}") from None
+        if size != self.n:
+            raise IllegalActionError(agent, key, f"expected {self.n} entries, got {size}")
+        if not nonzero and not keep_zeros:
+            return None
+        try:
+            return [int(v) for v in raw]
         except (TypeError, ValueError):
             raise IllegalActionError(agent, key, f"expected {self.n} integers, got {raw!r}") from None
-        if len(values) != self.n:
-            raise IllegalActionError(agent, key, f"expected {self.n} entries, got {len(values)}")
-        return values
 
     def _text(self, agent: str, action: Mapping[str, Any], key: str, mask: Mapping[str, Any], limit: int) -> tuple[str, bool] | None:
         text = action.get(key)
@@ -795,14 +860,25 @@ class TraitorsEnv(AECEnv):
                 for j, c in enumerate(claims)
                 if c
             )
-            claim_vector = _readonly(np.array(claims, dtype=np.int64))
-        to = self._all if channel == "public" else tuple(self._living_traitors())
+            claim_vector = np.array(claims, dtype=np.int64)
+        public = channel == "public"
+        to = self._all if public else tuple(self._living_traitors())
+        name = self._names[i]
         self._publish(
-            ev.Speech(actor=self._names[i], channel=channel, message=text, claims=claim_records,
-                      proposal=None if proposal is None else self._names[proposal], truncated=cut, **self._stamp(to)),
+            ev.Speech(actor=name, channel=channel, message=text, claims=claim_records,
+                      proposal=None if proposal is None else self._names[proposal], truncated=cut,
+                      step=self._step_count, round=self._round, phase=self._phase_name,
+                      visible_to=self._names if public else tuple(self._names[j] for j in to)),
             to,
-            self._obs_event("speech" if channel == "public" else "traitor_speech", f"{self._names[i]}: {text}",
-                            actor=i, target=proposal, claims=claim_vector),
+            {
+                "kind": _SPEECH if public else _TRAITOR_SPEECH,
+                "round": self._round,
+                "actor": i,
+                "target": self.n if proposal is None else proposal,
+                "role": NO_ROLE,
+                "claims": self._no_claims if claim_vector is None else claim_vector,
+                "text": f"{name}: {text}",
+            },
         )
 
     def _select_next(self) -> None:
