@@ -1,9 +1,9 @@
 """The ``alignsim`` command line: a thin layer over the Python API.
 
-    alignsim run [OVERRIDE ...]        play episodes (Hydra; e.g. scenario=traitors/mini-v0 seed=7)
-    alignsim replay PATH [PATH ...]    re-drive logs with no policy; fail on any difference
-    alignsim view LOG [--private]      print a readable transcript
-    alignsim list [envs|scenarios|policies]
+alignsim run [OVERRIDE ...]        play episodes (Hydra; e.g. scenario=traitors/mini-v0 seed=7)
+alignsim replay PATH [PATH ...]    re-drive logs with no policy; fail on any difference
+alignsim view LOG [--private]      print a readable transcript
+alignsim list [envs|scenarios|policies]
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
         out_dir=out_dir,
         config=resolved,
         flush=resolved["flush"],
+        fsync=resolved["fsync"],
         resume=resolved["resume"],
         progress=resolved["progress"] and sys.stderr.isatty(),
     )
@@ -106,8 +107,7 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
     return {
         "out_dir": str(out_dir),
         "episodes": [
-            {"episode_id": r.episode_id, "status": r.summary.status, "winner": r.summary.winner}
-            for r in results
+            {"episode_id": r.episode_id, "status": r.summary.status, "winner": r.summary.winner} for r in results
         ],
     }
 
@@ -169,8 +169,11 @@ def _replay(args: list[str]) -> int:
 def _view(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="alignsim view", description="Print an episode transcript.")
     parser.add_argument("log", type=Path)
-    parser.add_argument("--private", action="store_true",
-                        help="also show roles, private reasoning, the traitors' meeting, night votes and beliefs")
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="also show roles, private reasoning, the traitors' meeting, night votes and beliefs",
+    )
     parser.add_argument("--agent", help="show only what this agent observed")
     ns = parser.parse_args(args)
     from alignsim.analysis.transcript import transcript

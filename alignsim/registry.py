@@ -92,7 +92,6 @@ class Registry(Generic[T]):
                 loaded = entry_point.load()
             except Exception as exc:
                 raise AlignsimError(
-                    f"{self.kind} plug-in {entry_point.name!r} ({entry_point.value}) "
-                    f"failed to import: {exc}"
+                    f"{self.kind} plug-in {entry_point.name!r} ({entry_point.value}) failed to import: {exc}"
                 ) from exc
             self._on_load(entry_point.name, loaded)

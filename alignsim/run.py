@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import zlib
 import importlib.metadata
 import os
 import platform
@@ -19,10 +18,11 @@ import random
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,7 +139,10 @@ def _provenance() -> tuple[dict[str, str], dict[str, Any] | None]:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         git = {"commit": commit, "dirty": bool(dirty)}
     except (OSError, subprocess.SubprocessError):
@@ -322,8 +325,14 @@ class EpisodeRunner:
         summary = self._summarise(log_path, writer, seed, episode_index, status, winner, u, tally, started, error)
         return EpisodeResult(episode_id, log_path, summary)
 
-    def _play(self, env: Any, policy_of: Mapping[str, Policy], writer: EpisodeWriter, tally: _Tally,
-              fallback_rng: random.Random) -> None:
+    def _play(
+        self,
+        env: Any,
+        policy_of: Mapping[str, Policy],
+        writer: EpisodeWriter,
+        tally: _Tally,
+        fallback_rng: random.Random,
+    ) -> None:
         u = env.unwrapped
         # After reset, order enforcement is moot: call the env itself and skip a wrapper layer.
         outer = u if type(env) is OrderEnforcingWrapper else env
@@ -343,13 +352,22 @@ class EpisodeRunner:
                 fallback = encode_action(
                     random_legal_action(action_space(agent), observation.get("action_mask"), fallback_rng)
                 )
-                events.append(ev.InvalidAction(agent=agent, policy=policy.name, reason=str(exc), raw=action,
-                                               fallback="random_legal", step=tally.steps))
+                events.append(
+                    ev.InvalidAction(
+                        agent=agent,
+                        policy=policy.name,
+                        reason=str(exc),
+                        raw=action,
+                        fallback="random_legal",
+                        step=tally.steps,
+                    )
+                )
                 action = fallback
                 step(action)
             tally.steps += 1
-            events.append(ev.Action(agent=agent, action=action, obs_digest=obs_digest, policy=policy.name,
-                                    step=tally.steps))
+            events.append(
+                ev.Action(agent=agent, action=action, obs_digest=obs_digest, policy=policy.name, step=tally.steps)
+            )
             events += drain()
             if any(u.rewards.values()):
                 events.append(ev.Reward(rewards={k: float(v) for k, v in u.rewards.items() if v}, step=tally.steps))
@@ -383,8 +401,19 @@ class EpisodeRunner:
                     raise AlignsimError(f"env selected {u.agent_selection} but {a} was batched to act")
                 apply(a, actions[a], observations[a], digests[a], policy_of[a])
 
-    def _summarise(self, log_path: Path, writer: EpisodeWriter, seed: int, episode_index: int, status: Any,
-                   winner: str | None, unwrapped: Any, tally: _Tally, started: float, error: str | None) -> ev.Summary:
+    def _summarise(
+        self,
+        log_path: Path,
+        writer: EpisodeWriter,
+        seed: int,
+        episode_index: int,
+        status: Any,
+        winner: str | None,
+        unwrapped: Any,
+        tally: _Tally,
+        started: float,
+        error: str | None,
+    ) -> ev.Summary:
         summary = ev.Summary(
             episode_id=log_path.name.removesuffix(".jsonl"),
             scenario=self.spec.id,
@@ -419,8 +448,14 @@ class _Tally:
         for event in events:
             kind = type(event)
             if kind is ev.Elimination:
-                self.eliminations.append({"round": event.round, "target": event.target,  # type: ignore[attr-defined]
-                                          "cause": event.cause, "role": event.revealed_role})  # type: ignore[attr-defined]
+                self.eliminations.append(
+                    {
+                        "round": event.round,
+                        "target": event.target,  # type: ignore[attr-defined]
+                        "cause": event.cause,
+                        "role": event.revealed_role,
+                    }
+                )  # type: ignore[attr-defined]
             elif kind is ev.Reward:
                 for agent, value in event.rewards.items():  # type: ignore[attr-defined]
                     self.rewards[agent] = self.rewards.get(agent, 0.0) + value
@@ -449,8 +484,7 @@ def run_episode(
     that already finished in ``out_dir`` is returned without running it again. See
     :class:`EpisodeRunner` for the other arguments.
     """
-    with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=config, flush=flush,
-                       fsync=fsync) as runner:
+    with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=config, flush=flush, fsync=fsync) as runner:
         return runner.run(seed=seed, episode_index=episode_index, resume=resume)
 
 
@@ -479,8 +513,7 @@ def run(
 
         iterator = track(iterator, description=f"{spec.id} seed={seed}", total=episodes)
     with EpisodeRunner(spec, out_dir=out_dir, config=config, flush=flush, fsync=fsync) as runner:
-        for index in iterator:
-            results.append(runner.run(seed=seed, episode_index=index, resume=resume))
+        results.extend(runner.run(seed=seed, episode_index=index, resume=resume) for index in iterator)
     rows = [msgspec.to_builtins(r.summary) | {"skipped": r.skipped} for r in results]
     write_atomic(Path(out_dir) / "run_summary.json", msgspec.json.format(msgspec.json.encode(rows), indent=2))
     return results
@@ -532,9 +565,7 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
     if len(expected) != len(produced):
         complete = log.end is not None
         if complete or len(produced) < len(expected):
-            raise ReplayMismatchError(
-                f"the log has {len(expected)} env events, replay produced {len(produced)}"
-            )
+            raise ReplayMismatchError(f"the log has {len(expected)} env events, replay produced {len(produced)}")
     end = log.end
     if end is not None and end.status != "failed":
         winner = getattr(env.unwrapped, "winner", None)

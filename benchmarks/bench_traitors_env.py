@@ -4,11 +4,13 @@ What it measures
 ----------------
 1. **Agent actions per second over whole games**, at 6, 10 and 15 players, for
 
-   * ``alignsim runner (random)``: ``alignsim.run.run_episode`` on ``traitors/random-v0``
-     (uniformly random legal players), ``flush="event"`` (the default), writing its
-     episode log to a fresh temporary directory. Env construction, reset, policy
-     seating, every ``observe``/``act``/``step`` and the JSONL log + summary are inside
-     the timed region: that is what a user pays per game.
+   * ``alignsim runner (random)``: ``alignsim.run.EpisodeRunner.run`` on
+     ``traitors/random-v0`` (uniformly random legal players), ``flush="event"`` (the
+     default), writing its episode log to a temporary directory. One runner per size is
+     reused across games, as ``alignsim run`` does for a run's episodes (env and policy
+     objects are built once). Reset, policy seating, the header, every
+     ``observe``/``act``/``step``, every logged event and the atomically written summary
+     are inside the timed region: that is what a user pays per game.
    * ``alignsim runner (heuristic)``: the same on ``traitors/classic-v0`` (scripted
      heuristic players).
    * ``alignsim runner (random, flush=episode)``: the random runner buffering its log
@@ -59,7 +61,7 @@ Options: ``--games`` (timed games per system and size, default 100), ``--step-ga
 ``--json PATH`` (every raw number: per-game actions and seconds, per-step samples).
 
 Without textarena installed, the peer is skipped with a message and only alignsim is
-measured. Only public alignsim API is used (scenarios, ``run.run_episode``,
+measured. Only public alignsim API is used (scenarios, ``run.EpisodeRunner``,
 ``envs.make``, ``agents.make``), so the script keeps working as the internals change.
 """
 
@@ -139,22 +141,30 @@ def scenario_for(scenario_id: str, n_players: int) -> alignsim.scenarios.Scenari
     )
 
 
+_RUNNERS: dict[tuple[str, int, str], alignsim.run.EpisodeRunner] = {}
+
+
 def time_runner_game(spec: Any, seed: int, out_root: Path, flush: str) -> tuple[int, float]:
-    """One ``run_episode`` into a fresh directory; returns (agent actions, seconds)."""
-    out_dir = tempfile.mkdtemp(dir=out_root)  # created outside the timed region
+    """One episode on an ``EpisodeRunner`` reused across games (as ``alignsim run`` and
+    ``alignsim.run.run`` reuse it); returns (agent actions, seconds).
+
+    Everything per episode is inside the timed region: reset, header, the log file,
+    every event written, and the atomically written summary.
+    """
+    key = (spec.id, int(spec.env_kwargs["n_players"]), flush)
+    runner = _RUNNERS.get(key)
+    if runner is None:
+        out_dir = tempfile.mkdtemp(dir=out_root)
+        runner = _RUNNERS[key] = alignsim.run.EpisodeRunner(spec, out_dir=out_dir, flush=flush)
     start = time.perf_counter()
-    result = alignsim.run.run_episode(
-        spec, seed=seed, episode_index=0, out_dir=out_dir, flush=flush, resume=False
-    )
+    result = runner.run(seed=seed, episode_index=0, resume=False)
     elapsed = time.perf_counter() - start
     if result.summary.status == "failed":
         raise RuntimeError(f"alignsim episode failed: {result.summary.error}")
     return int(result.summary.steps), elapsed
 
 
-def play_env_loop(
-    n_players: int, seed: int, per_step: bool
-) -> tuple[int, float, list[tuple[int, int]]]:
+def play_env_loop(n_players: int, seed: int, per_step: bool) -> tuple[int, float, list[tuple[int, int]]]:
     """The bare AEC loop with the random policy. Returns (actions, seconds, per-step samples).
 
     Per-step samples are (total ns, env-only ns) per agent action: observation (``last``)
@@ -238,9 +248,7 @@ class SecretMafiaRandomAgent:
         return f"[{targets[rng.randrange(len(targets))]}]"
 
 
-def play_textarena(
-    ta: Any, n_players: int, seed: int, per_step: bool
-) -> tuple[int, float, list[Any], int, int]:
+def play_textarena(ta: Any, n_players: int, seed: int, per_step: bool) -> tuple[int, float, list[Any], int, int]:
     """One SecretMafia game on a fresh env. Returns (actions, seconds, per-step samples,
     invalid moves, chars of the last observation).
 
@@ -321,12 +329,8 @@ def throughput(
         }
         runners: dict[str, Callable[[int], tuple[int, float]]] = {
             "ours_random": lambda s, sp=specs["random"]: time_runner_game(sp, s, out_root, "event"),
-            "ours_heuristic": lambda s, sp=specs["heuristic"]: time_runner_game(
-                sp, s, out_root, "event"
-            ),
-            "ours_random_episode_flush": lambda s, sp=specs["random"]: time_runner_game(
-                sp, s, out_root, "episode"
-            ),
+            "ours_heuristic": lambda s, sp=specs["heuristic"]: time_runner_game(sp, s, out_root, "event"),
+            "ours_random_episode_flush": lambda s, sp=specs["random"]: time_runner_game(sp, s, out_root, "episode"),
             "ours_env_loop": lambda s, n=n: play_env_loop(n, s, per_step=False)[:2],
         }
         invalid[n] = 0
@@ -352,9 +356,7 @@ def throughput(
     return results, invalid
 
 
-def per_step_costs(
-    sizes: Sequence[int], games: int, base_seed: int, ta: Any
-) -> dict[int, dict[str, Any]]:
+def per_step_costs(sizes: Sequence[int], games: int, base_seed: int, ta: Any) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for n in sizes:
         ours: list[list[tuple[int, int]]] = []
@@ -432,10 +434,7 @@ def machine_info() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "versions": {
-            p: _version(p)
-            for p in ("alignsim", "textarena", "pettingzoo", "gymnasium", "numpy", "msgspec")
-        },
+        "versions": {p: _version(p) for p in ("alignsim", "textarena", "pettingzoo", "gymnasium", "numpy", "msgspec")},
         "alignsim_source_digest": alignsim_source_digest(),
     }
 
@@ -453,10 +452,7 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     for row in rows:
         print(
             "| "
-            + " | ".join(
-                c.rjust(w) if i else c.ljust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
+            + " | ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
             + " |"
         )
 
@@ -477,11 +473,7 @@ def report(
     ]
     rows = []
     for n, s in stats.items():
-        ratio = (
-            f"{s['ours_random']['median'] / s['textarena']['median']:.2f}x"
-            if have_ta
-            else "n/a (peer skipped)"
-        )
+        ratio = f"{s['ours_random']['median'] / s['textarena']['median']:.2f}x" if have_ta else "n/a (peer skipped)"
         rows.append(
             [
                 f"{n} ({n_traitors_for(n)})",
@@ -521,11 +513,7 @@ def report(
         bad = sum(invalid.values())
         print(
             f"\nTextArena invalid moves during the timed games: {bad}"
-            + (
-                ""
-                if bad == 0
-                else "  <-- the random agent should make none; check the textarena version"
-            )
+            + ("" if bad == 0 else "  <-- the random agent should make none; check the textarena version")
         )
 
     print("\n### Per-step cost by step index (median microseconds per agent action)\n")
@@ -533,10 +521,7 @@ def report(
         "total = observation + agent decision + step, median (mean in brackets: the rare "
         "expensive steps, e.g. resolving a vote, count there); env = observation + step only."
     )
-    print(
-        "alignsim: bare AEC loop (env.last + policy.act + env.step); "
-        "TextArena: get_observation + agent + step.\n"
-    )
+    print("alignsim: bare AEC loop (env.last + policy.act + env.step); TextArena: get_observation + agent + step.\n")
     headers = [
         "players",
         "step index",
@@ -585,8 +570,7 @@ def report(
             if len(filled) >= 2:
                 growth = filled[-1]["total_us"] / filled[0]["total_us"]
                 parts.append(
-                    f"{name} last/first bucket = {growth:.2f}x "
-                    f"({filled[0]['bucket']} -> {filled[-1]['bucket']})"
+                    f"{name} last/first bucket = {growth:.2f}x ({filled[0]['bucket']} -> {filled[-1]['bucket']})"
                 )
         if parts:
             print(f"growth at {n} players: " + "; ".join(parts))
@@ -614,9 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="6,10,15",
         help="comma-separated player counts, each in 6..15 (default 6,10,15)",
     )
-    parser.add_argument(
-        "--warmup", type=int, default=None, help="untimed games per system and size (default 2)"
-    )
+    parser.add_argument("--warmup", type=int, default=None, help="untimed games per system and size (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="base seed")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
     parser.add_argument("--no-peer", action="store_true", help="skip TextArena even if installed")
@@ -627,9 +609,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where the runner's episode logs go (a temporary folder inside it, removed at the "
         "end); default: the system temp dir. Logging cost depends on this disk.",
     )
-    parser.add_argument(
-        "--json", type=Path, default=None, help="write every raw number to this file"
-    )
+    parser.add_argument("--json", type=Path, default=None, help="write every raw number to this file")
     args = parser.parse_args(argv)
 
     games = args.games if args.games is not None else (3 if args.quick else 100)
@@ -645,10 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ta, why = (None, "--no-peer given") if args.no_peer else load_textarena()
     info = machine_info()
     print("## alignsim Traitors vs TextArena SecretMafia-v0: random agents")
-    print(
-        f"date: {info['date_utc']}; cpu: {info['cpu']} x {info['cpus']}; python {info['python']}; "
-        f"{info['platform']}"
-    )
+    print(f"date: {info['date_utc']}; cpu: {info['cpu']} x {info['cpus']}; python {info['python']}; {info['platform']}")
     print(
         "versions: "
         + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
@@ -693,10 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "systems": SYSTEMS,
             },
             "throughput": {
-                str(n): {
-                    k: {"stats": stats[n][k], "steps": s.steps, "seconds": s.seconds}
-                    for k, s in by.items()
-                }
+                str(n): {k: {"stats": stats[n][k], "steps": s.steps, "seconds": s.seconds} for k, s in by.items()}
                 for n, by in series.items()
             },
             "textarena_invalid_moves": {str(n): v for n, v in invalid.items()},

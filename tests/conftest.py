@@ -34,6 +34,10 @@ def run_dir(tmp_path: Path):
     out = tmp_path / "run"
     out.mkdir()
     yield out
-    logs = [p for p in find_logs(out) if p.with_name(p.name.replace(".jsonl", ".summary.json")).exists()] if any(out.iterdir()) else []
+    logs = (
+        [p for p in find_logs(out) if p.with_name(p.name.replace(".jsonl", ".summary.json")).exists()]
+        if any(out.iterdir())
+        else []
+    )
     for log in logs:
         replay(log)

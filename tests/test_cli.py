@@ -53,7 +53,9 @@ def test_default_run_writes_into_a_hydra_run_dir(tmp_path: Path) -> None:
 
 def test_invalid_config_fails_before_any_work_naming_the_field(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    bad = cli("run", "scenario.env_kwargs.n_players=5", "scenario.env_kwargs.n_traitors=3", f"out_dir={out}", cwd=tmp_path)
+    bad = cli(
+        "run", "scenario.env_kwargs.n_players=5", "scenario.env_kwargs.n_traitors=3", f"out_dir={out}", cwd=tmp_path
+    )
     assert bad.returncode == 2
     assert "scenario.env_kwargs.n_traitors" in bad.stderr and "less than half" in bad.stderr
     assert not (out / "episodes").exists()

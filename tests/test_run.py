@@ -146,8 +146,9 @@ def test_policy_state_round_trips_through_json(run_dir: Path) -> None:
             b.set_state(json.loads(json.dumps(a.get_state())))
         action = a.act(agent, obs, env.action_space(agent))
         if steps >= 60:
-            assert msgspec.json.encode(b.act(agent, obs, env.action_space(agent)), enc_hook=lambda x: x.tolist()) == \
-                msgspec.json.encode(action, enc_hook=lambda x: x.tolist())
+            assert msgspec.json.encode(
+                b.act(agent, obs, env.action_space(agent)), enc_hook=lambda x: x.tolist()
+            ) == msgspec.json.encode(action, enc_hook=lambda x: x.tolist())
         env.step(action)
         steps += 1
     assert steps > 60

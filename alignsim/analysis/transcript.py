@@ -63,7 +63,9 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
             lines.append(line)
     if log.end is not None:
         lines.append("")
-        lines.append(f"episode {log.end.status} after {log.end.steps} actions" + (f": {log.end.error}" if log.end.error else ""))
+        lines.append(
+            f"episode {log.end.status} after {log.end.steps} actions" + (f": {log.end.error}" if log.end.error else "")
+        )
     elif log.torn_tail is not None or log.status == "started":
         lines.append("")
         lines.append("episode did not finish (no episode_end event)")
@@ -79,7 +81,11 @@ def _render(event: ev.Event, who) -> str | None:  # type: ignore[no-untyped-def]
         channel = "" if event.channel == "public" else f"({event.channel} only) "
         claims = ""
         if event.claims:
-            claims = "  <claims: " + "; ".join(f"{c.subject} is {'a traitor' if c.role == 'traitor' else c.role}" for c in event.claims) + ">"
+            claims = (
+                "  <claims: "
+                + "; ".join(f"{c.subject} is {'a traitor' if c.role == 'traitor' else c.role}" for c in event.claims)
+                + ">"
+            )
         proposal = f"  <proposes {event.proposal}>" if event.proposal else ""
         cut = " [cut]" if event.truncated else ""
         return f"  {channel}{who(event.actor)}: {event.message}{cut}{claims}{proposal}"
@@ -91,7 +97,11 @@ def _render(event: ev.Event, who) -> str | None:  # type: ignore[no-untyped-def]
     if isinstance(event, ev.Vote):
         ballot = f" (ballot {event.ballot})" if event.ballot > 1 else ""
         verb = "votes to banish" if event.vote == "day" else "votes to murder"
-        return f"  {who(event.actor)} {verb} {who(event.target)}{ballot}" if event.target else f"  {who(event.actor)} abstains{ballot}"
+        return (
+            f"  {who(event.actor)} {verb} {who(event.target)}{ballot}"
+            if event.target
+            else f"  {who(event.actor)} abstains{ballot}"
+        )
     if isinstance(event, ev.VoteResult):
         tally = ", ".join(f"{a}: {c}" for a, c in event.tally.items()) or "no votes"
         tied = f", tied between {', '.join(event.tied)}" if event.tied else ""

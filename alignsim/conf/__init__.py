@@ -9,7 +9,7 @@ add their own options as YAML files in a ``scenario/`` folder of a ``--config-di
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional  # noqa: UP035 - OmegaConf reads typing.Optional
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -49,7 +49,9 @@ class RunConfig:
     out_dir: Optional[str] = None  # noqa: UP045
     """Where logs go; defaults to Hydra's output directory."""
     flush: str = "event"
-    """``event``: flush the log after every event; ``episode``: only at the end."""
+    """``event``: every action's events reach the OS before the next action; ``episode``: buffered."""
+    fsync: bool = False
+    """Also force each log and summary to disk when its episode ends (survives power loss)."""
     resume: bool = True
     """Skip episodes that already finished in ``out_dir``."""
     progress: bool = True

@@ -105,9 +105,7 @@ def make_parallel(env_id: str, **kwargs: Any) -> ParallelEnv:
     """Build the Parallel form of a registered environment, where it offers one."""
     env_spec = spec(env_id)
     if env_spec.parallel_entry_point is None:
-        raise AlignsimError(
-            f"env {env_spec.id} has no parallel form (it is turn-based); use alignsim.envs.make"
-        )
+        raise AlignsimError(f"env {env_spec.id} has no parallel form (it is turn-based); use alignsim.envs.make")
     factory = load_object(env_spec.parallel_entry_point)
     return factory(**{**env_spec.kwargs, **kwargs})  # type: ignore[operator]
 

@@ -192,8 +192,7 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
         raise LogFormatError(f"{path}: line 1: not an episode header: {exc}") from exc
     if header.schema_version != SCHEMA_VERSION:
         raise LogFormatError(
-            f"{path}: schema version {header.schema_version} is not supported "
-            f"(this alignsim reads {SCHEMA_VERSION})"
+            f"{path}: schema version {header.schema_version} is not supported (this alignsim reads {SCHEMA_VERSION})"
         )
     log = EpisodeLog(path=path, header=header, events=[])
     if header_only:

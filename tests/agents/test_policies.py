@@ -36,7 +36,8 @@ def test_unknown_policy_names_list_the_registered_ones() -> None:
 def test_third_party_policy_registers_through_an_entry_point(tmp_path: Path, monkeypatch, run_dir: Path) -> None:
     package = tmp_path / "thirdparty_pkg"
     package.mkdir()
-    (package / "__init__.py").write_text(textwrap.dedent('''
+    (package / "__init__.py").write_text(
+        textwrap.dedent('''
         from alignsim.agents.scripted import RandomLegalPolicy
 
         class Quiet(RandomLegalPolicy):
@@ -45,7 +46,8 @@ def test_third_party_policy_registers_through_an_entry_point(tmp_path: Path, mon
                 action = super().act(agent, observation, space)
                 action["message"] = ""
                 return action
-    '''))
+    ''')
+    )
     dist = tmp_path / "thirdparty_pkg-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-pkg\nVersion: 1.0\n")

@@ -84,7 +84,16 @@ def check(observer: str, obs: dict[str, Any], roles: list[str], revealed: set[in
     ("kwargs", "seeds"),
     [
         ({"n_players": 10, "n_traitors": 3}, range(0, 100)),
-        ({"n_players": 6, "n_traitors": 2, "belief_reports": True, "tie_break": "revote", "speaking_order": "random"}, range(100, 160)),
+        (
+            {
+                "n_players": 6,
+                "n_traitors": 2,
+                "belief_reports": True,
+                "tie_break": "revote",
+                "speaking_order": "random",
+            },
+            range(100, 160),
+        ),
         ({"n_players": 5, "n_traitors": 1, "belief_reports": True}, range(160, 200)),
     ],
 )
@@ -140,8 +149,17 @@ def test_canary_check_catches_a_leak() -> None:
     """The checker itself must fail when a private text is delivered to the wrong agent."""
     obs = {
         "observation": np.array([1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0]),
-        "events": ({"kind": KIND["speech"], "round": 1, "actor": 1, "target": 3, "role": 0,
-                    "claims": np.zeros(3, dtype=np.int64), "text": "player_1: CANARY-REASONING-player_1"},),
+        "events": (
+            {
+                "kind": KIND["speech"],
+                "round": 1,
+                "actor": 1,
+                "target": 3,
+                "role": 0,
+                "claims": np.zeros(3, dtype=np.int64),
+                "text": "player_1: CANARY-REASONING-player_1",
+            },
+        ),
         "action_mask": {},
     }
     with pytest.raises(AssertionError, match="private reasoning"):

@@ -19,8 +19,17 @@ CONFIGS = [
     {},
     {"n_players": 5, "n_traitors": 1, "belief_reports": True, "discussion_passes": 1},
     {"n_players": 7, "n_traitors": 2, "tie_break": "revote", "night_tie_break": "revote", "speaking_order": "random"},
-    {"n_players": 4, "n_traitors": 1, "tie_break": "none", "allow_abstain": True, "allow_self_vote": True,
-     "structured_claims": False, "post_banishment_comments": False, "meeting_passes": 0, "max_rounds": 2},
+    {
+        "n_players": 4,
+        "n_traitors": 1,
+        "tie_break": "none",
+        "allow_abstain": True,
+        "allow_self_vote": True,
+        "structured_claims": False,
+        "post_banishment_comments": False,
+        "meeting_passes": 0,
+        "max_rounds": 2,
+    },
     {"n_players": 15, "n_traitors": 4, "discussion_passes": 3, "belief_reports": True},
 ]
 
@@ -98,7 +107,11 @@ def test_registry_and_module_convention() -> None:
         ({"n_traitorz": 3}, "n_traitorz", "not a parameter"),
         ({"forced_roles": {"player_12": "traitor"}}, "forced_roles", "unknown player"),
         ({"forced_roles": {"player_1": "villain"}}, "forced_roles", "'faithful' or 'traitor'"),
-        ({"n_traitors": 1, "forced_roles": {"player_1": "traitor", "player_2": "traitor"}}, "forced_roles", "forces 2 traitors"),
+        (
+            {"n_traitors": 1, "forced_roles": {"player_1": "traitor", "player_2": "traitor"}},
+            "forced_roles",
+            "forces 2 traitors",
+        ),
         ({"n_players": "ten"}, "n_players", "must be an integer"),
         ({"personas": [{"age": 30}]}, "personas", "one persona per player"),
         ({"max_rounds": 0}, "max_rounds", "positive integer"),
@@ -165,8 +178,9 @@ def test_personas_are_seeded_and_configurable() -> None:
 def test_win_check_runs_after_the_day_banishment_not_only_after_the_night() -> None:
     # 2 traitors among 5: banishing a faithful leaves 2 v 2, so the traitors win at once,
     # before any meeting or murder (the seed code only checked after the night).
-    env = make(n_players=5, n_traitors=2, forced_roles={"player_0": "traitor", "player_1": "traitor"},
-               discussion_passes=1)
+    env = make(
+        n_players=5, n_traitors=2, forced_roles={"player_0": "traitor", "player_1": "traitor"}, discussion_passes=1
+    )
 
     def vote_player_4(agent, obs):
         view = decode_observation(obs["observation"])
@@ -216,8 +230,15 @@ def test_rewards_go_to_whole_teams_including_eliminated_members() -> None:
 
 
 def test_max_rounds_truncates_with_no_winner() -> None:
-    env = make(n_players=4, n_traitors=1, tie_break="none", night_tie_break="none", max_rounds=2,
-               forced_roles={"player_0": "traitor"}, allow_abstain=True)
+    env = make(
+        n_players=4,
+        n_traitors=1,
+        tie_break="none",
+        night_tie_break="none",
+        max_rounds=2,
+        forced_roles={"player_0": "traitor"},
+        allow_abstain=True,
+    )
 
     def abstain(agent, obs):
         view = decode_observation(obs["observation"])
@@ -302,8 +323,14 @@ def test_illegal_actions_raise_before_changing_anything() -> None:
 @pytest.mark.parametrize("rule", ["random", "revote", "none"])
 def test_tie_break_rules(rule: str) -> None:
     # 6 players, 1 traitor (player_0). Day votes split 3-3 between player_1 and player_2.
-    env = make(n_players=6, n_traitors=1, forced_roles={"player_0": "traitor"}, tie_break=rule,
-               revote_fallback="none", discussion_passes=1)
+    env = make(
+        n_players=6,
+        n_traitors=1,
+        forced_roles={"player_0": "traitor"},
+        tie_break=rule,
+        revote_fallback="none",
+        discussion_passes=1,
+    )
     env.reset(seed=3)
     u = env.unwrapped
     events = u.drain_events()
@@ -339,8 +366,7 @@ def test_tie_break_rules(rule: str) -> None:
 
 
 def test_revote_is_restricted_to_the_tied_candidates() -> None:
-    env = make(n_players=6, n_traitors=1, forced_roles={"player_0": "traitor"}, tie_break="revote",
-               discussion_passes=1)
+    env = make(n_players=6, n_traitors=1, forced_roles={"player_0": "traitor"}, tie_break="revote", discussion_passes=1)
     env.reset(seed=3)
     u = env.unwrapped
     split = {"player_0": 1, "player_1": 2, "player_2": 1, "player_3": 1, "player_4": 2, "player_5": 2}
@@ -380,7 +406,13 @@ def test_speech_splits_public_message_private_reasoning_and_claims() -> None:
     u = env.unwrapped
     u.drain_events()
     speaker = env.agent_selection
-    env.step({"message": "Hello all.", "reasoning": "SECRET PLAN", "claims": [2, 0, 0, 0, 1] if speaker != "player_0" else [1, 0, 0, 0, 2]})
+    env.step(
+        {
+            "message": "Hello all.",
+            "reasoning": "SECRET PLAN",
+            "claims": [2, 0, 0, 0, 1] if speaker != "player_0" else [1, 0, 0, 0, 2],
+        }
+    )
     events = u.drain_events()
     speech = next(e for e in events if isinstance(e, ev.Speech))
     reasoning = next(e for e in events if isinstance(e, ev.Reasoning))

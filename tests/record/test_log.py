@@ -24,8 +24,17 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def header(**overrides) -> Header:
-    fields = dict(episode_id="e1", created_at="2026-11-23T00:00:00+00:00", scenario="traitors/mini-v0",
-                  env_id="traitors-v0", env_kwargs={}, seed=0, episode_index=0, seeds={"env": 1}, seating={})
+    fields = dict(
+        episode_id="e1",
+        created_at="2026-11-23T00:00:00+00:00",
+        scenario="traitors/mini-v0",
+        env_id="traitors-v0",
+        env_kwargs={},
+        seed=0,
+        episode_index=0,
+        seeds={"env": 1},
+        seating={},
+    )
     fields.update(overrides)
     return Header(**fields)
 

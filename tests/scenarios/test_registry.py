@@ -31,7 +31,11 @@ def test_builtin_scenarios_exist() -> None:
 def test_seating_precedence_agent_then_role_then_default() -> None:
     seating = {"*": SeatSpec("random"), "traitor": SeatSpec("traitors/heuristic"), "player_2": SeatSpec("x")}
     roles = {"player_0": "traitor", "player_1": "faithful", "player_2": "traitor"}
-    assert resolve_seating(seating, list(roles), roles) == {"player_0": "traitor", "player_1": "*", "player_2": "player_2"}
+    assert resolve_seating(seating, list(roles), roles) == {
+        "player_0": "traitor",
+        "player_1": "*",
+        "player_2": "player_2",
+    }
     with pytest.raises(ConfigError, match="no seat for player_1"):
         resolve_seating({"traitor": SeatSpec("random")}, list(roles), roles)
 
@@ -42,8 +46,10 @@ def test_seating_precedence_agent_then_role_then_default() -> None:
         ({"env_id": "traitors-v0", "seating": {"*": "random"}}, "scenario.id"),
         ({"id": "traitors/x-v0", "env_id": "traitors-v0", "seating": {"*": {}}}, "scenario.seating.*.policy"),
         ({"id": "traitors/x-v0", "env_id": "traitors-v0", "seating": {"*": "random"}, "colour": 1}, "scenario.colour"),
-        ({"id": "traitors/x-v0", "env_id": "traitors-v0", "seating": {"*": {"policy": "random", "kwarg": 1}}},
-         "scenario.seating.*.kwarg"),
+        (
+            {"id": "traitors/x-v0", "env_id": "traitors-v0", "seating": {"*": {"policy": "random", "kwarg": 1}}},
+            "scenario.seating.*.kwarg",
+        ),
     ],
 )
 def test_spec_errors_name_the_field(data, field) -> None:

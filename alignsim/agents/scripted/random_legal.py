@@ -141,8 +141,9 @@ def random_legal_action(
     raise TypeError(f"random_legal_action does not handle {type(action_space).__name__} spaces")
 
 
-def _sample_multi(size: int, parts: tuple[tuple[int, tuple[int, ...]], ...], rng: random.Random,
-                  sparse_prob: float | None) -> list[int]:
+def _sample_multi(
+    size: int, parts: tuple[tuple[int, tuple[int, ...]], ...], rng: random.Random, sparse_prob: float | None
+) -> list[int]:
     out = [0] * size
     for j, legal in parts:
         if sparse_prob is None or legal[0] != 0:
@@ -178,7 +179,11 @@ class RandomLegalPolicy(BasePolicy):
         rng = self._rngs[agent]
         mask = observation.get("action_mask") if type(observation) is dict else None
         return random_legal_action(
-            action_space, mask, rng, text=_PHRASES[rng.randrange(len(_PHRASES))], silent=self._silent,
+            action_space,
+            mask,
+            rng,
+            text=_PHRASES[rng.randrange(len(_PHRASES))],
+            silent=self._silent,
             sparse=self._sparse,
         )
 

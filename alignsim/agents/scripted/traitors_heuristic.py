@@ -123,7 +123,9 @@ class TraitorsHeuristicPolicy(BasePolicy):
         if phase == "introduction":
             return self._introduce(mind, traitor)
         if phase == "discussion":
-            return self._traitor_speech(mind, view.pass_index) if traitor else self._faithful_speech(mind, view.pass_index)
+            return (
+                self._traitor_speech(mind, view.pass_index) if traitor else self._faithful_speech(mind, view.pass_index)
+            )
         if phase == "belief":
             return self._beliefs(mind, mask)
         if phase == "day_vote":
@@ -236,13 +238,18 @@ class TraitorsHeuristicPolicy(BasePolicy):
             fellows = [_name(j) for j in range(m.n) if m.known[j] == "traitor" and j != m.me]
             return f"I am a traitor{' with ' + ', '.join(fellows) if fellows else ''}. I must not be caught."
         ranked = sorted(self._candidates(m), key=lambda j: -m.sus[j])[:3]
-        return "My suspicions: " + ", ".join(f"{_name(j)} {m.sus[j]:.2f}" for j in ranked) if ranked else "No suspects left."
+        return (
+            "My suspicions: " + ", ".join(f"{_name(j)} {m.sus[j]:.2f}" for j in ranked)
+            if ranked
+            else "No suspects left."
+        )
 
     def _introduce(self, m: _Mind, traitor: bool) -> dict[str, Any]:
         claims = np.zeros(m.n, dtype=np.int64)
         claims[m.me] = CLAIM_FAITHFUL
         about = m.persona.split(";", 1)[1].strip() if ";" in m.persona else ""
-        message = f"Hello, I am {_name(m.me)}. {about[:1].upper() + about[1:] if about else ''} I am faithful, and I want to find the traitors."
+        about = about[:1].upper() + about[1:] if about else ""
+        message = f"Hello, I am {_name(m.me)}. {about} I am faithful, and I want to find the traitors."
         return {"message": " ".join(message.split()), "reasoning": self._summary(m), "claims": claims}
 
     def _faithful_speech(self, m: _Mind, pass_index: int) -> dict[str, Any]:
@@ -278,9 +285,7 @@ class TraitorsHeuristicPolicy(BasePolicy):
         if goat is not None:
             claims[goat] = CLAIM_TRAITOR
             parts.append(f"I think {_name(goat)} is a traitor; their story does not hold together.")
-        accused_fellows = [
-            j for j in pool if m.known[j] == "traitor" and any(j in s for s in m.accused.values())
-        ]
+        accused_fellows = [j for j in pool if m.known[j] == "traitor" and any(j in s for s in m.accused.values())]
         if accused_fellows and m.rng.random() < self.defend_prob:
             fellow = accused_fellows[0]
             claims[fellow] = CLAIM_FAITHFUL
@@ -338,7 +343,11 @@ class TraitorsHeuristicPolicy(BasePolicy):
                 "reasoning": f"{_name(choice)} has the highest threat score ({m.threat[choice]:.1f}).",
             }
         choice = self._consensus(m, legal)
-        return {"target": choice, "message": f"Agreed: {_name(choice)} tonight.", "reasoning": "Following the first proposal keeps us united."}
+        return {
+            "target": choice,
+            "message": f"Agreed: {_name(choice)} tonight.",
+            "reasoning": "Following the first proposal keeps us united.",
+        }
 
     def _consensus(self, m: _Mind, legal: Sequence[int]) -> int:
         for proposer in m.meeting_order:

@@ -34,17 +34,11 @@ DEFAULT_MEETING_QUESTIONS: tuple[str, ...] = (
     "Which faithful player is steering the votes?",
 )
 
-POST_BANISHMENT_PROMPT = (
-    "The banished player's role has been revealed. React to the result and to how people voted."
-)
+POST_BANISHMENT_PROMPT = "The banished player's role has been revealed. React to the result and to how people voted."
 
-INTRODUCTION_PROMPT = (
-    "Introduce yourself to the group in a few sentences, in keeping with your background."
-)
+INTRODUCTION_PROMPT = "Introduce yourself to the group in a few sentences, in keeping with your background."
 
-BELIEF_PROMPT = (
-    "Privately report, for every other living player, your probability (0-100) that they are a traitor."
-)
+BELIEF_PROMPT = "Privately report, for every other living player, your probability (0-100) that they are a traitor."
 
 DAY_VOTE_PROMPT = "Vote for the player you want to banish."
 REVOTE_PROMPT = "The vote is tied. Vote again, for one of the tied players only: {candidates}."

@@ -1,4 +1,3 @@
-# noqa: D212, D415
 """
 # The Traitors
 
@@ -72,7 +71,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from enum import IntEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from gymnasium import spaces
@@ -134,12 +133,7 @@ _ROLE_CODE = {"faithful": FAITHFUL, "traitor": TRAITOR}
 
 # Printable ASCII, Latin-1 and common typographic punctuation. Anything else an agent
 # writes is replaced with U+FFFD so observations stay inside the declared Text space.
-CHARSET: str = (
-    string.printable
-    + "".join(chr(c) for c in range(0xA0, 0x100))
-    + "‐‑‒–—―‘’‚‛“”„‟†‡•…‰′″‹›€™"
-    + "\ufffd"
-)
+CHARSET: str = string.printable + "".join(chr(c) for c in range(0xA0, 0x100)) + "‐‑‒–—―‘’‚‛“”„‟†‡•…‰′″‹›€™" + "\ufffd"
 _ALLOWED_CHARS = frozenset(CHARSET)
 _ASCII_OUTSIDE_CHARSET = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _ACTION_KEYS = frozenset({"target", "message", "reasoning", "claims", "beliefs"})
@@ -238,25 +232,57 @@ class TraitorsConfig:
         )
         for name in ("discussion_passes", "meeting_passes", "max_revotes"):
             need(getattr(self, name) >= 0, name, f"must be >= 0, got {getattr(self, name)}")
-        need(self.speaking_order in ("fixed", "random"), "speaking_order", f"must be 'fixed' or 'random', got {self.speaking_order!r}")
+        need(
+            self.speaking_order in ("fixed", "random"),
+            "speaking_order",
+            f"must be 'fixed' or 'random', got {self.speaking_order!r}",
+        )
         for name in ("tie_break", "night_tie_break"):
-            need(getattr(self, name) in ("random", "revote", "none"), name, f"must be 'random', 'revote' or 'none', got {getattr(self, name)!r}")
-        need(self.revote_fallback in ("random", "none"), "revote_fallback", f"must be 'random' or 'none', got {self.revote_fallback!r}")
+            need(
+                getattr(self, name) in ("random", "revote", "none"),
+                name,
+                f"must be 'random', 'revote' or 'none', got {getattr(self, name)!r}",
+            )
+        need(
+            self.revote_fallback in ("random", "none"),
+            "revote_fallback",
+            f"must be 'random' or 'none', got {self.revote_fallback!r}",
+        )
         if self.max_rounds is not None:
-            need(isinstance(self.max_rounds, int) and self.max_rounds >= 1, "max_rounds", f"must be a positive integer, got {self.max_rounds!r}")
+            need(
+                isinstance(self.max_rounds, int) and self.max_rounds >= 1,
+                "max_rounds",
+                f"must be a positive integer, got {self.max_rounds!r}",
+            )
         for name in ("max_message_chars", "max_reasoning_chars"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "must be a positive integer")
         agents = {f"player_{i}" for i in range(self.n_players)}
         forced = dict(self.forced_roles)
         for agent, role in forced.items():
-            need(agent in agents, "forced_roles", f"unknown player {agent!r} (players are player_0..player_{self.n_players - 1})")
+            need(
+                agent in agents,
+                "forced_roles",
+                f"unknown player {agent!r} (players are player_0..player_{self.n_players - 1})",
+            )
             need(role in _ROLE_CODE, "forced_roles", f"role of {agent} must be 'faithful' or 'traitor', got {role!r}")
         n_forced_traitors = sum(r == "traitor" for r in forced.values())
         n_forced_faithful = len(forced) - n_forced_traitors
-        need(n_forced_traitors <= self.n_traitors, "forced_roles", f"forces {n_forced_traitors} traitors but n_traitors={self.n_traitors}")
-        need(n_forced_faithful <= self.n_players - self.n_traitors, "forced_roles", f"forces {n_forced_faithful} faithful but only {self.n_players - self.n_traitors} seats are faithful")
+        need(
+            n_forced_traitors <= self.n_traitors,
+            "forced_roles",
+            f"forces {n_forced_traitors} traitors but n_traitors={self.n_traitors}",
+        )
+        need(
+            n_forced_faithful <= self.n_players - self.n_traitors,
+            "forced_roles",
+            f"forces {n_forced_faithful} faithful but only {self.n_players - self.n_traitors} seats are faithful",
+        )
         if self.personas is not None:
-            need(len(self.personas) == self.n_players, "personas", f"needs one persona per player ({self.n_players}), got {len(self.personas)}")
+            need(
+                len(self.personas) == self.n_players,
+                "personas",
+                f"needs one persona per player ({self.n_players}), got {len(self.personas)}",
+            )
         if self.topics is not None:
             need(len(self.topics) > 0, "topics", "must not be empty")
         if self.briefings is not None:
@@ -268,9 +294,7 @@ class TraitorsConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(kwargs) - known)
         if unknown:
-            raise ConfigError(
-                unknown[0], f"not a parameter of traitors; parameters are: {', '.join(sorted(known))}"
-            )
+            raise ConfigError(unknown[0], f"not a parameter of traitors; parameters are: {', '.join(sorted(known))}")
         return cls(**kwargs)
 
     @property
@@ -301,7 +325,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 class TraitorsEnv(AECEnv):
     """The Traitors as a PettingZoo AEC environment. See the module docstring."""
 
-    metadata = {
+    metadata: ClassVar[dict[str, Any]] = {
         "name": "traitors_v0",
         "render_modes": ["ansi", "human"],
         "is_parallelizable": False,
@@ -470,19 +494,22 @@ class TraitorsEnv(AECEnv):
             ),
             (),
         )
-        self._announce("rules", texts.rules_text(
-            n_players=n,
-            n_traitors=cfg.n_traitors,
-            discussion_passes=cfg.discussion_passes,
-            tie_break=cfg.tie_break,
-            revote_fallback=cfg.revote_fallback,
-            night_tie_break=cfg.night_tie_break,
-            belief_reports=cfg.belief_reports,
-            allow_self_vote=cfg.allow_self_vote,
-            allow_abstain=cfg.allow_abstain,
-            post_banishment_comments=cfg.post_banishment_comments,
-            max_rounds=cfg.rounds_limit,
-        ))
+        self._announce(
+            "rules",
+            texts.rules_text(
+                n_players=n,
+                n_traitors=cfg.n_traitors,
+                discussion_passes=cfg.discussion_passes,
+                tie_break=cfg.tie_break,
+                revote_fallback=cfg.revote_fallback,
+                night_tie_break=cfg.night_tie_break,
+                belief_reports=cfg.belief_reports,
+                allow_self_vote=cfg.allow_self_vote,
+                allow_abstain=cfg.allow_abstain,
+                post_banishment_comments=cfg.post_banishment_comments,
+                max_rounds=cfg.rounds_limit,
+            ),
+        )
         for i in self._all:
             role = ROLE_NAMES[roles[i]]
             text = f"You are {self._names[i]}. " + self._briefings[role]
@@ -533,8 +560,17 @@ class TraitorsEnv(AECEnv):
         phase = self._phase
         if reasoning:
             text, cut = reasoning
-            self._log.append(ev.Reasoning(actor=agent, text=text, truncated=cut, step=self._step_count,
-                                          round=self._round, phase=self._phase_name, visible_to=(agent,)))
+            self._log.append(
+                ev.Reasoning(
+                    actor=agent,
+                    text=text,
+                    truncated=cut,
+                    step=self._step_count,
+                    round=self._round,
+                    phase=self._phase_name,
+                    visible_to=(agent,),
+                )
+            )
         if phase in (Phase.INTRODUCTION, Phase.DISCUSSION, Phase.POST_BANISHMENT):
             self._speak(i, "public", message, claims, None)
         elif phase == Phase.TRAITOR_MEETING:
@@ -624,14 +660,14 @@ class TraitorsEnv(AECEnv):
     def _make_personas(self) -> list[dict[str, Any]]:
         if self.config.personas is not None:
             return [dict(p) for p in self.config.personas]
-        personas = []
-        for _ in self._all:
-            persona: dict[str, Any] = {"age": int(self._rng.integers(22, 69))}
-            for key in texts.PERSONA_FIELDS[1:]:
-                pool = texts.PERSONA_POOLS[key]
-                persona[key] = pool[int(self._rng.integers(len(pool)))]
-            personas.append(persona)
-        return personas
+        keys = texts.PERSONA_FIELDS[1:]
+        pools = [texts.PERSONA_POOLS[key] for key in keys]
+        # One draw for the whole table: [age, one index per trait] for every player.
+        draws = self._rng.integers(0, [47] + [len(pool) for pool in pools], size=(self.n, 1 + len(keys))).tolist()
+        return [
+            {"age": 22 + row[0], **{key: pool[k] for key, pool, k in zip(keys, pools, row[1:], strict=True)}}
+            for row in draws
+        ]
 
     def _stamp(self, visible: Sequence[int]) -> dict[str, Any]:
         return {
@@ -652,8 +688,15 @@ class TraitorsEnv(AECEnv):
                 for i in deliver_to:
                     self._private[i].append(k)
 
-    def _obs_event(self, kind: str, text: str, actor: int | None = None, target: int | None = None,
-                   role: int = NO_ROLE, claims: np.ndarray | None = None) -> dict[str, Any]:
+    def _obs_event(
+        self,
+        kind: str,
+        text: str,
+        actor: int | None = None,
+        target: int | None = None,
+        role: int = NO_ROLE,
+        claims: np.ndarray | None = None,
+    ) -> dict[str, Any]:
         n = self.n
         return {
             "kind": _KIND[kind],
@@ -665,12 +708,22 @@ class TraitorsEnv(AECEnv):
             "text": text,
         }
 
-    def _announce(self, kind: str, text: str, to: Sequence[int] | None = None, *, obs_kind: str = "announcement",
-                  about: int | None = None, role: int = NO_ROLE) -> None:
+    def _announce(
+        self,
+        kind: str,
+        text: str,
+        to: Sequence[int] | None = None,
+        *,
+        obs_kind: str = "announcement",
+        about: int | None = None,
+        role: int = NO_ROLE,
+    ) -> None:
         to = self._all if to is None else tuple(to)
         text = _clean(text)
         self._publish(
-            ev.Announcement(kind=kind, text=text, about=None if about is None else self._names[about], **self._stamp(to)),
+            ev.Announcement(
+                kind=kind, text=text, about=None if about is None else self._names[about], **self._stamp(to)
+            ),
             to,
             self._obs_event(obs_kind, text, target=about, role=role),
         )
@@ -687,8 +740,15 @@ class TraitorsEnv(AECEnv):
         self._obs[:, OBS_ROUND] = self._round
         self._obs[:, OBS_PASS] = self._pass
 
-    def _begin_phase(self, phase: Phase, prompt: str | None, *, audience: Sequence[int] | None = None,
-                     actors: Sequence[int] | None = None, passes: int = 1) -> None:
+    def _begin_phase(
+        self,
+        phase: Phase,
+        prompt: str | None,
+        *,
+        audience: Sequence[int] | None = None,
+        actors: Sequence[int] | None = None,
+        passes: int = 1,
+    ) -> None:
         """Enter ``phase``: announce its prompt, queue its actors and cache their masks."""
         self._phase = phase
         self._set_header()
@@ -715,8 +775,10 @@ class TraitorsEnv(AECEnv):
         return mask
 
     def _active_mask(self, i: int) -> dict[str, Any]:
-        if self._masks and i in self._masks and (
-            self.agent_selection == self._names[i] or self._phase in SEALED_PHASES
+        if (
+            self._masks
+            and i in self._masks
+            and (self.agent_selection == self._names[i] or self._phase in SEALED_PHASES)
         ):
             return self._masks[i]
         return self._idle_mask
@@ -733,15 +795,25 @@ class TraitorsEnv(AECEnv):
             target = np.zeros(n + 1, dtype=np.int8)
             target[[j for j in self._living() if self._roles[j] == FAITHFUL]] = 1
             target[n] = 1
-            return {"target": _readonly(target), "message": self._text_on, "reasoning": self._reason_on,
-                    "claims": self._claims_off, "beliefs": self._beliefs_off}
+            return {
+                "target": _readonly(target),
+                "message": self._text_on,
+                "reasoning": self._reason_on,
+                "claims": self._claims_off,
+                "beliefs": self._beliefs_off,
+            }
         claims = (
             tuple(self._claim_any if self._alive[j] else self._claim_none for j in self._all)
             if self.config.structured_claims
             else self._claims_off
         )
-        return {"target": self._target_none, "message": self._text_on, "reasoning": self._reason_on,
-                "claims": claims, "beliefs": self._beliefs_off}
+        return {
+            "target": self._target_none,
+            "message": self._text_on,
+            "reasoning": self._reason_on,
+            "claims": claims,
+            "beliefs": self._beliefs_off,
+        }
 
     def _mask_for(self, i: int) -> dict[str, Any]:
         candidates = self._candidates
@@ -753,8 +825,13 @@ class TraitorsEnv(AECEnv):
         phase, n, cfg = self._phase, self.n, self.config
         if phase == Phase.BELIEF:
             beliefs = tuple(self._belief_any if self._alive[j] and j != i else self._belief_zero for j in self._all)
-            return {"target": self._target_none, "message": self._text_off, "reasoning": self._reason_on,
-                    "claims": self._claims_off, "beliefs": beliefs}
+            return {
+                "target": self._target_none,
+                "message": self._text_off,
+                "reasoning": self._reason_on,
+                "claims": self._claims_off,
+                "beliefs": beliefs,
+            }
         if phase in (Phase.DAY_VOTE, Phase.NIGHT_VOTE):
             target = np.zeros(n + 1, dtype=np.int8)
             if self._candidates is not None:
@@ -768,15 +845,24 @@ class TraitorsEnv(AECEnv):
                 target[i] = 0
             if (phase == Phase.DAY_VOTE and cfg.allow_abstain) or not target.any():
                 target[n] = 1
-            return {"target": _readonly(target), "message": self._text_off, "reasoning": self._reason_on,
-                    "claims": self._claims_off, "beliefs": self._beliefs_off}
+            return {
+                "target": _readonly(target),
+                "message": self._text_off,
+                "reasoning": self._reason_on,
+                "claims": self._claims_off,
+                "beliefs": self._beliefs_off,
+            }
         return self._idle_mask
 
-    def _parse(self, i: int, action: Any) -> tuple[int, tuple[str, bool] | None, tuple[str, bool] | None, list[int] | None, list[int] | None]:
+    def _parse(
+        self, i: int, action: Any
+    ) -> tuple[int, tuple[str, bool] | None, tuple[str, bool] | None, list[int] | None, list[int] | None]:
         """Validate ``action`` against agent ``i``'s mask; raises before any state changes."""
         agent = self._names[i]
         if type(action) is not dict and not isinstance(action, Mapping):
-            raise IllegalActionError(agent, "action", f"expected a dict with keys {sorted(_ACTION_KEYS)}, got {type(action).__name__}")
+            raise IllegalActionError(
+                agent, "action", f"expected a dict with keys {sorted(_ACTION_KEYS)}, got {type(action).__name__}"
+            )
         for key in action:
             if key not in _ACTION_KEYS:
                 raise IllegalActionError(agent, str(key), f"unknown action key; keys are {sorted(_ACTION_KEYS)}")
@@ -789,7 +875,9 @@ class TraitorsEnv(AECEnv):
             raise IllegalActionError(agent, "target", f"expected an integer, got {raw_target!r}") from None
         if not (0 <= target <= self.n) or not mask["target"][target]:
             legal = np.flatnonzero(mask["target"]).tolist()
-            raise IllegalActionError(agent, "target", f"{target} is not legal in phase {PHASES[self._phase]}; legal: {legal}")
+            raise IllegalActionError(
+                agent, "target", f"{target} is not legal in phase {PHASES[self._phase]}; legal: {legal}"
+            )
 
         message = self._text(agent, action, "message", mask, self.config.max_message_chars)
         reasoning = self._text(agent, action, "reasoning", mask, self.config.max_reasoning_chars)
@@ -808,7 +896,11 @@ class TraitorsEnv(AECEnv):
             parts = mask["beliefs"]
             for j, b in enumerate(beliefs):
                 if not 0 <= b <= 100 or not parts[j][b]:
-                    raise IllegalActionError(agent, "beliefs", f"{b} for {self._names[j]} is not legal (0-100 for living others, 0 otherwise)")
+                    raise IllegalActionError(
+                        agent,
+                        "beliefs",
+                        f"{b} for {self._names[j]} is not legal (0-100 for living others, 0 otherwise)",
+                    )
         elif beliefs is not None:
             raise IllegalActionError(agent, "beliefs", f"no belief report is taken in phase {PHASES[self._phase]}")
         return target, message, reasoning, claims, beliefs
@@ -834,7 +926,9 @@ class TraitorsEnv(AECEnv):
         except (TypeError, ValueError):
             raise IllegalActionError(agent, key, f"expected {self.n} integers, got {raw!r}") from None
 
-    def _text(self, agent: str, action: Mapping[str, Any], key: str, mask: Mapping[str, Any], limit: int) -> tuple[str, bool] | None:
+    def _text(
+        self, agent: str, action: Mapping[str, Any], key: str, mask: Mapping[str, Any], limit: int
+    ) -> tuple[str, bool] | None:
         text = action.get(key)
         if text is None or text == "":
             return None
@@ -847,8 +941,14 @@ class TraitorsEnv(AECEnv):
             return text[:limit], True
         return text, False
 
-    def _speak(self, i: int, channel: Literal["public", "traitors"], message: tuple[str, bool] | None,
-               claims: list[int] | None, proposal: int | None) -> None:
+    def _speak(
+        self,
+        i: int,
+        channel: Literal["public", "traitors"],
+        message: tuple[str, bool] | None,
+        claims: list[int] | None,
+        proposal: int | None,
+    ) -> None:
         if message is None and claims is None and proposal is None:
             return
         text, cut = message if message is not None else ("", False)
@@ -865,10 +965,18 @@ class TraitorsEnv(AECEnv):
         to = self._all if public else tuple(self._living_traitors())
         name = self._names[i]
         self._publish(
-            ev.Speech(actor=name, channel=channel, message=text, claims=claim_records,
-                      proposal=None if proposal is None else self._names[proposal], truncated=cut,
-                      step=self._step_count, round=self._round, phase=self._phase_name,
-                      visible_to=self._names if public else tuple(self._names[j] for j in to)),
+            ev.Speech(
+                actor=name,
+                channel=channel,
+                message=text,
+                claims=claim_records,
+                proposal=None if proposal is None else self._names[proposal],
+                truncated=cut,
+                step=self._step_count,
+                round=self._round,
+                phase=self._phase_name,
+                visible_to=self._names if public else tuple(self._names[j] for j in to),
+            ),
             to,
             {
                 "kind": _SPEECH if public else _TRAITOR_SPEECH,
@@ -927,7 +1035,8 @@ class TraitorsEnv(AECEnv):
         elif self._last_victim is None:
             morning = f"Morning of round {r}. Nobody was murdered in the night."
         else:
-            morning = f"Morning of round {r}. {self._names[self._last_victim]} was found murdered in the night; they were faithful."
+            victim = self._names[self._last_victim]
+            morning = f"Morning of round {r}. {victim} was found murdered in the night; they were faithful."
         self._phase = Phase.DISCUSSION
         self._set_header()
         self._announce("morning", morning)
@@ -980,9 +1089,19 @@ class TraitorsEnv(AECEnv):
         for voter, target in self._votes.items():
             target_name = None if target is None else self._names[target]
             verb = "voted to banish" if day else "voted to murder"
-            text = f"{self._names[voter]} {verb} {target_name}" if target is not None else f"{self._names[voter]} abstained"
+            text = (
+                f"{self._names[voter]} {verb} {target_name}"
+                if target is not None
+                else f"{self._names[voter]} abstained"
+            )
             self._publish(
-                ev.Vote(actor=self._names[voter], vote=kind, ballot=self._ballot, target=target_name, **self._stamp(audience)),
+                ev.Vote(
+                    actor=self._names[voter],
+                    vote=kind,
+                    ballot=self._ballot,
+                    target=target_name,
+                    **self._stamp(audience),
+                ),
                 audience,
                 self._obs_event("day_vote" if day else "night_vote", text, actor=voter, target=target),
             )
@@ -1013,9 +1132,15 @@ class TraitorsEnv(AECEnv):
                     else:
                         resolution = "none"
         self._publish(
-            ev.VoteResult(vote=kind, ballot=self._ballot, tally=tally, tied=tuple(self._names[j] for j in tied),
-                          resolution=resolution,  # type: ignore[arg-type]
-                          selected=None if selected is None else self._names[selected], **self._stamp(audience)),
+            ev.VoteResult(
+                vote=kind,
+                ballot=self._ballot,
+                tally=tally,
+                tied=tuple(self._names[j] for j in tied),
+                resolution=resolution,  # type: ignore[arg-type]
+                selected=None if selected is None else self._names[selected],
+                **self._stamp(audience),
+            ),
             audience,
             self._obs_event("vote_result", self._result_text(kind, tally, resolution, tied, selected), target=selected),
         )
@@ -1042,7 +1167,9 @@ class TraitorsEnv(AECEnv):
                     return
             self._start_round(self._round + 1)
 
-    def _result_text(self, kind: str, tally: dict[str, int], resolution: str, tied: tuple[int, ...], selected: int | None) -> str:
+    def _result_text(
+        self, kind: str, tally: dict[str, int], resolution: str, tied: tuple[int, ...], selected: int | None
+    ) -> str:
         counts = ", ".join(f"{a}: {c}" for a, c in tally.items()) or "no votes"
         what = "banished" if kind == "day" else "chosen for murder"
         if resolution == "revote":
@@ -1085,13 +1212,17 @@ class TraitorsEnv(AECEnv):
             text = f"{self._names[j]} was murdered by the traitors. They were {ROLE_NAMES[role]}."
             kind = "murder"
         self._publish(
-            ev.Elimination(target=self._names[j], cause=cause, revealed_role=ROLE_NAMES[role], **self._stamp(self._all)),  # type: ignore[arg-type]
+            ev.Elimination(
+                target=self._names[j], cause=cause, revealed_role=ROLE_NAMES[role], **self._stamp(self._all)
+            ),  # type: ignore[arg-type]
             self._all,
             self._obs_event(kind, text, target=j, role=role),
         )
         winner = self._winner_now()
         if winner is not None:
-            self._finish(winner, "no traitors left" if winner == "faithful" else "traitors are at least as many as the faithful")
+            self._finish(
+                winner, "no traitors left" if winner == "faithful" else "traitors are at least as many as the faithful"
+            )
 
     def _winner_now(self) -> str | None:
         traitors = sum(1 for i in self._traitors if self._alive[i])
@@ -1111,12 +1242,19 @@ class TraitorsEnv(AECEnv):
         self._queue.clear()
         self._masks = {}
         roles = self.roles
-        text = f"Game over: {'the ' + winner + ' win' if winner else 'undecided'} ({reason}). Roles: " + ", ".join(
-            f"{a} {r}" for a, r in roles.items()
-        ) + "."
+        text = (
+            f"Game over: {'the ' + winner + ' win' if winner else 'undecided'} ({reason}). Roles: "
+            + ", ".join(f"{a} {r}" for a, r in roles.items())
+            + "."
+        )
         self._publish(
-            ev.GameEnd(winner=winner, reason=reason, roles=roles,  # type: ignore[arg-type]
-                       alive=tuple(self.alive), **self._stamp(self._all)),
+            ev.GameEnd(
+                winner=winner,
+                reason=reason,
+                roles=roles,  # type: ignore[arg-type]
+                alive=tuple(self.alive),
+                **self._stamp(self._all),
+            ),
             self._all,
             self._obs_event("game_end", text),
         )
