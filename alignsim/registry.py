@@ -95,3 +95,25 @@ class Registry(Generic[T]):
                     f"{self.kind} plug-in {entry_point.name!r} ({entry_point.value}) failed to import: {exc}"
                 ) from exc
             self._on_load(entry_point.name, loaded)
+
+
+class SpecRegistry(Registry[T]):
+    """A registry of spec objects keyed by their ``id``.
+
+    A plug-in entry point loads either a spec (registered under its id) or a function
+    that registers any number of specs itself.
+    """
+
+    def __init__(self, kind: str, entry_point_group: str, spec_type: type[T]) -> None:
+        super().__init__(kind, entry_point_group, self._adopt)
+        self._spec_type = spec_type
+
+    def _adopt(self, name: str, loaded: object) -> None:
+        if isinstance(loaded, self._spec_type):
+            self.add(loaded.id, loaded)  # type: ignore[attr-defined]
+        elif callable(loaded):
+            loaded()
+        else:
+            raise AlignsimError(
+                f"{self.kind} plug-in {name!r} must load a {self._spec_type.__name__} or a function, got {loaded!r}"
+            )

@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
 from alignsim.conf import register_configs
+from alignsim.run import replay
 
 ALIGNSIM = shutil.which("alignsim") or f"{sys.executable} -m alignsim.cli"
 
@@ -49,6 +50,8 @@ def test_default_run_writes_into_a_hydra_run_dir(tmp_path: Path) -> None:
     assert len(run_dirs) == 1
     assert (run_dirs[0] / ".hydra" / "config.yaml").exists()
     assert len(list((run_dirs[0] / "episodes").glob("*.summary.json"))) == 1
+    for log in (run_dirs[0] / "episodes").glob("*.jsonl"):
+        replay(log)
 
 
 def test_invalid_config_fails_before_any_work_naming_the_field(tmp_path: Path) -> None:
@@ -77,6 +80,16 @@ def test_multirun_sweeps_with_hydra(tmp_path: Path) -> None:
     for job in ("0", "1"):
         rows = json.loads((sweep / job / "run_summary.json").read_text())
         assert len(rows) == 1 and rows[0]["status"] == "completed"
+        replay(rows[0]["log_path"])
+
+
+def test_configs_cannot_name_arbitrary_targets(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    injected = cli("run", "+scenario._target_=os.system", f"out_dir={out}", cwd=tmp_path)
+    assert injected.returncode != 0 and "_target_" in injected.stderr
+    env_path = cli("run", "scenario.env_id=os:system", f"out_dir={out}", cwd=tmp_path)
+    assert env_path.returncode == 2 and "unknown env 'os:system'" in env_path.stderr
+    assert not out.exists() or not any(out.rglob("*.jsonl"))
 
 
 def test_list_and_help(tmp_path: Path) -> None:

@@ -180,3 +180,17 @@ def test_replay_detects_a_tampered_log(run_dir: Path, tmp_path: Path) -> None:
     tampered.write_bytes(b"\n".join(lines))
     with pytest.raises(ReplayMismatchError, match="differs"):
         replay(tampered)
+
+
+def test_replay_never_imports_what_a_log_names(run_dir: Path, tmp_path: Path) -> None:
+    from alignsim.errors import UnknownIdError
+
+    result = run_episode("traitors/mini-v0", seed=5, out_dir=run_dir)
+    lines = result.log_path.read_bytes().split(b"\n")
+    header = json.loads(lines[0])
+    header["env_id"] = "os:system"
+    lines[0] = json.dumps(header).encode()
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_bytes(b"\n".join(lines))
+    with pytest.raises(UnknownIdError, match="os:system"):
+        replay(hostile)

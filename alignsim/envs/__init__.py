@@ -17,7 +17,7 @@ from typing import Any
 from pettingzoo import AECEnv, ParallelEnv
 
 from alignsim.errors import AlignsimError, UnknownIdError
-from alignsim.registry import Registry, load_object
+from alignsim.registry import SpecRegistry, load_object
 
 __all__ = ["EnvSpec", "ids", "make", "make_parallel", "register", "spec"]
 
@@ -43,16 +43,7 @@ class EnvSpec:
             raise AlignsimError(f"env id {self.id!r} must look like 'name-vN'")
 
 
-def _on_plugin(name: str, loaded: object) -> None:
-    if isinstance(loaded, EnvSpec):
-        _registry.add(loaded.id, loaded)
-    elif callable(loaded):
-        loaded()
-    else:
-        raise AlignsimError(f"env plug-in {name!r} must load an EnvSpec or a function, got {loaded!r}")
-
-
-_registry: Registry[EnvSpec] = Registry("env", "alignsim.envs", _on_plugin)
+_registry: SpecRegistry[EnvSpec] = SpecRegistry("env", "alignsim.envs", EnvSpec)
 
 
 def register(

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from alignsim.errors import AlignsimError, ConfigError
-from alignsim.registry import Registry
+from alignsim.registry import SpecRegistry
 
 __all__ = ["ScenarioSpec", "SeatSpec", "get", "ids", "register", "resolve_seating"]
 
@@ -121,16 +121,7 @@ def resolve_seating(seating: Mapping[str, SeatSpec], agents: list[str], roles: M
     return out
 
 
-def _on_plugin(name: str, loaded: object) -> None:
-    if isinstance(loaded, ScenarioSpec):
-        _registry.add(loaded.id, loaded)
-    elif callable(loaded):
-        loaded()
-    else:
-        raise AlignsimError(f"scenario plug-in {name!r} must load a ScenarioSpec or a function")
-
-
-_registry: Registry[ScenarioSpec] = Registry("scenario", "alignsim.scenarios", _on_plugin)
+_registry: SpecRegistry[ScenarioSpec] = SpecRegistry("scenario", "alignsim.scenarios", ScenarioSpec)
 
 
 def register(spec: ScenarioSpec) -> ScenarioSpec:

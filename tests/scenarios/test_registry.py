@@ -56,3 +56,37 @@ def test_spec_errors_name_the_field(data, field) -> None:
     with pytest.raises(ConfigError) as info:
         ScenarioSpec.from_dict(data)
     assert info.value.field == field
+
+
+def test_third_party_scenarios_and_envs_register_through_entry_points(tmp_path: Path, monkeypatch) -> None:
+    import sys
+    import textwrap
+
+    import alignsim.envs as envs
+
+    (tmp_path / "labgames.py").write_text(
+        textwrap.dedent("""
+        from alignsim.scenarios import ScenarioSpec, SeatSpec
+        from alignsim.envs import EnvSpec
+
+        TINY = ScenarioSpec(id="labgames/tiny-v0", env_id="traitors-v0",
+                            env_kwargs={"n_players": 3, "n_traitors": 1}, seating={"*": SeatSpec("random")})
+        ALIAS = EnvSpec(id="labtraitors-v3", entry_point="alignsim.envs.traitors:env")
+        """)
+    )
+    dist = tmp_path / "labgames-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: labgames\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[alignsim.scenarios]\ntiny = labgames:TINY\n\n[alignsim.envs]\nalias = labgames:ALIAS\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scenarios._registry.load_plugins(force=True)
+    envs._registry.load_plugins(force=True)
+    try:
+        assert "labgames/tiny-v0" in scenarios.ids()
+        assert envs.spec("labtraitors").id == "labtraitors-v3"
+        assert envs.make("labtraitors-v3").unwrapped.n == 10
+        validate_scenario(scenarios.get("labgames/tiny-v0"))
+    finally:
+        sys.modules.pop("labgames", None)
