@@ -523,13 +523,21 @@ class TraitorsEnv(AECEnv):
         self._select_next()
 
     def observe(self, agent: str) -> dict[str, Any]:
-        i = self._index[agent]
+        return self._observe(self._index[agent])[0]
+
+    def _observe(self, i: int) -> tuple[dict[str, Any], list[int]]:
+        """The observer: the only path from the game state to what agent ``i`` sees.
+
+        Returns the observation and the indices of the events in it (for the digest).
+        """
+        pending = self._pending_indices(i)
         events = self._obs_events
-        return {
+        observation = {
             "observation": self._obs[i].copy(),
-            "events": tuple([events[k] for k in self._pending_indices(i)]),
+            "events": tuple([events[k] for k in pending]),
             "action_mask": self._active_mask(i),
         }
+        return observation, pending
 
     def _pending_indices(self, i: int) -> list[int]:
         """Indices of the observation events agent ``i`` has not yet acted on, in order.
@@ -618,11 +626,8 @@ class TraitorsEnv(AECEnv):
 
     def observe_with_digest(self, agent: str) -> tuple[dict[str, Any], str]:
         """``(observe(agent), observation_digest(agent))``, sharing the work."""
-        i = self._index[agent]
-        vector, mask, pending = self._obs[i].copy(), self._active_mask(i), self._pending_indices(i)
-        events = self._obs_events
-        observation = {"observation": vector, "events": tuple([events[k] for k in pending]), "action_mask": mask}
-        return observation, self._digest(vector, mask, pending)
+        observation, pending = self._observe(self._index[agent])
+        return observation, self._digest(observation["observation"], observation["action_mask"], pending)
 
     @staticmethod
     def _digest(vector: np.ndarray, mask: Mapping[str, Any], pending: list[int]) -> str:
