@@ -86,8 +86,7 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
     from alignsim.run import run
     from alignsim.scenarios import ScenarioSpec
 
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(resolved, dict)
+    resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     if resolved.get("flush") not in ("event", "episode"):
         raise ConfigError("flush", f"must be 'event' or 'episode', got {resolved.get('flush')!r}")
     out_dir = resolved.get("out_dir") or HydraConfig.get().runtime.output_dir

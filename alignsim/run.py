@@ -446,18 +446,12 @@ class _Tally:
 
     def record(self, events: Sequence[ev.Event]) -> None:
         for event in events:
-            kind = type(event)
-            if kind is ev.Elimination:
+            if isinstance(event, ev.Elimination):
                 self.eliminations.append(
-                    {
-                        "round": event.round,
-                        "target": event.target,  # type: ignore[attr-defined]
-                        "cause": event.cause,
-                        "role": event.revealed_role,
-                    }
-                )  # type: ignore[attr-defined]
-            elif kind is ev.Reward:
-                for agent, value in event.rewards.items():  # type: ignore[attr-defined]
+                    {"round": event.round, "target": event.target, "cause": event.cause, "role": event.revealed_role}
+                )
+            elif isinstance(event, ev.Reward):
+                for agent, value in event.rewards.items():
                     self.rewards[agent] = self.rewards.get(agent, 0.0) + value
 
 

@@ -70,7 +70,7 @@ _DISCRETE, _TEXT, _MULTI, _OTHER = range(4)
 
 def _dict_plan(action_space: spaces.Dict, mask: Mapping[str, Any]) -> tuple[tuple[str, int, Any], ...]:
     """What each key of a masked ``Dict`` action allows, computed once per mask object."""
-    plan = []
+    plan: list[tuple[str, int, Any]] = []
     for key, sub in action_space.spaces.items():
         part = mask[key]
         if isinstance(sub, spaces.Discrete):

@@ -347,7 +347,7 @@ class TraitorsEnv(AECEnv):
         n = self.config.n_players
         self.n = n
         self.possible_agents = [f"player_{i}" for i in range(n)]
-        self.agents = []
+        self.agents: list[str] = []
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
         self._all = tuple(range(n))
         self._names = tuple(self.possible_agents)
@@ -365,7 +365,7 @@ class TraitorsEnv(AECEnv):
                 "beliefs": spaces.MultiDiscrete([101] * n),
             }
         )
-        n_chars = len(self._action_space["message"].character_set)
+        n_chars = len(CHARSET)
         self._obs_nvec = np.array(
             [len(Phase), self.config.rounds_limit + 2, self._max_pass + 1, n, 3, n] + [2] * n + [3] * n,
             dtype=np.int64,
@@ -435,7 +435,7 @@ class TraitorsEnv(AECEnv):
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
         self.terminations = dict.fromkeys(self.agents, False)
         self.truncations = dict.fromkeys(self.agents, False)
-        self.infos = {a: {} for a in self.agents}
+        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
 
         self._step_count = 0
         self._round = 0
@@ -465,11 +465,11 @@ class TraitorsEnv(AECEnv):
         forced = {self._index[a]: _ROLE_CODE[r] for a, r in dict(cfg.forced_roles).items()}
         open_seats = [i for i in self._all if i not in forced]
         n_open_traitors = cfg.n_traitors - sum(r == TRAITOR for r in forced.values())
-        drawn = self._rng.choice(open_seats, size=n_open_traitors, replace=False) if n_open_traitors else []
+        drawn = self._rng.choice(open_seats, size=n_open_traitors, replace=False).tolist() if n_open_traitors else []
         roles = np.full(n, FAITHFUL, dtype=np.int64)
         for i, r in forced.items():
             roles[i] = r
-        roles[list(map(int, drawn))] = TRAITOR
+        roles[drawn] = TRAITOR
         self._roles = roles
         self._roles_key = tuple(roles.tolist())
         self._traitors = tuple(i for i in self._all if roles[i] == TRAITOR)
@@ -587,7 +587,8 @@ class TraitorsEnv(AECEnv):
                 self._proposals[i] = proposal
             self._speak(i, "traitors", message, claims, proposal)
         elif phase == Phase.BELIEF:
-            probs = {self._names[j]: float(beliefs[j]) / 100.0 for j in self._all if j != i and self._alive[j]}
+            assert beliefs is not None  # _parse requires a report in this phase
+            probs = {self._names[j]: beliefs[j] / 100.0 for j in self._all if j != i and self._alive[j]}
             self._publish(ev.Belief(actor=agent, probs=probs, **self._stamp((i,))), ())
         elif phase in (Phase.DAY_VOTE, Phase.NIGHT_VOTE):
             self._votes[i] = None if target == self.n else target
@@ -957,7 +958,7 @@ class TraitorsEnv(AECEnv):
         if message is None and claims is None and proposal is None:
             return
         text, cut = message if message is not None else ("", False)
-        claim_records = ()
+        claim_records: tuple[ev.Claim, ...] = ()
         claim_vector = None
         if claims is not None:
             claim_records = tuple(
@@ -1218,8 +1219,11 @@ class TraitorsEnv(AECEnv):
             kind = "murder"
         self._publish(
             ev.Elimination(
-                target=self._names[j], cause=cause, revealed_role=ROLE_NAMES[role], **self._stamp(self._all)
-            ),  # type: ignore[arg-type]
+                target=self._names[j],
+                cause=cause,
+                revealed_role=ROLE_NAMES[role],  # type: ignore[arg-type]
+                **self._stamp(self._all),
+            ),
             self._all,
             self._obs_event(kind, text, target=j, role=role),
         )
@@ -1254,7 +1258,7 @@ class TraitorsEnv(AECEnv):
         )
         self._publish(
             ev.GameEnd(
-                winner=winner,
+                winner=winner,  # type: ignore[arg-type]
                 reason=reason,
                 roles=roles,  # type: ignore[arg-type]
                 alive=tuple(self.alive),
