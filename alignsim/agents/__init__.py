@@ -42,7 +42,7 @@ class PolicySpec:
 def _on_plugin(name: str, loaded: object) -> None:
     if not callable(loaded):
         raise AlignsimError(f"policy plug-in {name!r} must load a class or factory, got {loaded!r}")
-    _registry.add(name, PolicySpec(name, loaded, getattr(loaded, "__doc__", "") or ""))  # type: ignore[arg-type]
+    _registry.add(name, PolicySpec(name, loaded, getattr(loaded, "__doc__", "") or ""))
 
 
 _registry: Registry[PolicySpec] = Registry("policy", "alignsim.policies", _on_plugin)

@@ -72,7 +72,7 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
     return "\n".join(lines)
 
 
-def _render(event: ev.Event, who) -> str | None:  # type: ignore[no-untyped-def]
+def _render(event: ev.Event, who) -> str | None:
     if isinstance(event, ev.Announcement):
         if event.kind == "briefing":
             return f"  (private to {', '.join(event.visible_to)}) {event.text}"

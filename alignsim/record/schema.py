@@ -235,7 +235,7 @@ AnyEvent = (
 ENV_EVENT_TYPES: tuple[type[Event], ...] = tuple(
     t
     for t in AnyEvent.__args__
-    if t.source == "env"  # type: ignore[attr-defined]
+    if t.source == "env"
 )
 
 

@@ -488,7 +488,7 @@ class TraitorsEnv(AECEnv):
 
         self._publish(
             ev.RoleAssignment(
-                roles={self._names[i]: ROLE_NAMES[roles[i]] for i in self._all},  # type: ignore[misc]
+                roles={self._names[i]: ROLE_NAMES[roles[i]] for i in self._all},
                 forced=tuple(self._names[i] for i in sorted(forced)),
                 visible_to=(),
             ),
