@@ -232,11 +232,7 @@ AnyEvent = (
     | EpisodeEnd
 )
 
-ENV_EVENT_TYPES: tuple[type[Event], ...] = tuple(
-    t
-    for t in AnyEvent.__args__
-    if t.source == "env"
-)
+ENV_EVENT_TYPES: tuple[type[Event], ...] = tuple(t for t in AnyEvent.__args__ if t.source == "env")
 
 
 # --------------------------------------------------------------------- header
