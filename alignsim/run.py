@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 import zlib
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,12 +31,12 @@ import numpy as np
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from alignsim import agents, envs, scenarios
-from alignsim.agents.policy import Decision, Policy
+from alignsim.agents.policy import BasePolicy, Decision, Policy
 from alignsim.agents.scripted.random_legal import random_legal_action
 from alignsim.errors import AlignsimError, ConfigError, IllegalActionError, ReplayMismatchError
 from alignsim.record import EpisodeWriter, read_log, summary_path, write_atomic, write_summary
 from alignsim.record import schema as ev
-from alignsim.scenarios import ScenarioSpec, resolve_seating
+from alignsim.scenarios import ScenarioSpec, SeatSpec, resolve_seating
 
 __all__ = [
     "EpisodeResult",
@@ -158,7 +158,7 @@ def _as_spec(scenario: ScenarioSpec | str | Mapping[str, Any]) -> ScenarioSpec:
     return ScenarioSpec.from_dict(scenario)
 
 
-def validate_scenario(scenario: ScenarioSpec) -> None:
+def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None = None) -> None:
     """Fail fast, before any episode runs: env id, env parameters, policy names and arguments."""
     try:
         env_spec = envs.spec(scenario.env_id)
@@ -172,7 +172,7 @@ def validate_scenario(scenario: ScenarioSpec) -> None:
     family = env_spec.id.rsplit("-v", 1)[0]
     for key, seat in scenario.seating.items():
         try:
-            policy = agents.make(seat.policy, **seat.kwargs)
+            policy = agents.make(seat.policy, **seat_kwargs(seat, llm))
         except KeyError as exc:
             raise ConfigError(f"scenario.seating.{key}.policy", str(exc)) from None
         except ConfigError as exc:
@@ -203,16 +203,21 @@ def _drain(env: Any) -> list[ev.Event]:
 
 
 class EpisodeRunner:
-    """Plays episodes of one scenario, reusing one env and one set of policies.
+    """Plays episodes of one scenario, reusing envs and one set of policies.
 
     Policy objects persist across the episodes a runner plays, so an agent's memory can
-    carry over; the env is reset with each episode's derived seed.
+    carry over. With ``lockstep=E`` in :meth:`run_many`, E episodes advance together, one
+    turn at a time, and the same turn of every episode is handed to each policy in one
+    ``act_batch`` call, so an LLM backend sees batches even when turns are sequential
+    within a game. Every episode is still a pure function of its seed.
 
     Args:
         scenario: a spec, a registered id, or the spec as plain data.
         out_dir: logs go to ``out_dir/episodes/``.
         policies: ready policy objects per seating key (built from the seating otherwise).
         config: the resolved run configuration, recorded in each header.
+        llm: defaults for LLM seats (``model``, ``params``, ...), used where a seat's
+            kwargs do not say otherwise.
         flush: ``"event"``: every action's events reach the OS before the next action;
             ``"episode"``: buffered.
         fsync: also force logs and summaries to disk at the end of each episode.
@@ -225,6 +230,7 @@ class EpisodeRunner:
         out_dir: str | os.PathLike[str] = "runs",
         policies: Mapping[str, Policy] | None = None,
         config: Mapping[str, Any] | None = None,
+        llm: Mapping[str, Any] | None = None,
         flush: Literal["event", "episode"] = "event",
         fsync: bool = False,
     ) -> None:
@@ -233,18 +239,20 @@ class EpisodeRunner:
         self.flush = flush
         self.fsync = fsync
         self.config = encode_action(dict(config)) if config is not None else {"scenario": spec.to_dict()}
-        self.env = envs.make(spec.env_id, **spec.env_kwargs)
         self.env_id = envs.spec(spec.env_id).id
+        self._envs = [envs.make(spec.env_id, **spec.env_kwargs)]
+        self.env = self._envs[0]
+        self.seat_kwargs = {key: seat_kwargs(seat, llm) for key, seat in spec.seating.items()}
         self._owned = {key for key in spec.seating if policies is None or key not in policies}
         self.policies: dict[str, Policy] = dict(policies or {})
         for key in self._owned:
-            seat = spec.seating[key]
-            self.policies[key] = agents.make(seat.policy, **seat.kwargs)
+            self.policies[key] = agents.make(spec.seating[key].policy, **self.seat_kwargs[key])
 
     def close(self) -> None:
         for key in self._owned:
             self.policies[key].close()
-        self.env.close()
+        for env in self._envs:
+            env.close()
 
     def __enter__(self) -> EpisodeRunner:
         return self
@@ -254,22 +262,72 @@ class EpisodeRunner:
 
     def run(self, *, seed: int, episode_index: int = 0, resume: bool = True) -> EpisodeResult:
         """Play episode ``episode_index`` of master seed ``seed`` (or return it if already done)."""
-        spec = self.spec
-        episode_id = episode_id_for(spec, seed, episode_index)
+        return self.run_many([(seed, episode_index)], resume=resume)[0]
+
+    def run_many(
+        self,
+        jobs: Sequence[tuple[int, int]],
+        *,
+        resume: bool = True,
+        lockstep: int = 1,
+        on_result: Any = None,
+    ) -> list[EpisodeResult]:
+        """Play ``(seed, episode_index)`` jobs, up to ``lockstep`` of them at once; results in job order."""
+        if lockstep < 1:
+            raise ConfigError("lockstep", f"must be at least 1, got {lockstep}")
+        results: dict[int, EpisodeResult] = {}
+        queue = deque(enumerate(jobs))
+        live: list[_LiveEpisode] = []
+        idle = list(self._envs)
+
+        def settle(position: int, result: EpisodeResult) -> None:
+            results[position] = result
+            if on_result is not None:
+                on_result(result)
+
+        while queue or live:
+            while queue and len(live) < lockstep:
+                position, (seed, index) = queue.popleft()
+                done = self._finished(seed, index) if resume else None
+                if done is not None:
+                    settle(position, done)
+                    continue
+                if not idle:
+                    self._envs.append(envs.make(self.spec.env_id, **self.spec.env_kwargs))
+                    idle.append(self._envs[-1])
+                live.append(self._start(position, idle.pop(), seed, index))
+            try:
+                finished = self._turn(live)
+            except BaseException as exc:
+                for episode in live:
+                    settle(episode.position, episode.fail(exc))
+                raise
+            for episode in finished:
+                live.remove(episode)
+                settle(episode.position, episode.finish())
+                idle.append(episode.env)
+        return [results[k] for k in range(len(jobs))]
+
+    def _finished(self, seed: int, episode_index: int) -> EpisodeResult | None:
+        episode_id = episode_id_for(self.spec, seed, episode_index)
         log_path = self.out_dir / EPISODES_DIR / f"{episode_id}.jsonl"
         done = summary_path(log_path)
-        if resume and done.exists():
+        if done.exists():
             summary = msgspec.json.decode(done.read_bytes(), type=ev.Summary)
             if summary.status != "failed":
                 return EpisodeResult(episode_id, log_path, summary, skipped=True)
+        return None
+
+    def _start(self, position: int, env: Any, seed: int, episode_index: int) -> _LiveEpisode:
+        spec = self.spec
+        episode_id = episode_id_for(spec, seed, episode_index)
+        log_path = self.out_dir / EPISODES_DIR / f"{episode_id}.jsonl"
         stamp = int(time.time() * 1000)
-        for stale in (log_path, done):
+        for stale in (log_path, summary_path(log_path)):
             # An unfinished or failed earlier attempt: keep it for inspection, never count it.
             if stale.exists():
                 stale.rename(stale.with_name(f".{stale.name}.attempt-{stamp}"))
-
         started = time.perf_counter()
-        env = self.env
         u = env.unwrapped
         seeds = derive_seeds(seed, episode_index, sorted(spec.seating))
         env.reset(seed=seeds["env"])
@@ -278,9 +336,8 @@ class EpisodeRunner:
         for key, policy in self.policies.items():
             members = [a for a in env.possible_agents if seat_of[a] == key]
             if members:
-                policy.reset(members, seed=seeds[f"policy:{key}"], env_id=spec.env_id)
+                policy.reset(members, seed=seeds[f"policy:{key}"], env_id=spec.env_id, episode=episode_id)
         policy_of = {agent: self.policies[key] for agent, key in seat_of.items()}
-
         versions, git = _provenance()
         header = ev.Header(
             episode_id=episode_id,
@@ -294,7 +351,7 @@ class EpisodeRunner:
             seating={
                 agent: ev.SeatRecord(
                     policy=policy_of[agent].name,
-                    kwargs=encode_action(dict(spec.seating[seat_of[agent]].kwargs)),
+                    kwargs=encode_action(self.seat_kwargs[seat_of[agent]]),
                     role=seat_of[agent],
                     model=getattr(policy_of[agent], "model_id", None),
                 )
@@ -306,132 +363,238 @@ class EpisodeRunner:
             python=versions["python"],
             platform=_platform(),
         )
-        writer = EpisodeWriter(log_path, header, flush=self.flush)
-        tally = _Tally(dict.fromkeys(env.possible_agents, 0.0))
-        try:
-            tally.record(writer.write_many(_drain(env)))
-            self._play(env, policy_of, writer, tally, random.Random(seeds["fallback"]))
-            winner = getattr(u, "winner", None)
-            status: Literal["completed", "truncated", "failed"] = "completed" if winner is not None else "truncated"
-            writer.write(ev.EpisodeEnd(status=status, winner=winner, steps=tally.steps, step=tally.steps))
-            error = None
-        except BaseException as exc:
-            status, winner, error = "failed", None, f"{type(exc).__name__}: {exc}"
-            writer.write(ev.EpisodeEnd(status="failed", steps=tally.steps, error=error, step=tally.steps))
-            writer.close(fsync=self.fsync)
-            self._summarise(log_path, writer, seed, episode_index, status, winner, u, tally, started, error)
-            raise
-        writer.close(fsync=self.fsync)
-        summary = self._summarise(log_path, writer, seed, episode_index, status, winner, u, tally, started, error)
-        return EpisodeResult(episode_id, log_path, summary)
+        episode = _LiveEpisode(
+            runner=self,
+            position=position,
+            env=env,
+            episode_id=episode_id,
+            seed=seed,
+            episode_index=episode_index,
+            log_path=log_path,
+            writer=EpisodeWriter(log_path, header, flush=self.flush),
+            policy_of=policy_of,
+            fallback_rng=random.Random(seeds["fallback"]),
+            started=started,
+        )
+        episode.record(episode.drain())
+        return episode
 
-    def _play(
+    def _drain_of(self, policy: Policy) -> Any:
+        """The policy's ``drain_events``, or None when it never has events to give."""
+        drain = getattr(policy, "drain_events", None)
+        if drain is None or getattr(type(policy), "drain_events", None) is BasePolicy.drain_events:
+            return None
+        return drain
+
+    def _turn(self, live: list[_LiveEpisode]) -> list[_LiveEpisode]:
+        """Advance every live episode by one turn; returns those that ended."""
+        if len(live) == 1:
+            episode = live[0]
+            batch = episode.next_batch()
+            if not batch:
+                return [episode]
+            if len(batch) == 1:  # the common case, kept lean: one seat of one episode
+                agent = batch[0]
+                policy = episode.policy_of[agent]
+                observation, digest = episode.observe(agent)
+                action = _act_one(policy, Decision(agent, observation, episode.action_space(agent), episode.episode_id))
+                drain = self._drain_of(policy)
+                if drain is not None:
+                    episode.policy_events += drain(episode.episode_id)
+                episode.apply(agent, action, observation, digest, policy)
+                return []
+            episode.batch_ready = True
+        finished = []
+        asks: dict[int, tuple[Policy, list[Decision]]] = {}
+        for episode in live:
+            batch = episode.batch if episode.batch_ready else episode.next_batch()
+            episode.batch_ready = False
+            if not batch:
+                finished.append(episode)
+                continue
+            for agent in batch:
+                policy = episode.policy_of[agent]
+                observation, digest = episode.observe(agent)
+                episode.observed[agent] = (observation, digest)
+                decision = Decision(agent, observation, episode.action_space(agent), episode.episode_id)
+                asks.setdefault(id(policy), (policy, []))[1].append(decision)
+        by_id = {episode.episode_id: episode for episode in live}
+        for policy, decisions in asks.values():
+            actions = policy.act_batch(decisions) if len(decisions) > 1 else [_act_one(policy, decisions[0])]
+            for decision, action in zip(decisions, actions, strict=True):
+                by_id[decision.episode].chosen[decision.agent] = (action, policy)
+            drain = self._drain_of(policy)
+            if drain is not None:
+                for episode_id in {d.episode for d in decisions}:
+                    by_id[episode_id].policy_events += drain(episode_id)
+        for episode in live:
+            if episode not in finished:
+                episode.apply_chosen()
+        return finished
+
+    def _summarise(self, episode: _LiveEpisode, status: Any, winner: str | None, error: str | None) -> ev.Summary:
+        summary = ev.Summary(
+            episode_id=episode.episode_id,
+            scenario=self.spec.id,
+            seed=int(episode.seed),
+            episode_index=int(episode.episode_index),
+            status=status,
+            winner=winner,
+            rounds=int(getattr(episode.env.unwrapped, "round", 0)),
+            steps=episode.tally.steps,
+            n_events=episode.writer.n_events,
+            eliminations=episode.tally.eliminations,
+            rewards=episode.tally.rewards,
+            duration_s=round(time.perf_counter() - episode.started, 4),
+            error=error,
+            log_path=str(episode.log_path),
+        )
+        write_summary(episode.log_path, summary, fsync=self.fsync)
+        return summary
+
+
+def _act_one(policy: Policy, decision: Decision) -> Any:
+    if isinstance(policy, BasePolicy):
+        policy.episode = decision.episode
+        return policy.act(decision.agent, decision.observation, decision.action_space)
+    return policy.act_batch([decision])[0]
+
+
+def seat_kwargs(seat: SeatSpec, llm: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A seat's policy arguments; LLM policies take the run's ``llm`` defaults where the seat is silent."""
+    kwargs = dict(seat.kwargs)
+    if llm:
+        factory = agents.spec(seat.policy).load()
+        if getattr(factory, "uses_llm", False):
+            for key, value in llm.items():
+                kwargs.setdefault(key, value)
+    return kwargs
+
+
+class _LiveEpisode:
+    """One episode in flight: its env, log writer, seating and bookkeeping."""
+
+    def __init__(
         self,
+        *,
+        runner: EpisodeRunner,
+        position: int,
         env: Any,
-        policy_of: Mapping[str, Policy],
+        episode_id: str,
+        seed: int,
+        episode_index: int,
+        log_path: Path,
         writer: EpisodeWriter,
-        tally: _Tally,
+        policy_of: dict[str, Policy],
         fallback_rng: random.Random,
+        started: float,
     ) -> None:
-        u = env.unwrapped
+        self.runner, self.position, self.env = runner, position, env
+        self.episode_id, self.seed, self.episode_index = episode_id, seed, episode_index
+        self.log_path, self.writer, self.policy_of = log_path, writer, policy_of
+        self.fallback_rng, self.started = fallback_rng, started
+        self.tally = _Tally(dict.fromkeys(env.possible_agents, 0.0))
+        self.observed: dict[str, tuple[Any, str]] = {}
+        self.chosen: dict[str, tuple[Any, Policy]] = {}
+        self.policy_events: list[ev.Event] = []
+        self.final_observations: dict[str, Any] = {}
+        self.batch: list[str] = []
+        self.batch_ready = False
+        u = self.u = env.unwrapped
         # After reset, order enforcement is moot: call the env itself and skip a wrapper layer.
         outer = u if type(env) is OrderEnforcingWrapper else env
-        step, observe, action_space = outer.step, outer.observe, outer.action_space
-        digest = u.observation_digest if hasattr(u, "observation_digest") else partial(_observation_digest, env)
-        observe_and_digest = getattr(u, "observe_with_digest", None) or (lambda a: (observe(a), digest(a)))
-        drain = u.drain_events if hasattr(u, "drain_events") else list
-        batch_of = getattr(u, "simultaneous_agents", None)
-        write_many, record = writer.write_many, tally.record
+        self.step, self.action_space = outer.step, outer.action_space
+        if hasattr(u, "observe_with_digest"):
+            self.observe = u.observe_with_digest
+        else:
+            self.observe = lambda a: (outer.observe(a), _observation_digest(env, a))
+        self.drain = u.drain_events if hasattr(u, "drain_events") else list
+        self._batch_of = getattr(u, "simultaneous_agents", None)
 
-        def apply(agent: str, action: Any, observation: Any, obs_digest: str, policy: Policy) -> None:
-            action = encode_action(action)
-            events: list[ev.Event] = []
-            try:
-                step(action)
-            except IllegalActionError as exc:
-                fallback = encode_action(
-                    random_legal_action(action_space(agent), observation.get("action_mask"), fallback_rng)
-                )
-                events.append(
-                    ev.InvalidAction(
-                        agent=agent,
-                        policy=policy.name,
-                        reason=str(exc),
-                        raw=action,
-                        fallback="random_legal",
-                        step=tally.steps,
-                    )
-                )
-                action = fallback
-                step(action)
-            tally.steps += 1
-            events.append(
-                ev.Action(agent=agent, action=action, obs_digest=obs_digest, policy=policy.name, step=tally.steps)
-            )
-            events += drain()
-            if any(u.rewards.values()):
-                events.append(ev.Reward(rewards={k: float(v) for k, v in u.rewards.items() if v}, step=tally.steps))
-            record(write_many(events))
+    def record(self, events: list[ev.Event]) -> None:
+        self.tally.record(self.writer.write_many(events))
 
-        # ---- the loop: gather every agent that acts now on unchanged observations, ask each
-        # policy once for all of its seats among them, apply in the env's order.
+    def next_batch(self) -> list[str]:
+        """Agents acting now on unchanged observations; [] once the episode is over."""
+        u = self.u
         while u.agents:
             agent = u.agent_selection
             if u.terminations[agent] or u.truncations[agent]:
-                step(None)
+                self.final_observations[agent] = self.observe(agent)[0]
+                self.step(None)
                 continue
-            batch = batch_of() if batch_of is not None else (agent,)
-            if len(batch) == 1:
-                policy = policy_of[agent]
-                observation, obs_digest = observe_and_digest(agent)
-                apply(agent, policy.act(agent, observation, action_space(agent)), observation, obs_digest, policy)
-                continue
-            observations, digests = {}, {}
-            for a in batch:
-                observations[a], digests[a] = observe_and_digest(a)
-            actions: dict[str, Any] = {}
-            groups: dict[int, list[str]] = {}
-            for a in batch:
-                groups.setdefault(id(policy_of[a]), []).append(a)
-            for members in groups.values():
-                decisions = [Decision(a, observations[a], action_space(a)) for a in members]
-                actions.update(zip(members, policy_of[members[0]].act_batch(decisions), strict=True))
-            for a in batch:
-                if u.agent_selection != a:
-                    raise AlignsimError(f"env selected {u.agent_selection} but {a} was batched to act")
-                apply(a, actions[a], observations[a], digests[a], policy_of[a])
+            self.batch = self._batch_of() if self._batch_of is not None else [agent]
+            return self.batch
+        return []
 
-    def _summarise(
-        self,
-        log_path: Path,
-        writer: EpisodeWriter,
-        seed: int,
-        episode_index: int,
-        status: Any,
-        winner: str | None,
-        unwrapped: Any,
-        tally: _Tally,
-        started: float,
-        error: str | None,
-    ) -> ev.Summary:
-        summary = ev.Summary(
-            episode_id=log_path.name.removesuffix(".jsonl"),
-            scenario=self.spec.id,
-            seed=int(seed),
-            episode_index=int(episode_index),
-            status=status,
-            winner=winner,
-            rounds=int(getattr(unwrapped, "round", 0)),
-            steps=tally.steps,
-            n_events=writer.n_events,
-            eliminations=tally.eliminations,
-            rewards=tally.rewards,
-            duration_s=round(time.perf_counter() - started, 4),
-            error=error,
-            log_path=str(log_path),
+    def apply_chosen(self) -> None:
+        for agent in self.batch:
+            if self.u.agent_selection != agent:
+                raise AlignsimError(f"env selected {self.u.agent_selection} but {agent} was batched to act")
+            action, policy = self.chosen.pop(agent)
+            observation, digest = self.observed.pop(agent)
+            self.apply(agent, action, observation, digest, policy)
+
+    def apply(self, agent: str, action: Any, observation: Any, obs_digest: str, policy: Policy) -> None:
+        action = encode_action(action)
+        events, self.policy_events = self.policy_events, []
+        tally = self.tally
+        try:
+            self.step(action)
+        except IllegalActionError as exc:
+            fallback = encode_action(
+                random_legal_action(self.action_space(agent), observation.get("action_mask"), self.fallback_rng)
+            )
+            events.append(
+                ev.InvalidAction(
+                    agent=agent,
+                    policy=policy.name,
+                    reason=str(exc),
+                    raw=action,
+                    fallback="random_legal",
+                    step=tally.steps,
+                )
+            )
+            action = fallback
+            self.step(action)
+        tally.steps += 1
+        events.append(
+            ev.Action(agent=agent, action=action, obs_digest=obs_digest, policy=policy.name, step=tally.steps)
         )
-        write_summary(log_path, summary, fsync=self.fsync)
-        return summary
+        events += self.drain()
+        rewards = self.u.rewards
+        if any(rewards.values()):
+            events.append(ev.Reward(rewards={k: float(v) for k, v in rewards.items() if v}, step=tally.steps))
+        self.record(events)
+
+    def _close_policies(self) -> None:
+        """Tell every policy the episode is over (with each seat's final observation), log what they write."""
+        for policy in {id(p): p for p in self.policy_of.values()}.values():
+            seats = {a: o for a, o in self.final_observations.items() if self.policy_of[a] is policy}
+            policy_end = getattr(policy, "end_episode", None)
+            if policy_end is not None:
+                policy_end(self.episode_id, {"observations": seats, "winner": getattr(self.u, "winner", None)})
+            drain = getattr(policy, "drain_events", None)
+            if drain is not None:
+                self.policy_events += drain(self.episode_id)
+
+    def finish(self) -> EpisodeResult:
+        self._close_policies()
+        winner = getattr(self.u, "winner", None)
+        status: Literal["completed", "truncated", "failed"] = "completed" if winner is not None else "truncated"
+        steps = self.tally.steps
+        self.record([*self.policy_events, ev.EpisodeEnd(status=status, winner=winner, steps=steps, step=steps)])
+        self.writer.close(fsync=self.runner.fsync)
+        summary = self.runner._summarise(self, status, winner, None)
+        return EpisodeResult(self.episode_id, self.log_path, summary)
+
+    def fail(self, exc: BaseException) -> EpisodeResult:
+        error = f"{type(exc).__name__}: {exc}"
+        steps = self.tally.steps
+        self.writer.write(ev.EpisodeEnd(status="failed", steps=steps, error=error, step=steps))
+        self.writer.close(fsync=self.runner.fsync)
+        summary = self.runner._summarise(self, "failed", None, error)
+        return EpisodeResult(self.episode_id, self.log_path, summary)
 
 
 class _Tally:
@@ -489,25 +652,32 @@ def run(
     episodes: int = 1,
     out_dir: str | os.PathLike[str] = "runs",
     config: Mapping[str, Any] | None = None,
+    llm: Mapping[str, Any] | None = None,
+    lockstep: int = 1,
     flush: Literal["event", "episode"] = "event",
     fsync: bool = False,
     resume: bool = True,
     progress: bool = False,
 ) -> list[EpisodeResult]:
-    """Validate ``scenario``, then play ``episodes`` episodes (indices 0..n-1) with one env and
-    one policy set (whose state carries across episodes). Writes ``out_dir/run_summary.json``."""
+    """Validate ``scenario``, then play ``episodes`` episodes (indices 0..n-1) with one policy set
+    (whose state carries across episodes), ``lockstep`` at a time. Writes ``out_dir/run_summary.json``.
+
+    ``llm`` gives defaults for LLM seats (``model``, ``params``, ...); see :class:`EpisodeRunner`.
+    """
     spec = _as_spec(scenario)
     if episodes < 1:
         raise ConfigError("episodes", f"must be at least 1, got {episodes}")
-    validate_scenario(spec)
-    results: list[EpisodeResult] = []
-    iterator: Any = range(episodes)
-    if progress:
-        from rich.progress import track
+    validate_scenario(spec, llm=llm)
+    jobs = [(seed, index) for index in range(episodes)]
+    with EpisodeRunner(spec, out_dir=out_dir, config=config, llm=llm, flush=flush, fsync=fsync) as runner:
+        if progress:
+            from rich.progress import Progress
 
-        iterator = track(iterator, description=f"{spec.id} seed={seed}", total=episodes)
-    with EpisodeRunner(spec, out_dir=out_dir, config=config, flush=flush, fsync=fsync) as runner:
-        results.extend(runner.run(seed=seed, episode_index=index, resume=resume) for index in iterator)
+            with Progress(transient=False) as bar:
+                task = bar.add_task(f"{spec.id} seed={seed}", total=episodes)
+                results = runner.run_many(jobs, resume=resume, lockstep=lockstep, on_result=lambda _: bar.advance(task))
+        else:
+            results = runner.run_many(jobs, resume=resume, lockstep=lockstep)
     rows = [msgspec.to_builtins(r.summary) | {"skipped": r.skipped} for r in results]
     write_atomic(Path(out_dir) / "run_summary.json", msgspec.json.format(msgspec.json.encode(rows), indent=2))
     return results

@@ -52,3 +52,13 @@ def test_global_random_state_is_untouched(run_dir) -> None:
     np.random.seed(1)
     run_episode("traitors/random-v0", seed=0, out_dir=run_dir)
     assert (random.random(), np.random.random()) == expected
+
+
+def test_lockstep_episodes_are_identical_to_sequential_ones(tmp_path, run_dir) -> None:
+    from alignsim.run import run
+
+    sequential = run("traitors/beliefs-v0", seed=9, episodes=6, out_dir=run_dir)
+    together = run("traitors/beliefs-v0", seed=9, episodes=6, out_dir=tmp_path / "lockstep", lockstep=4)
+    assert [r.episode_id for r in sequential] == [r.episode_id for r in together]
+    for a, b in zip(sequential, together, strict=True):
+        assert _events(a.log_path) == _events(b.log_path)

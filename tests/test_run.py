@@ -27,9 +27,9 @@ class Counting(BasePolicy):
         self.inner = agents.make("traitors/heuristic")
         self.batches: list[int] = []
 
-    def reset(self, agents_, *, seed, env_id):
-        super().reset(agents_, seed=seed, env_id=env_id)
-        self.inner.reset(agents_, seed=seed, env_id=env_id)
+    def reset(self, agents_, *, seed, env_id, episode=""):
+        super().reset(agents_, seed=seed, env_id=env_id, episode=episode)
+        self.inner.reset(agents_, seed=seed, env_id=env_id, episode=episode)
 
     def act_batch(self, decisions: list[Decision]) -> list[Any]:
         self.batches.append(len(decisions))

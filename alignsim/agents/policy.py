@@ -1,12 +1,19 @@
 """The policy interface every seat-filler implements: scripted baselines, LLM agents, plug-ins.
 
-A policy object serves one or more seats (agents) in an episode. The runner calls
-:meth:`Policy.reset` at the start of each episode with the seats it fills, then asks for
-actions one at a time (:meth:`Policy.act`) or several at once (:meth:`Policy.act_batch`)
-when several of its seats act on unchanged observations, such as a sealed vote. A policy
-sees only the observations the env gives its own seats. Its state is explicit:
-:meth:`Policy.get_state` returns JSON-compatible data from which :meth:`Policy.set_state`
-restores it exactly, so a policy can be checkpointed and replayed.
+A policy object serves one or more seats (agents), possibly in several episodes at once
+(the runner can play episodes in lock-step so that their turns batch together). The
+runner calls :meth:`Policy.reset` at the start of each episode with the seats it fills
+and the episode's id, then asks for actions one at a time (:meth:`Policy.act`) or several
+at once (:meth:`Policy.act_batch`): all of its seats that act on unchanged observations
+(a sealed vote) and the same turn of every episode in lock-step. Each :class:`Decision`
+names its episode, so per-episode state never mixes. A policy sees only the observations
+the env gives its own seats. Its state is explicit: :meth:`Policy.get_state` returns
+JSON-compatible data from which :meth:`Policy.set_state` restores it exactly.
+
+Optional hooks: ``drain_events(episode)`` returns log events the policy produced for that
+episode (``llm_call``, ``memory_write``, agent-level ``invalid_action``), which the runner
+writes before the action they led to; ``end_episode(episode, outcome)`` lets a policy close
+an episode (write reflections to persistent memory, free per-episode state).
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ class Decision:
     agent: str
     observation: Any
     action_space: spaces.Space
+    episode: str = ""
+    """Which episode the seat is in (several may be in flight at once)."""
 
 
 @runtime_checkable
@@ -37,8 +46,8 @@ class Policy(Protocol):
     name: str
     """Registry name, recorded in the episode log."""
 
-    def reset(self, agents: Sequence[str], *, seed: int, env_id: str) -> None:
-        """Start an episode in which this policy plays ``agents``; ``seed`` drives its randomness."""
+    def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        """Start ``episode``, in which this policy plays ``agents``; ``seed`` drives its randomness."""
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Action:
         """The action of ``agent`` given its observation."""
@@ -68,19 +77,39 @@ class BasePolicy:
     name: str = "base"
     supported_envs: ClassVar[tuple[str, ...] | None] = None
     fallback: ClassVar[str] = "random"
+    uses_llm: ClassVar[bool] = False
+    """True for policies that take a ``backend`` argument (the runner supplies the run's default)."""
 
-    def reset(self, agents: Sequence[str], *, seed: int, env_id: str) -> None:
-        self.agents = list(agents)
+    episode: str = ""
+    """The episode of the decision being made (set by :meth:`act_batch` before each :meth:`act`)."""
+
+    def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        self.seeds = getattr(self, "seeds", {})
+        self.seeds[episode] = seed
         self.seed = seed
         self.env_id = env_id
 
+    def key(self, agent: str) -> str:
+        """State key of ``agent`` in the current episode."""
+        return f"{self.episode}/{agent}" if self.episode else agent
+
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Action:
-        return self.act_batch([Decision(agent, observation, action_space)])[0]
+        return self.act_batch([Decision(agent, observation, action_space, self.episode)])[0]
 
     def act_batch(self, decisions: Sequence[Decision]) -> list[Action]:
         if type(self).act is BasePolicy.act:
             raise NotImplementedError(f"{type(self).__name__} must implement act or act_batch")
-        return [self.act(d.agent, d.observation, d.action_space) for d in decisions]
+        out = []
+        for d in decisions:
+            self.episode = d.episode
+            out.append(self.act(d.agent, d.observation, d.action_space))
+        return out
+
+    def drain_events(self, episode: str = "") -> list[Any]:
+        return []
+
+    def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
+        pass
 
     def get_state(self) -> dict[str, Any]:
         return {}

@@ -32,8 +32,8 @@ class CanaryPolicy:
     def __init__(self) -> None:
         self.inner = agents.make("traitors/heuristic")
 
-    def reset(self, agents_, *, seed, env_id):
-        self.inner.reset(agents_, seed=seed, env_id=env_id)
+    def reset(self, agents_, *, seed, env_id, episode=""):
+        self.inner.reset(agents_, seed=seed, env_id=env_id, episode=episode)
 
     def act(self, agent: str, observation: dict[str, Any], space) -> dict[str, Any]:
         action = dict(self.inner.act(agent, observation, space))

@@ -171,12 +171,19 @@ class RandomLegalPolicy(BasePolicy):
         self._sparse = {"claims": claim_prob}
         self._rngs: dict[str, random.Random] = {}
 
-    def reset(self, agents: Sequence[str], *, seed: int, env_id: str) -> None:
-        super().reset(agents, seed=seed, env_id=env_id)
-        self._rngs = {agent: random.Random(f"{seed}:{agent}") for agent in agents}
+    def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        super().reset(agents, seed=seed, env_id=env_id, episode=episode)
+        self.episode = episode
+        for agent in agents:
+            self._rngs[self.key(agent)] = random.Random(f"{seed}:{agent}")
+
+    def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
+        prefix = f"{episode}/" if episode else ""
+        for key in [k for k in self._rngs if (k.startswith(prefix) if prefix else "/" not in k)]:
+            del self._rngs[key]
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Any:
-        rng = self._rngs[agent]
+        rng = self._rngs[self.key(agent)]
         mask = observation.get("action_mask") if type(observation) is dict else None
         return random_legal_action(
             action_space,

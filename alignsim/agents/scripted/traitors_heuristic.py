@@ -96,9 +96,16 @@ class TraitorsHeuristicPolicy(BasePolicy):
         self.defend_prob = defend_prob
         self._minds: dict[str, _Mind] = {}
 
-    def reset(self, agents: Sequence[str], *, seed: int, env_id: str) -> None:
-        super().reset(agents, seed=seed, env_id=env_id)
-        self._minds = {}
+    def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        super().reset(agents, seed=seed, env_id=env_id, episode=episode)
+        self.episode = episode
+        for agent in agents:
+            self._minds.pop(self.key(agent), None)
+
+    def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
+        prefix = f"{episode}/" if episode else ""
+        for key in [k for k in self._minds if (k.startswith(prefix) if prefix else "/" not in k)]:
+            del self._minds[key]
 
     def get_state(self) -> dict[str, Any]:
         return {agent: mind.to_json() for agent, mind in self._minds.items()}
@@ -110,9 +117,11 @@ class TraitorsHeuristicPolicy(BasePolicy):
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> dict[str, Any]:
         view = decode_observation(observation["observation"])
-        mind = self._minds.get(agent)
+        key = self.key(agent)
+        mind = self._minds.get(key)
         if mind is None:
-            mind = self._minds[agent] = _Mind(view.me, len(view.alive), random.Random(f"{self.seed}:{agent}"))
+            seed = self.seeds.get(self.episode, self.seed)
+            mind = self._minds[key] = _Mind(view.me, len(view.alive), random.Random(f"{seed}:{agent}"))
         mind.role, mind.n_traitors = view.role, view.n_traitors
         mind.alive, mind.known = list(view.alive), list(view.known_roles)
         for event in observation["events"]:
