@@ -3,6 +3,7 @@
 alignsim run [OVERRIDE ...]        play episodes (Hydra; e.g. scenario=traitors/mini-v0 seed=7)
 alignsim replay PATH [PATH ...]    re-drive logs with no policy; fail on any difference
 alignsim view LOG [--private]      print a readable transcript
+alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
 alignsim list [envs|scenarios|policies]
 """
 
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(__version__)
         return 0
-    commands = {"run": _run, "replay": _replay, "view": _view, "list": _list}
+    commands = {"run": _run, "replay": _replay, "view": _view, "analyze": _analyze, "list": _list}
     if command not in commands:
         print(f"alignsim: unknown command {command!r}\n\n{USAGE.strip()}", file=sys.stderr)
         return 2
@@ -91,12 +92,15 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
         raise ConfigError("flush", f"must be 'event' or 'episode', got {resolved.get('flush')!r}")
     out_dir = resolved.get("out_dir") or HydraConfig.get().runtime.output_dir
     scenario = ScenarioSpec.from_dict(resolved["scenario"])
+    llm = {k: v for k, v in resolved["llm"].items() if v not in (None, {}, [])}
     results = run(
         scenario,
         seed=resolved["seed"],
         episodes=resolved["episodes"],
         out_dir=out_dir,
         config=resolved,
+        llm=llm,
+        lockstep=resolved["lockstep"],
         flush=resolved["flush"],
         fsync=resolved["fsync"],
         resume=resolved["resume"],
@@ -180,6 +184,51 @@ def _view(args: list[str]) -> int:
 
     print(transcript(read_log(ns.log), private=ns.private, agent=ns.agent))
     return 0
+
+
+# --------------------------------------------------------------------- analyze
+
+
+def _analyze(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="alignsim analyze",
+        description="Score episode logs (or seed-format votes.csv files): tables, plots and an HTML report.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, help="logs, run or sweep folders, or seed votes.csv files")
+    parser.add_argument("--out", type=Path, help="output folder (default: PATH/analysis for a folder)")
+    parser.add_argument("--by", default="scenario", help="comma-separated grouping columns ('' for one group)")
+    parser.add_argument("--format", default="csv", choices=["csv", "parquet", "both"], help="table file format")
+    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument("--jobs", type=int, default=1, help="processes for reading logs")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="do not cache frames (default: OUT/cache; needs pyarrow)"
+    )
+    parser.add_argument("--no-frames", action="store_true", help="do not write the raw frames")
+    parser.add_argument("--no-plots", action="store_true", help="no PNG plots")
+    parser.add_argument("--no-report", action="store_true", help="no HTML report")
+    parser.add_argument("--graphs", type=int, default=1, help="episodes whose trust graphs are exported")
+    ns = parser.parse_args(args)
+    from alignsim.analysis import analyze
+
+    first = ns.paths[0]
+    out = ns.out or ((first if first.is_dir() else first.parent) / "analysis")
+    result = analyze(
+        ns.paths,
+        out,
+        by=[c.strip() for c in ns.by.split(",") if c.strip()],
+        formats=["csv", "parquet"] if ns.format == "both" else [ns.format],
+        n_resamples=ns.resamples,
+        seed=ns.seed,
+        jobs=ns.jobs,
+        cache_dir=None if ns.no_cache else out / "cache",
+        write_frames=not ns.no_frames,
+        make_plots=not ns.no_plots,
+        make_report=not ns.no_report,
+        graph_episodes=ns.graphs,
+    )
+    print(result.text())
+    return 0 if len(result.episodes) else 1
 
 
 # --------------------------------------------------------------------- list

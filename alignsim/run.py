@@ -362,6 +362,11 @@ class EpisodeRunner:
             git=git,
             python=versions["python"],
             platform=_platform(),
+            memory={
+                agent: policy.memory_digest(episode_id, agent)  # type: ignore[attr-defined]
+                for agent, policy in policy_of.items()
+                if hasattr(policy, "memory_digest")
+            },
         )
         episode = _LiveEpisode(
             runner=self,
@@ -445,6 +450,9 @@ class EpisodeRunner:
             n_events=episode.writer.n_events,
             eliminations=episode.tally.eliminations,
             rewards=episode.tally.rewards,
+            llm_calls=episode.tally.llm_calls,
+            invalid_actions=episode.tally.invalid,
+            tokens=episode.tally.tokens,
             duration_s=round(time.perf_counter() - episode.started, 4),
             error=error,
             log_path=str(episode.log_path),
@@ -535,9 +543,18 @@ class _LiveEpisode:
             observation, digest = self.observed.pop(agent)
             self.apply(agent, action, observation, digest, policy)
 
+    def _stamped_policy_events(self) -> list[ev.Event]:
+        """The policy events waiting to be written, stamped with where the episode stands."""
+        events, self.policy_events = self.policy_events, []
+        if events:
+            round_, phase = int(getattr(self.u, "round", 0)), str(getattr(self.u, "phase", ""))
+            for event in events:
+                event.step, event.round, event.phase = self.tally.steps, round_, phase
+        return events
+
     def apply(self, agent: str, action: Any, observation: Any, obs_digest: str, policy: Policy) -> None:
         action = encode_action(action)
-        events, self.policy_events = self.policy_events, []
+        events = self._stamped_policy_events()
         tally = self.tally
         try:
             self.step(action)
@@ -583,7 +600,9 @@ class _LiveEpisode:
         winner = getattr(self.u, "winner", None)
         status: Literal["completed", "truncated", "failed"] = "completed" if winner is not None else "truncated"
         steps = self.tally.steps
-        self.record([*self.policy_events, ev.EpisodeEnd(status=status, winner=winner, steps=steps, step=steps)])
+        self.record(
+            [*self._stamped_policy_events(), ev.EpisodeEnd(status=status, winner=winner, steps=steps, step=steps)]
+        )
         self.writer.close(fsync=self.runner.fsync)
         summary = self.runner._summarise(self, status, winner, None)
         return EpisodeResult(self.episode_id, self.log_path, summary)
@@ -600,12 +619,15 @@ class _LiveEpisode:
 class _Tally:
     """What the summary needs, collected as events stream past."""
 
-    __slots__ = ("eliminations", "rewards", "steps")
+    __slots__ = ("eliminations", "invalid", "llm_calls", "rewards", "steps", "tokens")
 
     def __init__(self, rewards: dict[str, float]) -> None:
         self.steps = 0
         self.rewards = rewards
         self.eliminations: list[dict[str, Any]] = []
+        self.llm_calls: dict[str, int] = {}
+        self.invalid: dict[str, int] = {}
+        self.tokens: dict[str, int] = {}
 
     def record(self, events: Sequence[ev.Event]) -> None:
         for event in events:
@@ -616,6 +638,13 @@ class _Tally:
             elif isinstance(event, ev.Reward):
                 for agent, value in event.rewards.items():
                     self.rewards[agent] = self.rewards.get(agent, 0.0) + value
+            elif isinstance(event, ev.LLMCall):
+                self.llm_calls[event.agent] = self.llm_calls.get(event.agent, 0) + 1
+                self.tokens[event.agent] = (
+                    self.tokens.get(event.agent, 0) + event.prompt_tokens + event.completion_tokens
+                )
+            elif isinstance(event, ev.InvalidAction):
+                self.invalid[event.agent] = self.invalid.get(event.agent, 0) + 1
 
 
 @functools.cache
@@ -631,6 +660,7 @@ def run_episode(
     out_dir: str | os.PathLike[str] = "runs",
     policies: Mapping[str, Policy] | None = None,
     config: Mapping[str, Any] | None = None,
+    llm: Mapping[str, Any] | None = None,
     flush: Literal["event", "episode"] = "event",
     fsync: bool = False,
     resume: bool = True,
@@ -641,7 +671,9 @@ def run_episode(
     that already finished in ``out_dir`` is returned without running it again. See
     :class:`EpisodeRunner` for the other arguments.
     """
-    with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=config, flush=flush, fsync=fsync) as runner:
+    with EpisodeRunner(
+        scenario, out_dir=out_dir, policies=policies, config=config, llm=llm, flush=flush, fsync=fsync
+    ) as runner:
         return runner.run(seed=seed, episode_index=episode_index, resume=resume)
 
 

@@ -69,7 +69,9 @@ def test_invalid_config_fails_before_any_work_naming_the_field(tmp_path: Path) -
     unknown = cli("run", "colour=blue", f"out_dir={out}", cwd=tmp_path)
     assert unknown.returncode != 0 and "colour" in unknown.stderr
 
-    policy = cli("run", "scenario.seating.traitor.policy=no/such", f"out_dir={out}", cwd=tmp_path)
+    policy = cli(
+        "run", "scenario=traitors/classic-v0", "scenario.seating.traitor.policy=no/such", f"out_dir={out}", cwd=tmp_path
+    )
     assert policy.returncode == 2 and "scenario.seating.traitor.policy" in policy.stderr
 
 
@@ -123,7 +125,9 @@ def test_compose_api_resolves_scenarios_and_schema() -> None:
         assert cfg.scenario.env_kwargs.n_players == 6
         assert cfg.scenario.seating.traitor.policy == "traitors/heuristic"
         default = compose("config")
-        assert default.scenario.id == "traitors/classic-v0"
-        assert OmegaConf.to_container(default.scenario.env_kwargs)["n_traitors"] == 3
+        assert default.scenario.id == "traitors/llm-v0" and default.llm.model == "transformers/embedded"
+        assert OmegaConf.to_container(default.scenario.env_kwargs)["n_traitors"] == 1
+        mock = compose("config", overrides=["llm=mock", "+llm.backend_options.faults=0.3"])
+        assert mock.llm.model == "mock/scripted" and mock.llm.backend_options.faults == 0.3
         with pytest.raises(Exception, match="episodes"):
             compose("config", overrides=["episodes=many"])

