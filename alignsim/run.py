@@ -363,7 +363,7 @@ class EpisodeRunner:
             python=versions["python"],
             platform=_platform(),
             memory={
-                agent: policy.memory_digest(episode_id, agent)  # type: ignore[attr-defined]
+                agent: policy.memory_digest(episode_id, agent)
                 for agent, policy in policy_of.items()
                 if hasattr(policy, "memory_digest")
             },

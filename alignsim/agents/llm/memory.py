@@ -30,7 +30,41 @@ import numpy as np
 
 _WORD = re.compile(r"[a-z0-9_]+")
 _STOP = frozenset(
-    "a an and are as at be by for from has have i in is it me my of on or that the their them they this to was we were with you".split()
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "i",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "with",
+        "you",
+    )
 )
 
 

@@ -204,7 +204,9 @@ def play_turn(
                 "You may name a suspect ('player_N is a traitor') or someone you trust ('player_N is faithful')."
             ),
             "post_banishment": "React to the result of the vote in one sentence.",
-            "traitor_meeting": "You are in the traitors' secret meeting. Tell the other traitors whom to murder tonight and why.",
+            "traitor_meeting": (
+                "You are in the traitors' secret meeting. Tell the other traitors whom to murder tonight and why."
+            ),
         }[phase]
         action: dict[str, Any] = {}
         prefill = ""

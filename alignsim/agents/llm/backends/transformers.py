@@ -5,7 +5,8 @@
 
 Generation runs our own batched sampling loop over the model's KV cache so that each
 request keeps its own seed, temperature, top-p, token budget and stop strings inside one
-batch. A stop string ends an answer once it has started (leading whitespace never stops it). Choice requests are answered by scoring the log-probability of every option
+batch. A stop string ends an answer once it has started (leading whitespace never stops it).
+Choice requests are answered by scoring the log-probability of every option
 after the prompt, in one forward pass for the whole batch, and sampling among the
 options (temperature 0: the most likely); the answer is always one of the options.
 """
