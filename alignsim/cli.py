@@ -144,9 +144,16 @@ def _print_results(results: list[Any], out_dir: str) -> None:
 def _replay(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="alignsim replay", description="Re-drive episode logs with no policy.")
     parser.add_argument("paths", nargs="+", help="episode logs (.jsonl) or folders holding them")
+    parser.add_argument(
+        "--rerun",
+        metavar="OUT",
+        type=Path,
+        help="instead, play each episode again with its policies, answering model calls from the log "
+        "(no model needed), write the new logs under OUT and require them to equal the old ones",
+    )
     ns = parser.parse_args(args)
     from alignsim.record import find_logs
-    from alignsim.run import replay
+    from alignsim.run import replay, rerun
 
     logs = [log for path in ns.paths for log in find_logs(path)]
     if not logs:
@@ -154,6 +161,15 @@ def _replay(args: list[str]) -> int:
         return 2
     failures = 0
     for log in logs:
+        if ns.rerun is not None:
+            try:
+                again = rerun(log, ns.rerun)
+            except ReplayMismatchError as exc:
+                failures += 1
+                print(f"MISMATCH {log}\n  {exc}")
+                continue
+            print(f"ok {log}: re-run with {again.llm_calls} recorded model calls -> {again.log_path}, identical")
+            continue
         try:
             report = replay(log)
         except ReplayMismatchError as exc:

@@ -9,6 +9,7 @@ that differs.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -24,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import msgspec
@@ -46,6 +48,7 @@ __all__ = [
     "encode_action",
     "episode_id_for",
     "replay",
+    "rerun",
     "run",
     "run_episode",
     "validate_scenario",
@@ -234,7 +237,19 @@ class EpisodeRunner:
         flush: Literal["event", "episode"] = "event",
         fsync: bool = False,
     ) -> None:
-        self.spec = spec = _as_spec(scenario)
+        spec = _as_spec(scenario)
+        self.seat_kwargs = {key: seat_kwargs(seat, llm) for key, seat in spec.seating.items()}
+        # The effective scenario: LLM defaults written into the seats, so that the episode id
+        # (and resume) tells apart runs of the same scenario on different models.
+        self.spec = spec = dataclasses.replace(
+            spec,
+            seating=MappingProxyType(
+                {
+                    key: dataclasses.replace(seat, kwargs=MappingProxyType(self.seat_kwargs[key]))
+                    for key, seat in spec.seating.items()
+                }
+            ),
+        )
         self.out_dir = Path(out_dir)
         self.flush = flush
         self.fsync = fsync
@@ -242,7 +257,6 @@ class EpisodeRunner:
         self.env_id = envs.spec(spec.env_id).id
         self._envs = [envs.make(spec.env_id, **spec.env_kwargs)]
         self.env = self._envs[0]
-        self.seat_kwargs = {key: seat_kwargs(seat, llm) for key, seat in spec.seating.items()}
         self._owned = {key for key in spec.seating if policies is None or key not in policies}
         self.policies: dict[str, Policy] = dict(policies or {})
         for key in self._owned:
@@ -769,3 +783,64 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
             raise ReplayMismatchError(f"winner differs: logged {end.winner}, replayed {winner}")
     env.close()
     return ReplayReport(header.episode_id, steps, len(expected), digests, list(log.warnings))
+
+
+@dataclass
+class RerunReport:
+    """What ``rerun`` checked."""
+
+    episode_id: str
+    log_path: Path
+    events: int
+    llm_calls: int
+
+
+def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> RerunReport:
+    """Play a logged episode again with its policies, answering every model call from the log.
+
+    No model is loaded: LLM seats get a :class:`~alignsim.agents.llm.wrappers.ReplayBackend`
+    built from the log's ``llm_call`` events. The new log must equal the old one event for
+    event (the header may differ only in ``created_at``); otherwise ``ReplayMismatchError``.
+    Policies start from empty memory, so the log's recorded memory digests must match that.
+    """
+    from alignsim.agents.llm.wrappers import ReplayBackend
+
+    log = read_log(log_path)
+    header = log.header
+    scenario = ScenarioSpec.from_dict(header.config["scenario"])
+    replayer = ReplayBackend(log.of_type(ev.LLMCall))
+    policies: dict[str, Policy] = {}
+    seating = {}
+    for key, seat in scenario.seating.items():
+        recorded = next((s for s in header.seating.values() if s.role == key), None)
+        kwargs = dict(recorded.kwargs) if recorded is not None else dict(seat.kwargs)
+        seating[key] = dataclasses.replace(seat, kwargs=MappingProxyType(kwargs))
+        factory = agents.spec(seat.policy).load()
+        policy_kwargs = {**kwargs, "backend": replayer} if getattr(factory, "uses_llm", False) else kwargs
+        policies[key] = agents.make(seat.policy, **policy_kwargs)
+    scenario = dataclasses.replace(scenario, seating=MappingProxyType(seating))
+    with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=header.config) as runner:
+        fresh_digests = None
+        result = runner.run(seed=header.seed, episode_index=header.episode_index, resume=False)
+        fresh = read_log(result.log_path)
+        fresh_digests = fresh.header.memory
+    for policy in policies.values():
+        policy.close()
+    if fresh_digests != header.memory:
+        raise ReplayMismatchError(
+            "the policies' memory at the start of this episode differs from the recorded one "
+            "(rerun starts from empty memory; the log was recorded after earlier episodes)"
+        )
+    old = [msgspec.json.encode(e) for e in log.events]
+    new = [msgspec.json.encode(e) for e in fresh.events]
+    for index, (a, b) in enumerate(zip(old, new, strict=False)):
+        if a != b:
+            raise ReplayMismatchError(
+                f"event {index} differs:\n  logged: {a.decode()[:500]}\n  rerun:  {b.decode()[:500]}"
+            )
+    if len(old) != len(new):
+        raise ReplayMismatchError(f"the log has {len(old)} events, the rerun produced {len(new)}")
+    recorded_header = msgspec.structs.replace(header, created_at="")
+    if msgspec.structs.replace(fresh.header, created_at="") != recorded_header:
+        raise ReplayMismatchError("the rerun's header differs from the recorded one beyond created_at")
+    return RerunReport(header.episode_id, result.log_path, len(new), len(log.of_type(ev.LLMCall)))

@@ -6,6 +6,7 @@ objects (an :class:`AnalysisResult`) with or without files.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,10 +17,11 @@ import pandas as pd
 
 from alignsim.analysis import crossplay, deception, plots, trust
 from alignsim.analysis.frames import Frames, load_frames
-from alignsim.analysis.metrics import episode_table, round_curve, round_table, summarize
+from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
 from alignsim.analysis.traitors import SEED_METRICS
+from alignsim.errors import ConfigError
 from alignsim.record import find_logs
 
 __all__ = ["AnalysisResult", "analyze", "load_inputs"]
@@ -185,16 +187,28 @@ def analyze(
         cache_dir: frame cache (see :func:`~.frames.load_frames`); ``out_dir/cache`` is a good place.
         jobs: worker processes for reading logs.
         graph_episodes: how many episodes get their per-round trust graphs exported and drawn.
+
+    Raises:
+        FileNotFoundError: a path does not exist, or holds no logs.
+        alignsim.errors.ConfigError: an unknown ``by`` column or format.
+        alignsim.errors.LogFormatError: a log cannot be read.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     by = list(by)
+    unknown_formats = sorted(set(formats) - {"csv", "parquet"})
+    if unknown_formats:
+        raise ConfigError("format", f"unknown format(s) {unknown_formats}; use csv and/or parquet")
+    if "parquet" in formats and importlib.util.find_spec("pyarrow") is None:
+        raise ConfigError("format", "parquet needs pyarrow: pip install 'alignsim[parquet]'")
     frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs)
+    if frames.episodes.empty:
+        raise FileNotFoundError(f"no episode logs or seed votes.csv files found at {', '.join(map(str, paths))}")
     notes = list(frames.notes)
     all_episodes = episode_table(frames)
     unknown = [c for c in by if c not in all_episodes.columns]
     if unknown:
-        raise ValueError(f"cannot group by {unknown}: choose from {list(all_episodes.columns[:11])}")
+        raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(EPISODE_COLUMNS[1:])}")
     keep = all_episodes["status"].isin(list(statuses)).to_numpy(bool)
     episodes = all_episodes[keep].reset_index(drop=True)
     excluded = all_episodes.loc[~keep, [EP, "scenario", "status", "run_dir"]].reset_index(drop=True)

@@ -498,7 +498,22 @@ def summarize(
                     "seed": seed,
                 }
             )
-    return pd.DataFrame(rows)
+    columns = [
+        *by,
+        "metric",
+        "label",
+        "family",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n",
+        "n_episodes",
+        "method",
+        "n_resamples",
+        "confidence",
+        "seed",
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _bullshit_estimate(group: pd.DataFrame, name: str, n_resamples: int, confidence: float, seed: int):

@@ -163,38 +163,39 @@ def plot_round_curves(
         by: the group columns of the curves (one line per group).
         titles: panel title per curve name (default: the name).
         units: y-axis unit per curve name; ``rate`` (the default) fixes the axis to 0..1.
-    The legend gives the number of episodes at the first and the last round.
+    One legend below the panels names each group (one colour per group in every panel)
+    with the number of episodes in its first round; later rounds hold fewer (shorter games
+    have ended), which the curve tables' ``n`` column gives round by round.
     """
     names = [n for n, c in curves.items() if not c.empty]
     cols = min(2, max(1, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
-    fig = Figure(figsize=(5.2 * cols, 3.4 * rows + 0.6), layout="constrained")
+    # A group keeps its colour in every panel, even where it has no data (e.g. no beliefs).
+    colour: dict[tuple[object, ...], str] = {}
+    episodes_at_start: dict[tuple[object, ...], int] = {}
+    for name in names:
+        curve = curves[name]
+        present = [c for c in by if c in curve.columns]
+        for key, part in curve.groupby(present, sort=True) if present else [(("all",), curve)]:
+            key = key if isinstance(key, tuple) else (key,)
+            colour.setdefault(key, _COLORS[len(colour) % len(_COLORS)])
+            episodes_at_start[key] = max(episodes_at_start.get(key, 0), int(part.sort_values("round")["n"].iloc[0]))
+    legend_rows = math.ceil(len(colour) / 2)
+    fig = Figure(figsize=(5.2 * cols, 3.2 * rows + 0.9 + 0.25 * legend_rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax, name in zip(axes, names, strict=False):
         curve = curves[name]
         present = [c for c in by if c in curve.columns]
-        groups = curve.groupby(present, sort=True) if present else [("all", curve)]
-        for g, (key, part) in enumerate(groups):
+        for key, part in curve.groupby(present, sort=True) if present else [(("all",), curve)]:
             key = key if isinstance(key, tuple) else (key,)
-            color = _COLORS[g % len(_COLORS)]
             part = part.sort_values("round")
-            label = " / ".join(str(k) for k in key)
-            first, last = int(part["n"].iloc[0]), int(part["n"].iloc[-1])
-            n_range = f"n={first}" + (f"→{last}" if last != first else "")
-            ax.plot(
-                part["round"],
-                part["estimate"],
-                marker="o",
-                ms=3,
-                color=color,
-                label=f"{_shorten(label, 30)} ({n_range})",
-            )
+            ax.plot(part["round"], part["estimate"], marker="o", ms=3, color=colour[key])
             ax.fill_between(
                 part["round"].to_numpy(float),
                 part["ci_low"].to_numpy(float),
                 part["ci_high"].to_numpy(float),
-                color=color,
-                alpha=0.2,
+                color=colour[key],
+                alpha=0.18,
                 linewidth=0,
             )
         unit = (units or {}).get(name, "rate")
@@ -204,8 +205,12 @@ def plot_round_curves(
         if unit in _UNIT_INTERVAL:
             ax.set_ylim(-0.03, 1.05)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
+    handles = [
+        _legend_line(c, "-", f"{' / '.join(str(k) for k in key)} ({episodes_at_start[key]} episodes)")
+        for key, c in colour.items()
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(2, len(handles)), fontsize=8, frameon=False)
     for ax in axes[len(names) :]:
         ax.set_visible(False)
     fig.suptitle(title)

