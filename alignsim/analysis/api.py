@@ -259,14 +259,23 @@ def analyze(
 
 
 def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
-    """Mean excess suspicion per lag (all rounds, and round 1), bootstrapped over betrayals."""
-    from alignsim.analysis.stats import bootstrap_mean
+    """Mean excess suspicion per lag (round 1, and all rounds), pooled over betrayals and
+    bootstrapped over the episodes the betrayals happened in (betrayals in one episode are
+    not independent)."""
+    from alignsim.analysis.stats import bootstrap_ratio
 
+    columns = ["lag (episodes)", "rounds", "excess suspicion", "ci_low", "ci_high", "betrayals", "episodes"]
     rows = []
-    for lag, part in repair.groupby("lag", sort=True):
+    for lag, part in repair.dropna(subset=["excess"]).groupby("lag", sort=True):
         for scope, values in (("round 1", part[part["round"] == 1]), ("all rounds", part)):
-            per_betrayal = values.groupby([EP, "agent"])["excess"].mean().to_numpy(float)
-            est = bootstrap_mean(per_betrayal, n_resamples=n_resamples, seed=seed)
+            per_betrayal = values.groupby([EP, "agent"])["excess"].mean().reset_index()
+            per_episode = per_betrayal.groupby(EP)["excess"].agg(["sum", "size"])
+            est = bootstrap_ratio(
+                per_episode["sum"].to_numpy(float),
+                per_episode["size"].to_numpy(float),
+                n_resamples=n_resamples,
+                seed=seed,
+            )[0]
             rows.append(
                 {
                     "lag (episodes)": lag,
@@ -274,12 +283,11 @@ def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.Dat
                     "excess suspicion": est.estimate,
                     "ci_low": est.ci_low,
                     "ci_high": est.ci_high,
-                    "betrayals": est.n,
+                    "betrayals": len(per_betrayal),
+                    "episodes": est.n,
                 }
             )
-    return pd.DataFrame(
-        rows, columns=["lag (episodes)", "rounds", "excess suspicion", "ci_low", "ci_high", "betrayals"]
-    )
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _power(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -742,7 +742,8 @@ def load_frames(
 
 
 def _chunks(todo: list[tuple[Path, list[Path]]], jobs: int) -> list[list[tuple[Path, list[Path]]]]:
-    """Split folders into about ``jobs`` chunks of similar size; a big folder is split by files."""
+    """Split the work into about ``4 * jobs`` pieces of similar size (a big folder is split by
+    files), so that workers finishing early pick up more."""
     pieces: list[tuple[Path, list[Path]]] = []
     total = sum(len(logs) for _, logs in todo)
     size = max(1, -(-total // (jobs * 4)))
