@@ -76,6 +76,7 @@ def ingest(seat: Seat, observation: Mapping[str, Any]) -> list[tuple[str, str, f
     ``(text, kind, importance)`` for persistent memory."""
     notes: list[tuple[str, str, float]] = []
     me = seat.agent
+    players = len(decode_observation(observation["observation"]).alive)  # index N = "nobody"
     for event in observation["events"]:
         kind, text = event["kind"], event["text"]
         if kind == KIND["rules"]:
@@ -88,9 +89,11 @@ def ingest(seat: Seat, observation: Mapping[str, Any]) -> list[tuple[str, str, f
             seat.transcript.append(f"{speaker}{where} said: {quote(said)}")
             if said and me in said and speaker != me and kind == KIND["speech"]:
                 notes.append((f"{speaker} said about me: {quote(said)}", "observation", 0.4))
-        elif kind == KIND["announcement"] and event["target"] == int(me.split("_")[1]):
-            seat.persona = text
-            seat.transcript.append(f"Host: {text}")
+        elif kind == KIND["announcement"] and event["target"] < players:
+            # Persona biographies: the seat's own goes into its identity; the others' are
+            # long and add little, so they stay out of the transcript (prompts stay short).
+            if event["target"] == int(me.split("_")[1]):
+                seat.persona = text
         else:
             seat.transcript.append(f"Host: {text}")
             if text.startswith("Today's topic:"):
