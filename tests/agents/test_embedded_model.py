@@ -54,6 +54,33 @@ def test_generation_honours_budget_stop_and_seed(backend) -> None:
     assert backend.info["gguf_sha256"] and Path(backend.info["folder"]).exists()
 
 
+def test_cached_prefixes_give_the_same_scores_as_full_prompts(backend) -> None:
+    """Choice scores reuse stored keys and values of earlier prompts; they must equal a naive
+    computation over the whole prompt + option."""
+    import torch
+
+    options = ("player_1", "player_12", "nobody at all")
+    request = LLMRequest(messages=MESSAGES, choices=options, params=SamplingParams(temperature=0.0))
+    backend.generate([request])  # warm: the prompt is now stored
+    cached = backend.generate([request])[0].scores
+    prompt = backend._prompt_ids(request)
+    naive = []
+    for option in options:
+        ids = backend.tokenizer(option, add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            logits = backend.model(input_ids=torch.tensor([prompt + ids])).logits[0].float()
+        logprobs = torch.log_softmax(logits, dim=-1)
+        naive.append(sum(float(logprobs[len(prompt) - 1 + j, t]) for j, t in enumerate(ids)))
+    assert cached is not None
+    assert max(abs(a - b) for a, b in zip(cached, naive, strict=True)) < 1e-3
+    extended = LLMRequest(
+        messages=(*MESSAGES[:1], {"role": "user", "content": MESSAGES[1]["content"] + " Think."}), choices=options
+    )
+    before = backend.reused_tokens
+    backend.generate([extended])
+    assert backend.reused_tokens > before  # the shared beginning was not computed again
+
+
 @pytest.mark.slow
 def test_a_full_llm_game_on_the_embedded_model_replays_without_it(tmp_path: Path) -> None:
     from alignsim.record import read_log

@@ -77,7 +77,7 @@ class LLMAgent(BasePolicy):
         reasoning: bool = True,
         message_tokens: int = 40,
         thought_tokens: int = 24,
-        window: int = 16,
+        window: int = 48,
         memory: Mapping[str, Any] | None = None,
         backend: Backend | None = None,
     ) -> None:

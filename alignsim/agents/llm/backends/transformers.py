@@ -6,8 +6,10 @@
 Generation runs our own batched sampling loop over the model's KV cache so that each
 request keeps its own seed, temperature, top-p, token budget and stop strings inside one
 batch. A stop string ends an answer once it has started (leading whitespace never stops it).
-The system turn (identical for every player of a game) is computed once and its keys and
-values are reused by every later request that starts with it (a small prefix cache).
+Prompts are prefilled one by one (prefill is compute-bound on a CPU, batching it gains
+nothing) and reuse the keys and values of the longest beginning already computed: the
+rules every player shares, and above all the seat's own previous prompt, which the new
+one extends. Only the new tokens are computed; decoding then runs batched.
 Choice requests are answered by scoring the log-probability of every option
 after the prompt, in one forward pass for the whole batch, and sampling among the
 options (temperature 0: the most likely); the answer is always one of the options.
@@ -15,7 +17,6 @@ options (temperature 0: the most likely); the answer is always one of the option
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections import OrderedDict
@@ -35,6 +36,8 @@ class TransformersBackend:
         dtype: ``float32`` (CPU default), ``bfloat16``, ``float16``.
         max_batch: most sequences per forward pass.
         threads: torch CPU threads (default: torch's choice).
+        prefix_cache_tokens: prompt tokens whose keys and values are kept for reuse
+            (~46 KB each for the embedded model).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class TransformersBackend:
         dtype: str = "float32",
         max_batch: int = 16,
         threads: int | None = None,
+        prefix_cache_tokens: int = 32768,
     ) -> None:
         try:
             import torch
@@ -72,7 +76,12 @@ class TransformersBackend:
         self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device).eval()
         self.device = device
         self.max_batch = max_batch
-        self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        from transformers import DynamicCache
+
+        self._cache_class = DynamicCache
+        self._store = _PrefixStore(prefix_cache_tokens)
+        self.reused_tokens = 0
+        self.computed_tokens = 0
         eos = self.model.generation_config.eos_token_id
         self._eos = set(eos if isinstance(eos, list) else [eos]) if eos is not None else {self.tokenizer.eos_token_id}
 
@@ -83,149 +92,154 @@ class TransformersBackend:
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
         out: list[LLMResponse | None] = [None] * len(requests)
-        prompts = [self._split_prompt(r) for r in requests]
-        # Group by kind and by shared prefix, so that each group pays its prefix once.
-        groups: dict[tuple[bool, tuple[int, ...]], list[int]] = {}
-        for i, request in enumerate(requests):
-            groups.setdefault((request.choices is not None, prompts[i][0]), []).append(i)
-        for (is_choice, prefix), members in groups.items():
-            step = self.max_batch if not is_choice else max(1, self.max_batch // 2)
-            for start in range(0, len(members), step):
-                chunk = members[start : start + step]
-                run = self._choose if is_choice else self._sample
-                answers = run(prefix, [requests[i] for i in chunk], [prompts[i][1] for i in chunk])
-                for i, response in zip(chunk, answers, strict=True):
-                    out[i] = response
+        choice_jobs = [i for i, r in enumerate(requests) if r.choices is not None]
+        text_jobs = [i for i, r in enumerate(requests) if r.choices is None]
+        for i in choice_jobs:  # the options of one request share its prompt: one small batch each
+            out[i] = self._choose(requests[i])
+        for start in range(0, len(text_jobs), self.max_batch):
+            chunk = text_jobs[start : start + self.max_batch]
+            for i, response in zip(chunk, self._sample([requests[i] for i in chunk]), strict=True):
+                out[i] = response
         return [r for r in out if r is not None]
 
-    def _split_prompt(self, request: LLMRequest) -> tuple[tuple[int, ...], list[int]]:
-        """The prompt's tokens as (shared prefix, rest). The prefix is the system turn, which
-        every player of a game shares; its keys and values are computed once and cached."""
-        template = self.tokenizer.apply_chat_template
-        text = template(list(request.messages), tokenize=False, add_generation_prompt=True) + request.prefill
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(request.messages) > 1 and request.messages[0].get("role") == "system":
-            head = template(list(request.messages[:1]), tokenize=False, add_generation_prompt=False)
-            if text.startswith(head):
-                prefix = self.tokenizer(head, add_special_tokens=False)["input_ids"]
-                if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
-                    return tuple(prefix), ids[len(prefix) :]
-        return (), ids
+    def _prompt_ids(self, request: LLMRequest) -> list[int]:
+        text = self.tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
+        return self.tokenizer(text + request.prefill, add_special_tokens=False)["input_ids"]
 
-    def _prefix_cache(self, prefix: tuple[int, ...]) -> Any:
-        """Keys and values of ``prefix`` (batch 1), from a small LRU."""
-        cache = self._prefixes.get(prefix)
-        if cache is None:
-            torch = self._torch
-            with torch.inference_mode():
-                ids = torch.tensor([list(prefix)], dtype=torch.long, device=self.device)
-                cache = self.model(input_ids=ids, use_cache=True, logits_to_keep=1).past_key_values
-            self._prefixes[prefix] = cache
-            while len(self._prefixes) > 8:
-                self._prefixes.popitem(last=False)
-        else:
-            self._prefixes.move_to_end(prefix)
-        return cache
+    def _prefill(self, tokens: list[int]) -> tuple[Any, list[tuple[Any, Any]]]:
+        """Keys and values of ``tokens`` and the logits after the last one.
 
-    def _prefill(self, prefix: tuple[int, ...], rests: list[list[int]], keep: int) -> tuple[Any, Any, Any, Any]:
-        """Run ``prefix + rest`` for every row (rests right-aligned after the shared prefix).
-
-        Returns (logits of the last ``keep`` positions, cache, attention mask, last positions).
+        Whatever the store already holds of the prompt's beginning is reused (a seat's new
+        prompt usually extends its previous one), so only the new tokens are computed; the
+        full prompt's keys and values are then stored for the next request.
         """
         torch = self._torch
-        width = max(len(r) for r in rests)
-        rows = len(rests)
-        base = len(prefix)
-        ids = torch.full((rows, width), self.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((rows, base + width), dtype=torch.long)
-        mask[:, :base] = 1
-        positions = torch.zeros((rows, width), dtype=torch.long)
-        for row, rest in enumerate(rests):
-            ids[row, width - len(rest) :] = torch.tensor(rest, dtype=torch.long)
-            mask[row, base + width - len(rest) :] = 1
-            positions[row, width - len(rest) :] = torch.arange(base, base + len(rest))
+        known, layers = self._store.longest(tokens)
+        known = min(known, len(tokens) - 1)  # at least one token must run, to get logits
         past = None
-        if prefix:
-            past = copy.deepcopy(self._prefix_cache(prefix))
-            if rows > 1:
-                past.batch_repeat_interleave(rows)
-        ids, mask, positions = ids.to(self.device), mask.to(self.device), positions.to(self.device)
+        if known:
+            past = self._cache_class(ddp_cache_data=[(k[:, :, :known], v[:, :, :known]) for k, v in layers])
+        ids = torch.tensor([tokens[known:]], dtype=torch.long, device=self.device)
+        positions = torch.arange(known, len(tokens), device=self.device).unsqueeze(0)
         with torch.inference_mode():
             result = self.model(
-                input_ids=ids,
-                attention_mask=mask,
-                position_ids=positions,
-                past_key_values=past,
-                use_cache=True,
-                logits_to_keep=keep,
+                input_ids=ids, position_ids=positions, past_key_values=past, use_cache=True, logits_to_keep=1
             )
-        return result.logits, result.past_key_values, mask, positions[:, -1:]
+        kv = [(layer.keys, layer.values) for layer in result.past_key_values.layers]
+        self._store.put(tokens, kv)
+        self.reused_tokens += known
+        self.computed_tokens += len(tokens) - known
+        return result.logits[0, -1], kv
+
+    def _merged(self, rows: list[list[tuple[Any, Any]]]) -> tuple[Any, Any]:
+        """One batched cache from per-row caches of different lengths (left-padded, masked)."""
+        torch = self._torch
+        lengths = [row[0][0].shape[-2] for row in rows]
+        width = max(lengths)
+        layers = []
+        for layer in range(len(rows[0])):
+            keys, values = [], []
+            for row, length in zip(rows, lengths, strict=True):
+                k, v = row[layer]
+                if length < width:
+                    pad = (0, 0, width - length, 0)
+                    k, v = torch.nn.functional.pad(k, pad), torch.nn.functional.pad(v, pad)
+                keys.append(k)
+                values.append(v)
+            layers.append((torch.cat(keys), torch.cat(values)))
+        mask = torch.zeros((len(rows), width), dtype=torch.long, device=self.device)
+        for r, length in enumerate(lengths):
+            mask[r, width - length :] = 1
+        return self._cache_class(ddp_cache_data=layers), mask
 
     # ------------------------------------------------------------------ choices
 
-    def _choose(self, prefix: tuple[int, ...], requests: list[LLMRequest], rests: list[list[int]]) -> list[LLMResponse]:
+    def _choose(self, request: LLMRequest) -> LLMResponse:
         torch = self._torch
+        assert request.choices is not None
         started = time.perf_counter()
-        rows: list[tuple[int, int, int]] = []  # (request, choice, number of choice tokens)
-        sequences: list[list[int]] = []
-        for r, request in enumerate(requests):
-            assert request.choices is not None
-            for c, choice in enumerate(request.choices):
-                choice_ids = self.tokenizer(choice, add_special_tokens=False)["input_ids"] or [
-                    self.tokenizer.eos_token_id
-                ]
-                sequences.append(rests[r] + choice_ids)
-                rows.append((r, c, len(choice_ids)))
-        scores: list[list[float]] = [[0.0] * len(r.choices or ()) for r in requests]
-        # Only the last positions predict option tokens (rows are right-aligned): computing the
-        # vocabulary head over the whole prompt would cost gigabytes per batch.
-        keep = max(n for _, _, n in rows) + 1
-        logits, _, _, _ = self._prefill(prefix, sequences, keep)
-        logprobs = torch.log_softmax(logits.float(), dim=-1)
-        for offset, (r, c, n) in enumerate(rows):
-            targets = torch.tensor(sequences[offset][-n:], device=logprobs.device)
-            predicted = logprobs[offset, -n - 1 : -1]  # position t predicts token t+1
-            scores[r][c] = float(predicted.gather(-1, targets.unsqueeze(-1)).sum())
-        latency = (time.perf_counter() - started) / max(len(requests), 1)
-        out = []
-        for r, request in enumerate(requests):
-            assert request.choices is not None
-            index = _pick(scores[r], request.params.temperature, request.params.seed, torch)
-            out.append(
-                LLMResponse(
-                    text=request.choices[index],
-                    choice=index,
-                    scores=tuple(scores[r]),
-                    prompt_tokens=len(prefix) + len(rests[r]),
-                    completion_tokens=1,
-                    latency_s=latency,
-                )
+        tokens = self._prompt_ids(request)
+        last, kv = self._prefill(tokens)
+        options = [
+            self.tokenizer(c, add_special_tokens=False)["input_ids"] or [self.tokenizer.eos_token_id]
+            for c in request.choices
+        ]
+        first = torch.log_softmax(last.float(), dim=-1)
+        scores = [float(first[option[0]]) for option in options]
+        tails = [k for k, option in enumerate(options) if len(option) > 1]
+        if tails:
+            # Continue every option of more than one token from the shared prompt cache; the
+            # options sit right-aligned after the prompt, with padding (masked) between.
+            width = max(len(options[k]) - 1 for k in tails)
+            base = len(tokens)
+            ids = torch.full((len(tails), width), self.tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(tails), base + width), dtype=torch.long)
+            mask[:, :base] = 1
+            positions = torch.zeros((len(tails), width), dtype=torch.long)
+            for row, k in enumerate(tails):
+                feed = options[k][:-1]  # each token predicts the next option token
+                ids[row, width - len(feed) :] = torch.tensor(feed)
+                mask[row, base + width - len(feed) :] = 1
+                positions[row, width - len(feed) :] = torch.arange(base, base + len(feed))
+            rows = len(tails)
+            past = self._cache_class(
+                ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in kv]
             )
-        return out
+            with torch.inference_mode():
+                logits = self.model(
+                    input_ids=ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    position_ids=positions.to(self.device),
+                    past_key_values=past,
+                    use_cache=True,
+                    logits_to_keep=width,
+                ).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            for row, k in enumerate(tails):
+                rest = options[k][1:]
+                predicted = logprobs[row, width - len(rest) :]
+                targets = torch.tensor(rest, device=predicted.device)
+                scores[k] += float(predicted.gather(-1, targets.unsqueeze(-1)).sum())
+        index = _pick(scores, request.params.temperature, request.params.seed, torch)
+        return LLMResponse(
+            text=request.choices[index],
+            choice=index,
+            scores=tuple(scores),
+            prompt_tokens=len(tokens),
+            completion_tokens=1,
+            latency_s=time.perf_counter() - started,
+        )
 
     # ------------------------------------------------------------------ sampling
 
-    def _sample(self, prefix: tuple[int, ...], requests: list[LLMRequest], rests: list[list[int]]) -> list[LLMResponse]:
+    def _sample(self, requests: list[LLMRequest]) -> list[LLMResponse]:
         torch = self._torch
         started = time.perf_counter()
+        prompts = [self._prompt_ids(r) for r in requests]
+        prefilled = [self._prefill(tokens) for tokens in prompts]
+        past, mask = self._merged([kv for _, kv in prefilled])
+        logits = torch.stack([last for last, _ in prefilled]).unsqueeze(1)
+        positions = torch.tensor([[len(t)] for t in prompts], dtype=torch.long, device=self.device)
         generators = [torch.Generator(device="cpu").manual_seed(int(r.params.seed)) for r in requests]
         budgets = [max(1, r.params.max_tokens) for r in requests]
         produced: list[list[int]] = [[] for _ in requests]
         finish = ["length"] * len(requests)
         done = [False] * len(requests)
-        logits, past, mask, last_positions = self._prefill(prefix, rests, 1)
+        step_ids: Any = None
         with torch.inference_mode():
-            for step in range(max(budgets)):
-                if step:
+            for _ in range(max(budgets)):
+                if step_ids is not None:  # after the prefill: feed the tokens just sampled
+                    mask = torch.cat([mask, torch.ones((len(requests), 1), dtype=mask.dtype, device=mask.device)], -1)
                     result = self.model(
                         input_ids=step_ids,
                         attention_mask=mask,
-                        position_ids=last_positions,
+                        position_ids=positions,
                         past_key_values=past,
                         use_cache=True,
                         logits_to_keep=1,
                     )
                     past, logits = result.past_key_values, result.logits
+                    positions = positions + 1
                 scores = logits[:, -1, :].float().cpu()
                 next_tokens = []
                 for row, request in enumerate(requests):
@@ -248,8 +262,6 @@ class TransformersBackend:
                 if all(done):
                     break
                 step_ids = torch.tensor(next_tokens, dtype=torch.long, device=self.device).unsqueeze(-1)
-                last_positions = last_positions + 1
-                mask = torch.cat([mask, torch.ones((len(requests), 1), dtype=mask.dtype, device=mask.device)], dim=-1)
         latency = (time.perf_counter() - started) / max(len(requests), 1)
         out = []
         for row, request in enumerate(requests):
@@ -263,13 +275,55 @@ class TransformersBackend:
             out.append(
                 LLMResponse(
                     text=text,
-                    prompt_tokens=len(prefix) + len(rests[row]),
+                    prompt_tokens=len(prompts[row]),
                     completion_tokens=len(produced[row]),
                     latency_s=latency,
                     finish_reason=finish[row],
                 )
             )
         return out
+
+
+class _PrefixStore:
+    """Keys and values of recent prompts, found again by their longest shared beginning.
+
+    Beginnings are indexed every ``block`` tokens by a hash of the tokens so far; a match is
+    verified token by token. Least recently used prompts are dropped beyond ``max_tokens``.
+    """
+
+    def __init__(self, max_tokens: int, block: int = 16) -> None:
+        self.max_tokens = max_tokens
+        self.block = block
+        self._entries: OrderedDict[int, tuple[tuple[int, ...], list[tuple[Any, Any]]]] = OrderedDict()
+        self._index: dict[tuple[int, int], int] = {}
+        self._next = 0
+        self._size = 0
+
+    def longest(self, tokens: list[int]) -> tuple[int, list[tuple[Any, Any]]]:
+        key = tuple(tokens)
+        for n in range((len(key) // self.block) * self.block, 0, -self.block):
+            entry_id = self._index.get((n, hash(key[:n])))
+            if entry_id is None or entry_id not in self._entries:
+                continue
+            stored, layers = self._entries[entry_id]
+            if stored[:n] == key[:n]:
+                self._entries.move_to_end(entry_id)
+                return n, layers
+        return 0, []
+
+    def put(self, tokens: list[int], layers: list[tuple[Any, Any]]) -> None:
+        key = tuple(tokens)
+        entry_id = self._next
+        self._next += 1
+        self._entries[entry_id] = (key, layers)
+        self._size += len(key)
+        for n in range(self.block, len(key) + 1, self.block):
+            self._index[(n, hash(key[:n]))] = entry_id
+        while self._size > self.max_tokens and len(self._entries) > 1:
+            _, (old, _) = self._entries.popitem(last=False)
+            self._size -= len(old)
+        if len(self._index) > 64 * max(1, len(self._entries)) * max(1, self.max_tokens // self.block):
+            self._index = {k: v for k, v in self._index.items() if v in self._entries}
 
 
 def _hits_stop(text: str, stops: tuple[str, ...]) -> bool:

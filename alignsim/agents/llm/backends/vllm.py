@@ -43,6 +43,17 @@ class VLLMBackend:
         del self.engine
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        # A prefill continues the last assistant message; vLLM applies that choice to a whole
+        # call, so requests with and without a prefill go in separate calls.
+        out: list[LLMResponse | None] = [None] * len(requests)
+        for wants_prefill in (False, True):
+            members = [i for i, r in enumerate(requests) if bool(r.prefill) == wants_prefill]
+            if members:
+                for i, response in zip(members, self._chat([requests[i] for i in members]), strict=True):
+                    out[i] = response
+        return [r for r in out if r is not None]
+
+    def _chat(self, requests: list[LLMRequest]) -> list[LLMResponse]:
         started = time.perf_counter()
         conversations = []
         params = []
