@@ -222,46 +222,53 @@ class TransformersBackend:
         positions = torch.tensor([[len(t)] for t in prompts], dtype=torch.long, device=self.device)
         generators = [torch.Generator(device="cpu").manual_seed(int(r.params.seed)) for r in requests]
         budgets = [max(1, r.params.max_tokens) for r in requests]
+        temperatures = torch.tensor([r.params.temperature for r in requests], dtype=torch.float32)
+        top_ps = torch.tensor([r.params.top_p for r in requests], dtype=torch.float32)
         produced: list[list[int]] = [[] for _ in requests]
         finish = ["length"] * len(requests)
-        done = [False] * len(requests)
-        step_ids: Any = None
+        active = list(range(len(requests)))  # rows still generating; finished rows leave the batch
         with torch.inference_mode():
-            for _ in range(max(budgets)):
-                if step_ids is not None:  # after the prefill: feed the tokens just sampled
-                    mask = torch.cat([mask, torch.ones((len(requests), 1), dtype=mask.dtype, device=mask.device)], -1)
-                    result = self.model(
-                        input_ids=step_ids,
-                        attention_mask=mask,
-                        position_ids=positions,
-                        past_key_values=past,
-                        use_cache=True,
-                        logits_to_keep=1,
-                    )
-                    past, logits = result.past_key_values, result.logits
-                    positions = positions + 1
-                scores = logits[:, -1, :].float().cpu()
-                next_tokens = []
-                for row, request in enumerate(requests):
-                    if done[row]:
-                        next_tokens.append(self.tokenizer.pad_token_id)
-                        continue
-                    token = _sample_token(
-                        scores[row], request.params.temperature, request.params.top_p, generators[row], torch
-                    )
-                    next_tokens.append(token)
+            while True:
+                rows = torch.tensor(active)
+                picks = _sample_rows(
+                    logits[:, -1, :].float().cpu(),
+                    temperatures[rows],
+                    top_ps[rows],
+                    [generators[r] for r in active],
+                    torch,
+                )
+                still = []
+                for slot, (row, token) in enumerate(zip(active, picks, strict=True)):
+                    request = requests[row]
                     if token in self._eos:
-                        done[row], finish[row] = True, "stop"
+                        finish[row] = "stop"
                         continue
                     produced[row].append(token)
-                    text = self.tokenizer.decode(produced[row]).lstrip()
-                    if request.params.stop and _hits_stop(text, request.params.stop):
-                        done[row], finish[row] = True, "stop"
-                    elif len(produced[row]) >= budgets[row]:
-                        done[row] = True
-                if all(done):
+                    if request.params.stop and _hits_stop(
+                        self.tokenizer.decode(produced[row]).lstrip(), request.params.stop
+                    ):
+                        finish[row] = "stop"
+                    elif len(produced[row]) < budgets[row]:
+                        still.append(slot)
+                if not still:
                     break
-                step_ids = torch.tensor(next_tokens, dtype=torch.long, device=self.device).unsqueeze(-1)
+                if len(still) < len(active):
+                    keep = torch.tensor(still, device=self.device)
+                    past.batch_select_indices(keep)
+                    mask, positions = mask[keep], positions[keep]
+                    active = [active[slot] for slot in still]
+                step_ids = torch.tensor([[produced[row][-1]] for row in active], dtype=torch.long, device=self.device)
+                mask = torch.cat([mask, torch.ones((len(active), 1), dtype=mask.dtype, device=mask.device)], -1)
+                result = self.model(
+                    input_ids=step_ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    past_key_values=past,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                past, logits = result.past_key_values, result.logits
+                positions = positions + 1
         latency = (time.perf_counter() - started) / max(len(requests), 1)
         out = []
         for row, request in enumerate(requests):
@@ -330,16 +337,24 @@ def _hits_stop(text: str, stops: tuple[str, ...]) -> bool:
     return any(stop in text for stop in stops)
 
 
-def _sample_token(logits: Any, temperature: float, top_p: float, generator: Any, torch: Any) -> int:
-    if temperature <= 0:
-        return int(torch.argmax(logits))
-    probs = torch.softmax(logits / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = sorted_probs.cumsum(-1) - sorted_probs < top_p
-        sorted_probs = sorted_probs * keep
-        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-    return int(torch.multinomial(probs / probs.sum(), 1, generator=generator))
+def _sample_rows(logits: Any, temperatures: Any, top_ps: Any, generators: list[Any], torch: Any) -> list[int]:
+    """One token per row: greedy where temperature is 0, else nucleus (top-p) sampling with the
+    row's own generator, so a row's draw does not depend on the other rows of the batch."""
+    picks = torch.argmax(logits, dim=-1).tolist()
+    sampled = [r for r, t in enumerate(temperatures.tolist()) if t > 0]
+    if not sampled:
+        return picks
+    index = torch.tensor(sampled)
+    probs = torch.softmax(logits[index] / temperatures[index].unsqueeze(-1), dim=-1)
+    ordered, order = torch.sort(probs, dim=-1, descending=True)
+    cumulative = ordered.cumsum(-1)
+    kept = ((cumulative - ordered) < top_ps[index].unsqueeze(-1)).sum(-1).clamp(min=1).tolist()
+    for slot, row in enumerate(sampled):
+        total = cumulative[slot, kept[slot] - 1]
+        draw = torch.rand((), generator=generators[row]) * total
+        position = int(torch.searchsorted(cumulative[slot, : kept[slot]], draw.unsqueeze(0)))
+        picks[row] = int(order[slot, min(position, kept[slot] - 1)])
+    return picks
 
 
 def _pick(scores: list[float], temperature: float, seed: int, torch: Any) -> int:
