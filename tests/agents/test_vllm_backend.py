@@ -12,8 +12,13 @@ import pytest
 
 from alignsim.agents.llm.types import LLMRequest, SamplingParams
 
-pytestmark = pytest.mark.slow
-vllm = pytest.importorskip("vllm")
+pytestmark = [
+    pytest.mark.slow,
+    # vLLM and its torch stack warn about their own deprecations at import and load time.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+]
 
 MESSAGES = (
     {"role": "system", "content": "You are a player in a social-deduction game."},
@@ -22,6 +27,7 @@ MESSAGES = (
 
 
 def test_vllm_choices_text_and_prefill_in_one_batch() -> None:
+    pytest.importorskip("vllm")
     from alignsim.agents.llm.backends.vllm import VLLMBackend
 
     backend = VLLMBackend("embedded", enforce_eager=True, dtype="float32")
