@@ -23,7 +23,8 @@ from typing import Any
 import msgspec
 
 from alignsim.errors import LogFormatError
-from alignsim.record.schema import SCHEMA_VERSION
+from alignsim.record.io import split_log
+from alignsim.record.schema import Header
 
 __all__ = ["DecodedLog", "decode_log"]
 
@@ -162,26 +163,6 @@ _CANONICAL = b'{"type":"'
 _WANTED_PREFIXES = tuple(_CANONICAL + t.__struct_config__.tag.encode() + b'"' for t in NEEDED)  # type: ignore[union-attr]
 
 
-class SeatInfo(msgspec.Struct, gc=False):
-    policy: str
-    role: str | None = None
-    model: str | None = None
-    kwargs: dict[str, Any] = {}
-
-
-class LeanHeader(msgspec.Struct, kw_only=True, tag_field="type", tag="header"):
-    schema_version: int = SCHEMA_VERSION
-    episode_id: str
-    created_at: str = ""
-    scenario: str = ""
-    env_id: str = ""
-    env_kwargs: dict[str, Any] = {}
-    seed: int = 0
-    episode_index: int = 0
-    seating: dict[str, SeatInfo] = {}
-
-
-_header_decoder = msgspec.json.Decoder(LeanHeader)
 _batch_decoder = msgspec.json.Decoder(list[_AnyLean])
 _line_decoder = msgspec.json.Decoder(_AnyLean)
 
@@ -191,7 +172,7 @@ class DecodedLog:
     """What analysis needs from one log file."""
 
     path: Path
-    header: LeanHeader
+    header: Header
     events: list[Any]
     n_events: int
     """Number of event lines in the file (all types), excluding a torn last line."""
@@ -207,23 +188,7 @@ def decode_log(path: str | os.PathLike[str]) -> DecodedLog:
             than a torn last line cannot be decoded (same rules as ``read_log``).
     """
     path = Path(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    lines = data.split(b"\n")
-    ends_cleanly = lines[-1] == b""
-    if ends_cleanly:
-        lines.pop()
-    if not lines:
-        raise LogFormatError(f"{path}: empty file, no header")
-    try:
-        header = _header_decoder.decode(lines[0])
-    except msgspec.DecodeError as exc:
-        raise LogFormatError(f"{path}: line 1: not an episode header: {exc}") from exc
-    if header.schema_version != SCHEMA_VERSION:
-        raise LogFormatError(
-            f"{path}: schema version {header.schema_version} is not supported (this alignsim reads {SCHEMA_VERSION})"
-        )
-    body = lines[1:]
+    header, body, ends_cleanly = split_log(path)
     torn = False
     if body and not ends_cleanly and not _is_json(body[-1]):
         # The writer stopped mid-line: drop the partial line, as read_log does.

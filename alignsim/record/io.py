@@ -162,12 +162,11 @@ class EpisodeLog:
         return [e for e in self.events if isinstance(e, types)]
 
 
-def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> EpisodeLog:
-    """Read an episode log.
+def split_log(path: str | os.PathLike[str]) -> tuple[Header, list[bytes], bool]:
+    """The header of a log, its event lines, and whether the file ends with a newline.
 
-    A torn last line (the writer died mid-line) is dropped and reported through
-    ``EpisodeLog.torn_tail`` and a :class:`TornLogWarning`. Any other undecodable line
-    raises :class:`~alignsim.errors.LogFormatError` naming the line.
+    Raises ``LogFormatError`` for an empty file, a line 1 that is not a header, or a schema
+    version this alignsim does not read (saying so when it is newer).
     """
     path = Path(path)
     with open(path, "rb") as f:
@@ -194,15 +193,26 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
         raise LogFormatError(
             f"{path}: schema version {header.schema_version} is not supported (this alignsim reads {SCHEMA_VERSION})"
         )
+    return header, lines[1:], ends_cleanly
+
+
+def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> EpisodeLog:
+    """Read an episode log.
+
+    A torn last line (the writer died mid-line) is dropped and reported through
+    ``EpisodeLog.torn_tail`` and a :class:`TornLogWarning`. Any other undecodable line
+    raises :class:`~alignsim.errors.LogFormatError` naming the line.
+    """
+    path = Path(path)
+    header, body, ends_cleanly = split_log(path)
     log = EpisodeLog(path=path, header=header, events=[])
     if header_only:
         return log
-    body = lines[1:]
     for number, line in enumerate(body, start=2):
         try:
             log.events.append(_event_decoder.decode(line))
         except msgspec.DecodeError as exc:
-            is_last = number == len(lines)
+            is_last = number == len(body) + 1
             if is_last and (not ends_cleanly or not _is_json(line)):
                 log.torn_tail = line.decode("utf-8", errors="replace")
                 message = f"{path}: dropped a torn last line (line {number}, {len(line)} bytes)"
