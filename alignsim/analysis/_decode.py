@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from alignsim.errors import LogFormatError
-from alignsim.record.io import split_log
+from alignsim.record.io import is_json_line, split_log
 from alignsim.record.schema import Header
 
 __all__ = ["DecodedLog", "decode_log"]
@@ -190,7 +190,7 @@ def decode_log(path: str | os.PathLike[str]) -> DecodedLog:
     path = Path(path)
     header, body, ends_cleanly = split_log(path)
     torn = False
-    if body and not ends_cleanly and not _is_json(body[-1]):
+    if body and not ends_cleanly and not is_json_line(body[-1]):
         # The writer stopped mid-line: drop the partial line, as read_log does.
         body.pop()
         torn = True
@@ -217,11 +217,3 @@ def _decode_lines(path: Path, body: list[bytes], keep: list[bytes]) -> list[Any]
         except msgspec.DecodeError as exc:
             raise LogFormatError(f"{path}: line {number}: {exc}") from exc
     return events
-
-
-def _is_json(line: bytes) -> bool:
-    try:
-        msgspec.json.decode(line)
-    except msgspec.DecodeError:
-        return False
-    return True

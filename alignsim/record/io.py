@@ -181,7 +181,7 @@ def split_log(path: str | os.PathLike[str]) -> tuple[Header, list[bytes], bool]:
     try:
         header = _header_decoder.decode(lines[0])
     except msgspec.DecodeError as exc:
-        raw = msgspec.json.decode(lines[0]) if _is_json(lines[0]) else None
+        raw = msgspec.json.decode(lines[0]) if is_json_line(lines[0]) else None
         version = raw.get("schema_version") if isinstance(raw, dict) else None
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise LogFormatError(
@@ -213,7 +213,7 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
             log.events.append(_event_decoder.decode(line))
         except msgspec.DecodeError as exc:
             is_last = number == len(body) + 1
-            if is_last and (not ends_cleanly or not _is_json(line)):
+            if is_last and (not ends_cleanly or not is_json_line(line)):
                 log.torn_tail = line.decode("utf-8", errors="replace")
                 message = f"{path}: dropped a torn last line (line {number}, {len(line)} bytes)"
                 log.warnings.append(message)
@@ -226,7 +226,8 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
     return log
 
 
-def _is_json(line: bytes) -> bool:
+def is_json_line(line: bytes) -> bool:
+    """Whether ``line`` is one complete JSON value (a torn line is not)."""
     try:
         msgspec.json.decode(line)
     except msgspec.DecodeError:
