@@ -820,7 +820,6 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
         policies[key] = agents.make(seat.policy, **policy_kwargs)
     scenario = dataclasses.replace(scenario, seating=MappingProxyType(seating))
     with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=header.config) as runner:
-        fresh_digests = None
         result = runner.run(seed=header.seed, episode_index=header.episode_index, resume=False)
         fresh = read_log(result.log_path)
         fresh_digests = fresh.header.memory

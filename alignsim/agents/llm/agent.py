@@ -180,14 +180,12 @@ class LLMAgent(BasePolicy):
 
     # ------------------------------------------------------------------ acting
 
-    def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Any:
-        return self.act_batch([Decision(agent, observation, action_space, self.episode)])[0]
-
     def act_batch(self, decisions: Sequence[Decision]) -> list[Any]:
-        turns = []
+        turns, seats = [], []
         for d in decisions:
             self.episode = d.episode
             seat = self._seats[self.key(d.agent)]
+            seats.append(seat)
             self._remember(seat, ingest(seat, d.observation))
             query = " ".join(seat.transcript[-6:])
             memories = [
@@ -214,7 +212,7 @@ class LLMAgent(BasePolicy):
                 rng=rng,
             )
             turns.append(turn)
-        return self._drive(turns, [self._seats[f"{d.episode}/{d.agent}" if d.episode else d.agent] for d in decisions])
+        return self._drive(turns, seats)
 
     def _drive(self, turns: list[Any], seats: list[Seat]) -> list[Any]:
         """Run the turns' questions in lock-step: one backend call per round of questions."""

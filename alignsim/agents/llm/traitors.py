@@ -248,7 +248,7 @@ def play_turn(
                 choices=names,
             )
             action["target"] = legal[pick]
-        elif not meeting and mask["claims"][0] is not None:
+        elif not meeting:
             claims = [0] * len(view.alive)
             for subject, role in extract_claims(said, seat.agent).items():
                 j = int(subject.split("_")[1])

@@ -324,13 +324,17 @@ class _PrefixStore:
         self._next += 1
         self._entries[entry_id] = (key, layers)
         self._size += len(key)
-        for n in range(self.block, len(key) + 1, self.block):
-            self._index[(n, hash(key[:n]))] = entry_id
+        for index_key in self._index_keys(key):
+            self._index[index_key] = entry_id
         while self._size > self.max_tokens and len(self._entries) > 1:
-            _, (old, _) = self._entries.popitem(last=False)
+            old_id, (old, _) = self._entries.popitem(last=False)
             self._size -= len(old)
-        if len(self._index) > 64 * max(1, len(self._entries)) * max(1, self.max_tokens // self.block):
-            self._index = {k: v for k, v in self._index.items() if v in self._entries}
+            for index_key in self._index_keys(old):
+                if self._index.get(index_key) == old_id:
+                    del self._index[index_key]
+
+    def _index_keys(self, key: tuple[int, ...]) -> list[tuple[int, int]]:
+        return [(n, hash(key[:n])) for n in range(self.block, len(key) + 1, self.block)]
 
 
 def _hits_stop(text: str, stops: tuple[str, ...]) -> bool:
