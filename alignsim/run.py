@@ -522,6 +522,7 @@ class _LiveEpisode:
         self.final_observations: dict[str, Any] = {}
         self.batch: list[str] = []
         self.batch_ready = False
+        self.truncated = False
         u = self.u = env.unwrapped
         # After reset, order enforcement is moot: call the env itself and skip a wrapper layer.
         outer = u if type(env) is OrderEnforcingWrapper else env
@@ -542,6 +543,7 @@ class _LiveEpisode:
         while u.agents:
             agent = u.agent_selection
             if u.terminations[agent] or u.truncations[agent]:
+                self.truncated |= bool(u.truncations[agent])
                 self.final_observations[agent] = self.observe(agent)[0]
                 self.step(None)
                 continue
@@ -612,7 +614,10 @@ class _LiveEpisode:
     def finish(self) -> EpisodeResult:
         self._close_policies()
         winner = getattr(self.u, "winner", None)
-        status: Literal["completed", "truncated", "failed"] = "completed" if winner is not None else "truncated"
+        # Games without a winner (principal-agent, self-evolution) complete by termination.
+        status: Literal["completed", "truncated", "failed"] = (
+            "completed" if winner is not None or not self.truncated else "truncated"
+        )
         steps = self.tally.steps
         self.record(
             [*self._stamped_policy_events(), ev.EpisodeEnd(status=status, winner=winner, steps=steps, step=steps)]

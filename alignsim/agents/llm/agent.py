@@ -1,6 +1,7 @@
 """LLMAgent: a policy that asks a language model, with memory that persists across episodes.
 
-For every batch of decisions the agent builds one turn per seat (see ``traitors.py``); the
+For every batch of decisions the agent builds one turn per seat with the game's adapter
+(``turns.GAMES``: ``traitors.py`` and its siblings); the
 turns ask their questions in lock-step, so each round of questions across all seats of all
 episodes in the batch is one ``backend.generate`` call. An unusable answer is logged as an
 ``invalid_action`` and re-asked (with a note saying why), at most ``max_reasks`` times;
@@ -11,6 +12,7 @@ then the turn's declared fallback is used and logged. Every model call is logged
 from __future__ import annotations
 
 import hashlib
+import importlib
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -20,7 +22,7 @@ from gymnasium import spaces
 from alignsim.agents.llm.backends import PROVIDERS, BackendPool
 from alignsim.agents.llm.memory import AgentMemory
 from alignsim.agents.llm.prompting import defuse, looks_like_injection
-from alignsim.agents.llm.traitors import Ask, Seat, ingest, play_turn, reflection_prompt
+from alignsim.agents.llm.turns import GAMES, Ask, Seat, game_module
 from alignsim.agents.llm.types import Backend, LLMRequest, LLMResponse, SamplingParams
 from alignsim.agents.llm.wrappers import CachedBackend
 from alignsim.agents.policy import BasePolicy, Decision
@@ -65,7 +67,7 @@ class LLMAgent(BasePolicy):
 
     name = "llm"
     uses_llm: ClassVar[bool] = True
-    supported_envs = ("traitors",)
+    supported_envs = tuple(GAMES)
 
     def __init__(
         self,
@@ -108,6 +110,7 @@ class LLMAgent(BasePolicy):
         self.memory = AgentMemory(memory_config["path"], embedder=memory_config["embedder"])
         self._backend = backend
         self._seats: dict[str, Seat] = {}
+        self._games: dict[str, Any] = {}
         self._events: dict[str, list[ev.Event]] = {}
 
     @property
@@ -136,6 +139,7 @@ class LLMAgent(BasePolicy):
                 agent=agent, memory_id=f"{namespace}/{agent}", episode=episode, seed=seat_seed
             )
         self._events.setdefault(episode, [])
+        self._games[episode] = game_module(env_id)
 
     def memory_digest(self, episode: str, agent: str) -> str:
         self.episode = episode
@@ -149,18 +153,17 @@ class LLMAgent(BasePolicy):
         self.episode = episode
         seats = [(key, seat) for key, seat in self._seats.items() if seat.episode == episode]
         final = dict((outcome or {}).get("observations", {}))
+        game = self._games.pop(episode, None)
         asks = []
-        for _, seat in seats:
+        for _, seat in seats if game is not None else ():
             observation = final.get(seat.agent)
             if observation is not None:
-                self._remember(seat, ingest(seat, observation))
-            ending = next((line for line in reversed(seat.transcript) if line.startswith("Host: Game over")), "")
+                self._remember(seat, game.ingest(seat, observation))
+            ending = game.ending(seat)
             if ending:
-                self._write_memory(
-                    seat, f"Game {episode or 'earlier'}: {ending.removeprefix('Host: ')}", "outcome", 0.9
-                )
+                self._write_memory(seat, f"Game {episode or 'earlier'}: {ending}", "outcome", 0.9)
             if self.memory_config["reflect"]:
-                asks.append((seat, reflection_prompt(seat, ending.removeprefix("Host: "))))
+                asks.append((seat, game.reflection_prompt(seat, ending)))
         if asks:
             requests = [self._request(seat, "reflection", prompt, max_tokens=40) for seat, prompt in asks]
             responses = self.backend.generate(requests)
@@ -186,7 +189,8 @@ class LLMAgent(BasePolicy):
             self.episode = d.episode
             seat = self._seats[self.key(d.agent)]
             seats.append(seat)
-            self._remember(seat, ingest(seat, d.observation))
+            game = self._games[seat.episode]
+            self._remember(seat, game.ingest(seat, d.observation))
             query = " ".join(seat.transcript[-6:])
             memories = [
                 m.text
@@ -200,9 +204,10 @@ class LLMAgent(BasePolicy):
                 if isinstance(d.action_space, spaces.Dict)
                 else 1200
             )
-            turn = play_turn(
+            turn = game.play_turn(
                 seat,
                 d.observation,
+                action_space=d.action_space,
                 memories=memories,
                 window=self.window,
                 reasoning=self.reasoning,
@@ -355,8 +360,10 @@ class LLMAgent(BasePolicy):
         return {
             "seats": {key: vars(seat).copy() for key, seat in self._seats.items()},
             "memory": self.memory.dump(),
+            "games": {episode: game.__name__ for episode, game in self._games.items()},
         }
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         self._seats = {key: Seat(**data) for key, data in state.get("seats", {}).items()}
         self.memory.load(state.get("memory", []))
+        self._games = {episode: importlib.import_module(name) for episode, name in state.get("games", {}).items()}

@@ -1,0 +1,111 @@
+"""What every game adapter of the LLM agent shares: questions, seats, answer readers.
+
+A game adapter (``traitors.py`` and its siblings) is a module with ``ingest(seat,
+observation)``, ``play_turn(seat, observation, **options)`` (a generator of :class:`Ask`
+returning the action), ``reflection_prompt(seat, outcome)`` and ``ending(seat)``;
+``GAMES`` maps an env name (its id without the version) to the module that plays it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from alignsim.agents.llm.prompting import clean_line, defuse, has_words, looks_like_injection
+from alignsim.agents.llm.types import LLMResponse
+
+GAMES: dict[str, str] = {
+    "traitors": "alignsim.agents.llm.traitors",
+}
+"""Env name -> module path of the adapter that lets an LLM play it."""
+
+
+def game_module(env_id: str) -> ModuleType:
+    name = env_id.rsplit("-v", 1)[0]
+    if name not in GAMES:
+        raise KeyError(f"no LLM adapter for env {env_id!r}; adapters exist for {sorted(GAMES)}")
+    return importlib.import_module(GAMES[name])
+
+
+@dataclass
+class Ask:
+    """One question to the model, with how to read the answer and what to do if it is unusable."""
+
+    tag: str
+    messages: tuple[dict[str, str], ...]
+    parse: Any
+    """``parse(response) -> (value, problem, accept)``: problem None = fine; accept = use value anyway."""
+    fallback: Any
+    """The declared value used when every attempt is unusable."""
+    fallback_name: str
+    max_tokens: int = 48
+    choices: tuple[str, ...] | None = None
+    prefill: str = ""
+    stop: tuple[str, ...] = ("\n",)
+
+
+@dataclass
+class Seat:
+    """What one seat knows in one episode (built only from its own observations)."""
+
+    agent: str
+    memory_id: str
+    episode: str
+    seed: int
+    rules: str = ""
+    briefing: str = ""
+    persona: str = ""
+    transcript: list[str] = field(default_factory=list)
+    topic: str = ""
+    game: dict[str, Any] = field(default_factory=dict)
+    """Game-specific state the adapter keeps for the seat (plain data)."""
+    calls: int = 0
+
+
+def read_text(limit: int) -> Any:
+    """A reader for free text: one line with words. Control tokens are defused and over-long
+    text is cut, both accepted but reported; no words means a re-ask."""
+
+    def parse(response: LLMResponse) -> tuple[Any, str | None, bool]:
+        if response.error:
+            return None, f"backend error: {response.error}", False
+        line = clean_line(response.text)
+        if not has_words(line):
+            return None, "no words in the answer", False
+        problems = []
+        if looks_like_injection(line):
+            line = defuse(line)
+            problems.append("prompt-injection pattern (control tokens defused, kept as speech)")
+        if len(line) > limit:
+            line = line[:limit]
+            problems.append(f"over-long (cut to {limit} characters)")
+        return line, "; ".join(problems) or None, True
+
+    return parse
+
+
+def read_choice(choices: tuple[str, ...]) -> Any:
+    def parse(response: LLMResponse) -> tuple[Any, str | None, bool]:
+        if response.error:
+            return None, f"backend error: {response.error}", False
+        if response.choice is None or not 0 <= response.choice < len(choices):
+            return None, f"not one of the options: {response.text[:80]!r}", False
+        return response.choice, None, True
+
+    return parse
+
+
+def read_yes_probability(response: LLMResponse) -> tuple[Any, str | None, bool]:
+    """P(yes) from the option scores when the backend gives them, else 0.75 / 0.25 by the choice."""
+    if response.error:
+        return None, f"backend error: {response.error}", False
+    if response.choice not in (0, 1):
+        return None, f"not yes or no: {response.text[:80]!r}", False
+    if response.scores is not None and len(response.scores) == 2:
+        top = max(response.scores)
+        yes, no = (math.exp(s - top) for s in response.scores)
+        return yes / (yes + no), None, True
+    return (0.75 if response.choice == 0 else 0.25), None, True
