@@ -1,0 +1,1 @@
+"""Export episode logs to other tools' formats (Inspect AI's eval log: :mod:`.inspect`)."""
