@@ -1,8 +1,21 @@
 """The ``alignsim`` command line: a thin layer over the Python API.
 
 alignsim run [OVERRIDE ...]        play episodes (Hydra; e.g. scenario=traitors/mini-v0 seed=7)
+alignsim sweep name=NAME [OVERRIDE ...]
+                                   every combination of the overrides (seed='range(0,50)' llm=mock,embedded),
+                                   in sweeps/NAME; relaunch to resume; aggregates at the end
+alignsim aggregate SWEEP_DIR       the sweep's results and usage tables and analysis report, on demand
 alignsim replay PATH [PATH ...]    re-drive logs with no policy; fail on any difference
 alignsim view LOG [--private]      print a readable transcript
+alignsim view LOG --html OUT.html  write the episode's self-contained HTML page
+alignsim view DIR --serve [--host H --port P]
+                                   serve the episodes under DIR in the browser (read-only, 127.0.0.1)
+alignsim fork LOG [--at STEP] [--drop-message SEQ | --replace-message SEQ TEXT | --set-vote SEQ TARGET |
+              --swap-policy SEAT=POLICY | --model [SEAT=]MODEL] [--seed S] [--repeat N] [--out DIR]
+                                   re-run an episode with one change (recorded before STEP, live after)
+alignsim diff LOG_A LOG_B          where two episodes part and how their outcomes differ
+alignsim export PATH --inspect OUT.json
+                                   episodes (a log, run or sweep) as an Inspect AI eval log
 alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
 alignsim list [envs|scenarios|policies]
 """
@@ -12,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +45,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(__version__)
         return 0
-    commands = {"run": _run, "replay": _replay, "view": _view, "analyze": _analyze, "list": _list}
+    commands = {
+        "run": _run,
+        "sweep": _sweep,
+        "aggregate": _aggregate,
+        "replay": _replay,
+        "view": _view,
+        "fork": _fork,
+        "diff": _diff,
+        "export": _export,
+        "analyze": _analyze,
+        "list": _list,
+    }
     if command not in commands:
         print(f"alignsim: unknown command {command!r}\n\n{USAGE.strip()}", file=sys.stderr)
         return 2
@@ -52,6 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: list[str]) -> int:
+    from alignsim.sweep import preflight
+
+    preflight([a for a in args if a not in ("-m", "--multirun")])
+    return _hydra(args, "alignsim run")
+
+
+def _hydra(args: list[str], prog: str) -> int:
     import hydra
     from omegaconf import DictConfig
 
@@ -66,12 +98,12 @@ def _run(args: list[str]) -> int:
             return run_from_config(cfg)
         except ConfigError as exc:
             # Raised before any episode runs: report it plainly instead of a Hydra traceback.
-            print(f"alignsim run: config error: {exc}", file=sys.stderr)
+            print(f"{prog}: config error: {exc}", file=sys.stderr)
             outcome["code"] = 2
             return None
 
     saved = sys.argv
-    sys.argv = ["alignsim run", *args]
+    sys.argv = [prog, *args]
     try:
         app()
     finally:
@@ -79,14 +111,52 @@ def _run(args: list[str]) -> int:
     return outcome["code"]
 
 
+def _sweep(args: list[str]) -> int:
+    from alignsim.sweep import SWEEPS_ROOT, SweepWatcher, preflight, sweep_name
+
+    overrides = [a for a in args if a not in ("-m", "--multirun")]
+    given = {a.split("=", 1)[0].lstrip("+") for a in overrides if "=" in a}
+    if "hydra/launcher" not in given:
+        overrides.append("hydra/launcher=joblib")  # one job per core on this machine
+    pre = preflight(overrides)
+    name = sweep_name(pre, overrides)
+    extra = []
+    if "hydra.sweep.dir" not in given:
+        extra.append(f"hydra.sweep.dir={SWEEPS_ROOT}/{name}")
+    if "progress" not in given:
+        extra.append("progress=false")  # the sweep's own bar follows every job
+    sweep_dir = Path(
+        next((a.split("=", 1)[1] for a in overrides if a.startswith("hydra.sweep.dir=")), f"{SWEEPS_ROOT}/{name}")
+    )
+    print(f"sweep {name}: {len(pre.jobs)} job(s), {pre.total_episodes} episode(s) -> {sweep_dir}", file=sys.stderr)
+    show = bool(pre.config.progress) and sys.stderr.isatty()
+    with SweepWatcher(sweep_dir, pre.total_episodes, enabled=show):
+        return _hydra(["--multirun", *overrides, *extra], "alignsim sweep")
+
+
+def _aggregate(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="alignsim aggregate", description="Tables of a sweep's jobs and usage, and its analysis report."
+    )
+    parser.add_argument("sweep_dir", type=Path)
+    parser.add_argument("--no-report", action="store_true", help="skip the analysis report")
+    ns = parser.parse_args(args)
+    from alignsim.sweep import aggregate
+
+    tables = aggregate(ns.sweep_dir, report=not ns.no_report, echo=True)
+    return 0 if len(tables.jobs) else 1
+
+
 def run_from_config(cfg: Any) -> dict[str, Any]:
     """Run a composed ``RunConfig`` (what ``alignsim run`` does after Hydra composes it)."""
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     from alignsim.run import run
     from alignsim.scenarios import ScenarioSpec
 
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     if resolved.get("flush") not in ("event", "episode"):
         raise ConfigError("flush", f"must be 'event' or 'episode', got {resolved.get('flush')!r}")
@@ -101,12 +171,33 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
         config=resolved,
         llm=llm,
         lockstep=resolved["lockstep"],
+        workers=resolved["workers"],
         flush=resolved["flush"],
         fsync=resolved["fsync"],
         resume=resolved["resume"],
         progress=resolved["progress"] and sys.stderr.isatty(),
     )
-    _print_results(results, out_dir)
+    hydra_config = HydraConfig.get()
+    if hydra_config.mode == RunMode.MULTIRUN:
+        import json
+        import os
+        import socket
+
+        from alignsim.record.io import write_atomic
+
+        job = {
+            "overrides": list(hydra_config.overrides.task),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": started,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "episodes": len(results),
+        }
+        write_atomic(Path(out_dir) / "job.json", json.dumps(job, indent=2).encode())
+        done = sum(not r.skipped for r in results)
+        print(f"job {out_dir}: {len(results)} episode(s), {done} played now, {len(results) - done} done earlier")
+    else:
+        _print_results(results, out_dir)
     return {
         "out_dir": str(out_dir),
         "episodes": [
@@ -186,19 +277,135 @@ def _replay(args: list[str]) -> int:
 
 
 def _view(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="alignsim view", description="Print an episode transcript.")
-    parser.add_argument("log", type=Path)
+    parser = argparse.ArgumentParser(
+        prog="alignsim view", description="Print an episode transcript, write its HTML page, or serve a folder."
+    )
+    parser.add_argument("log", type=Path, help="an episode log (a folder with --serve)")
     parser.add_argument(
         "--private",
         action="store_true",
         help="also show roles, private reasoning, the traitors' meeting, night votes and beliefs",
     )
     parser.add_argument("--agent", help="show only what this agent observed")
+    parser.add_argument("--html", metavar="OUT", type=Path, help="write the self-contained HTML page to OUT")
+    parser.add_argument("--serve", action="store_true", help="serve the episodes under the folder (read-only)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind with --serve (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port with --serve (default 8765; 0 picks one)")
     ns = parser.parse_args(args)
+    if ns.serve:
+        from alignsim.viewer import serve
+
+        if not ns.log.is_dir():
+            raise ConfigError("log", f"--serve needs a folder of episode logs, got {ns.log}")
+        serve(ns.log, ns.host, ns.port)
+        return 0
+    if ns.html is not None:
+        from alignsim.viewer import write_page
+
+        print(f"wrote {write_page(ns.log, ns.html)}")
+        return 0
     from alignsim.analysis.transcript import transcript
     from alignsim.record import read_log
 
     print(transcript(read_log(ns.log), private=ns.private, agent=ns.agent))
+    return 0
+
+
+# --------------------------------------------------------------------- fork, diff, export
+
+
+def _fork(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="alignsim fork",
+        description="Play a logged episode again with one change: the parent's actions up to --at are applied "
+        "as recorded (LLM seats get the recorded outputs), live policies act after.",
+    )
+    parser.add_argument("log", type=Path)
+    parser.add_argument("--at", type=int, help="parent actions applied as recorded (default: up to the change)")
+    change = parser.add_mutually_exclusive_group()
+    change.add_argument("--drop-message", type=int, metavar="SEQ", help="the speech event SEQ is not said")
+    change.add_argument("--replace-message", nargs=2, metavar=("SEQ", "TEXT"), help="say TEXT instead")
+    change.add_argument("--set-vote", nargs=2, metavar=("SEQ", "TARGET"), help="vote event SEQ goes to TARGET")
+    change.add_argument("--swap-policy", action="append", metavar="SEAT=POLICY", help="seat plays POLICY after --at")
+    change.add_argument("--model", action="append", metavar="[SEAT=]MODEL", help="LLM seats use MODEL after --at")
+    parser.add_argument("--seed", type=int, help="reseed the policies (the env keeps its seed)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="paired forks over seeds 0..N-1 (unchanged vs changed); print the effect on --outcome with a 95%% CI",
+    )
+    parser.add_argument("--outcome", default="faithful_win", help="outcome for --repeat (default faithful_win)")
+    parser.add_argument("--out", type=Path, help="output folder (default: <run>-forks beside the parent's run)")
+    ns = parser.parse_args(args)
+    from alignsim.fork import diff, fork, repeated_forks
+
+    def pairs(values: list[str] | None, name: str) -> dict[str, str]:
+        out = {}
+        for value in values or []:
+            key, sep, rest = value.partition("=")
+            if not sep or not key or not rest:
+                raise ConfigError(name, f"expected SEAT=VALUE, got {value!r}")
+            out[key] = rest
+        return out
+
+    model: str | dict[str, str] | None = None
+    if ns.model:
+        model = ns.model[0] if len(ns.model) == 1 and "=" not in ns.model[0] else pairs(ns.model, "model")
+    change_kwargs: dict[str, Any] = {
+        "drop_message": ns.drop_message,
+        "replace_message": (int(ns.replace_message[0]), ns.replace_message[1]) if ns.replace_message else None,
+        "set_vote": (
+            (int(ns.set_vote[0]), None if ns.set_vote[1].lower() in ("none", "abstain") else ns.set_vote[1])
+            if ns.set_vote
+            else None
+        ),
+        "swap_policy": pairs(ns.swap_policy, "swap_policy") or None,
+        "model": model,
+    }
+    change_kwargs = {k: v for k, v in change_kwargs.items() if v is not None}
+    if ns.repeat is not None:
+        from alignsim.analysis.counterfactual import fork_effect
+
+        if ns.repeat < 2:
+            raise ConfigError("repeat", f"needs at least 2 seeds, got {ns.repeat}")
+        if not change_kwargs:
+            raise ConfigError("repeat", "name the change whose effect to estimate")
+        arms = repeated_forks(ns.log, seeds=range(ns.repeat), at=ns.at, out_dir=ns.out, **change_kwargs)
+        effect = fork_effect([a.log_path for a, _ in arms], [b.log_path for _, b in arms], ns.outcome)
+        print(f"{len(arms)} paired forks -> {arms[0][1].log_path.parent}")
+        print(effect.text())
+        return 0
+    result = fork(ns.log, at=ns.at, seed=ns.seed, out_dir=ns.out, **change_kwargs)
+    for warning in result.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    print(f"fork of {result.parent} at step {result.at}, change {result.change or 'none'}")
+    print(f"log: {result.log_path}" + (" (done earlier)" if result.skipped else ""))
+    print(diff(ns.log, result.log_path).text())
+    return 0
+
+
+def _diff(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="alignsim diff", description="Where two episode logs part.")
+    parser.add_argument("a", type=Path)
+    parser.add_argument("b", type=Path)
+    ns = parser.parse_args(args)
+    from alignsim.fork import diff
+
+    result = diff(ns.a, ns.b)
+    print(result.text())
+    return 0 if result.identical else 1
+
+
+def _export(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="alignsim export", description="Export episodes to other tools' formats.")
+    parser.add_argument("paths", nargs="+", type=Path, help="logs, run or sweep folders")
+    parser.add_argument("--inspect", metavar="OUT", type=Path, required=True, help="write an Inspect AI eval log")
+    ns = parser.parse_args(args)
+    from alignsim.export.inspect import export_inspect
+
+    out = export_inspect(ns.paths, ns.inspect)
+    print(f"wrote {out} (open it with: inspect view --log-dir {out.parent})")
     return 0
 
 

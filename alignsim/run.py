@@ -36,6 +36,7 @@ from alignsim import agents, envs, scenarios
 from alignsim.agents.policy import BasePolicy, Decision, Policy
 from alignsim.agents.scripted.random_legal import random_legal_action
 from alignsim.errors import AlignsimError, ConfigError, IllegalActionError, ReplayMismatchError
+from alignsim.progress import EpisodeProgress
 from alignsim.record import EpisodeWriter, read_log, summary_path, write_atomic, write_summary
 from alignsim.record import schema as ev
 from alignsim.scenarios import ScenarioSpec, SeatSpec, resolve_seating
@@ -55,6 +56,8 @@ __all__ = [
 ]
 
 EPISODES_DIR = "episodes"
+MEMORY_DIR = "memory"
+"""Snapshots of agent memories that were not empty when an episode started, by digest."""
 
 
 @dataclass
@@ -376,11 +379,7 @@ class EpisodeRunner:
             git=git,
             python=versions["python"],
             platform=_platform(),
-            memory={
-                agent: policy.memory_digest(episode_id, agent)
-                for agent, policy in policy_of.items()
-                if hasattr(policy, "memory_digest")
-            },
+            memory=self._memory_digests(episode_id, policy_of),
         )
         episode = _LiveEpisode(
             runner=self,
@@ -397,6 +396,23 @@ class EpisodeRunner:
         )
         episode.record(episode.drain())
         return episode
+
+    def _memory_digests(self, episode_id: str, policy_of: Mapping[str, Policy]) -> dict[str, str]:
+        """Each seat's memory digest; a memory that is not empty is also saved under
+        ``out_dir/memory/<digest>.json`` (once per digest), so the episode can be re-run."""
+        digests = {}
+        for agent, policy in policy_of.items():
+            if not hasattr(policy, "memory_digest"):
+                continue
+            digest = digests[agent] = policy.memory_digest(episode_id, agent)
+            snapshot = getattr(policy, "memory_snapshot", None)
+            path = self.out_dir / MEMORY_DIR / f"{digest}.json"
+            if snapshot is not None and not path.exists():
+                rows = snapshot(episode_id, agent)
+                if rows:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic(path, msgspec.json.encode(rows))
+        return digests
 
     def _drain_of(self, policy: Policy) -> Any:
         """The policy's ``drain_events``, or None when it never has events to give."""
@@ -467,6 +483,7 @@ class EpisodeRunner:
             llm_calls=episode.tally.llm_calls,
             invalid_actions=episode.tally.invalid,
             tokens=episode.tally.tokens,
+            llm_seconds={agent: round(seconds, 4) for agent, seconds in episode.tally.llm_seconds.items()},
             duration_s=round(time.perf_counter() - episode.started, 4),
             error=error,
             log_path=str(episode.log_path),
@@ -638,7 +655,7 @@ class _LiveEpisode:
 class _Tally:
     """What the summary needs, collected as events stream past."""
 
-    __slots__ = ("eliminations", "invalid", "llm_calls", "rewards", "steps", "tokens")
+    __slots__ = ("eliminations", "invalid", "llm_calls", "llm_seconds", "rewards", "steps", "tokens")
 
     def __init__(self, rewards: dict[str, float]) -> None:
         self.steps = 0
@@ -647,6 +664,7 @@ class _Tally:
         self.llm_calls: dict[str, int] = {}
         self.invalid: dict[str, int] = {}
         self.tokens: dict[str, int] = {}
+        self.llm_seconds: dict[str, float] = {}
 
     def record(self, events: Sequence[ev.Event]) -> None:
         for event in events:
@@ -662,6 +680,7 @@ class _Tally:
                 self.tokens[event.agent] = (
                     self.tokens.get(event.agent, 0) + event.prompt_tokens + event.completion_tokens
                 )
+                self.llm_seconds[event.agent] = self.llm_seconds.get(event.agent, 0.0) + event.latency_s
             elif isinstance(event, ev.InvalidAction):
                 self.invalid[event.agent] = self.invalid.get(event.agent, 0) + 1
 
@@ -705,33 +724,82 @@ def run(
     config: Mapping[str, Any] | None = None,
     llm: Mapping[str, Any] | None = None,
     lockstep: int = 1,
+    workers: int = 1,
     flush: Literal["event", "episode"] = "event",
     fsync: bool = False,
     resume: bool = True,
     progress: bool = False,
 ) -> list[EpisodeResult]:
-    """Validate ``scenario``, then play ``episodes`` episodes (indices 0..n-1) with one policy set
-    (whose state carries across episodes), ``lockstep`` at a time. Writes ``out_dir/run_summary.json``.
+    """Validate ``scenario``, then play ``episodes`` episodes (indices 0..n-1), ``lockstep`` at a time.
+    Writes ``out_dir/run_summary.json``.
 
-    ``llm`` gives defaults for LLM seats (``model``, ``params``, ...); see :class:`EpisodeRunner`.
+    With ``workers=1`` one policy set plays every episode, so LLM memory carries across them.
+    With ``workers=W > 1`` the episodes are shared out to W processes in chunks of ``lockstep``
+    (each chunk with fresh policies), so a job uses W cores; logs are the same either way
+    except for memory carried between episodes. ``llm`` gives defaults for LLM seats
+    (``model``, ``params``, ...); see :class:`EpisodeRunner`.
     """
     spec = _as_spec(scenario)
     if episodes < 1:
         raise ConfigError("episodes", f"must be at least 1, got {episodes}")
+    if workers < 1:
+        raise ConfigError("workers", f"must be at least 1, got {workers}")
     validate_scenario(spec, llm=llm)
     jobs = [(seed, index) for index in range(episodes)]
-    with EpisodeRunner(spec, out_dir=out_dir, config=config, llm=llm, flush=flush, fsync=fsync) as runner:
-        if progress:
-            from rich.progress import Progress
+    options: dict[str, Any] = {"config": config, "llm": llm, "flush": flush, "fsync": fsync}
+    with EpisodeProgress(f"{spec.id} seed={seed}", episodes, enabled=progress) as bar:
 
-            with Progress(transient=False) as bar:
-                task = bar.add_task(f"{spec.id} seed={seed}", total=episodes)
-                results = runner.run_many(jobs, resume=resume, lockstep=lockstep, on_result=lambda _: bar.advance(task))
+        def count(result: EpisodeResult) -> None:
+            bar.add(result.summary, earlier=result.skipped)
+
+        if workers == 1:
+            with EpisodeRunner(spec, out_dir=out_dir, **options) as runner:
+                results = runner.run_many(jobs, resume=resume, lockstep=lockstep, on_result=count)
         else:
-            results = runner.run_many(jobs, resume=resume, lockstep=lockstep)
+            results = _run_in_processes(spec, jobs, out_dir, options, resume, lockstep, workers, count)
     rows = [msgspec.to_builtins(r.summary) | {"skipped": r.skipped} for r in results]
     write_atomic(Path(out_dir) / "run_summary.json", msgspec.json.format(msgspec.json.encode(rows), indent=2))
     return results
+
+
+def _run_in_processes(
+    spec: ScenarioSpec,
+    jobs: list[tuple[int, int]],
+    out_dir: str | os.PathLike[str],
+    options: dict[str, Any],
+    resume: bool,
+    lockstep: int,
+    workers: int,
+    on_result: Any,
+) -> list[EpisodeResult]:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    chunks = [jobs[i : i + lockstep] for i in range(0, len(jobs), lockstep)]
+    results: dict[tuple[int, int], EpisodeResult] = {}
+    # forkserver: workers start from a clean interpreter, not a copy of a process that may
+    # hold threads or a loaded model.
+    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+        futures = [
+            pool.submit(_play_chunk, spec.to_dict(), chunk, str(out_dir), options, resume, lockstep) for chunk in chunks
+        ]
+        for future in as_completed(futures):
+            for result in future.result():
+                results[(result.summary.seed, result.summary.episode_index)] = result
+                on_result(result)
+    return [results[job] for job in jobs]
+
+
+def _play_chunk(
+    spec: Mapping[str, Any],
+    chunk: list[tuple[int, int]],
+    out_dir: str,
+    options: dict[str, Any],
+    resume: bool,
+    lockstep: int,
+) -> list[EpisodeResult]:
+    with EpisodeRunner(spec, out_dir=out_dir, **options) as runner:
+        return runner.run_many(chunk, resume=resume, lockstep=lockstep)
 
 
 # ------------------------------------------------------------------ replay
@@ -806,14 +874,32 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
     No model is loaded: LLM seats get a :class:`~alignsim.agents.llm.wrappers.ReplayBackend`
     built from the log's ``llm_call`` events. The new log must equal the old one event for
     event (the header may differ only in ``created_at``); otherwise ``ReplayMismatchError``.
-    Policies start from empty memory, so the log's recorded memory digests must match that.
+    Policies start from the memory the episode started with: the snapshots the runner saved
+    in ``<run>/memory/`` (by digest) when it was not empty. The recorded digests must match.
     """
+    from alignsim.agents.llm.memory import AgentMemory
     from alignsim.agents.llm.wrappers import ReplayBackend
 
     log = read_log(log_path)
     header = log.header
     scenario = ScenarioSpec.from_dict(header.config["scenario"])
     replayer = ReplayBackend(log.of_type(ev.LLMCall))
+    snapshots = Path(log_path).parent.parent / MEMORY_DIR
+    missing = sorted(
+        agent
+        for agent, digest in header.memory.items()
+        if digest != AgentMemory.EMPTY_DIGEST and not (snapshots / f"{digest}.json").exists()
+    )
+    if missing:
+        raise ReplayMismatchError(
+            f"{', '.join(missing)} started this episode with memories, and their snapshots are not in {snapshots}"
+        )
+    memory_rows = [
+        row
+        for digest in sorted(set(header.memory.values()))
+        if (snapshots / f"{digest}.json").exists()
+        for row in msgspec.json.decode((snapshots / f"{digest}.json").read_bytes())
+    ]
     policies: dict[str, Policy] = {}
     seating = {}
     for key, seat in scenario.seating.items():
@@ -823,6 +909,9 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
         factory = agents.spec(seat.policy).load()
         policy_kwargs = {**kwargs, "backend": replayer} if getattr(factory, "uses_llm", False) else kwargs
         policies[key] = agents.make(seat.policy, **policy_kwargs)
+        restore = getattr(policies[key], "restore_memory", None)
+        if restore is not None and memory_rows:
+            restore(memory_rows)
     scenario = dataclasses.replace(scenario, seating=MappingProxyType(seating))
     with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=header.config) as runner:
         result = runner.run(seed=header.seed, episode_index=header.episode_index, resume=False)
@@ -833,7 +922,7 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
     if fresh_digests != header.memory:
         raise ReplayMismatchError(
             "the policies' memory at the start of this episode differs from the recorded one "
-            "(rerun starts from empty memory; the log was recorded after earlier episodes)"
+            f"(no snapshot of it in {snapshots}?)"
         )
     old = [msgspec.json.encode(e) for e in log.events]
     new = [msgspec.json.encode(e) for e in fresh.events]

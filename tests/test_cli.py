@@ -79,10 +79,15 @@ def test_multirun_sweeps_with_hydra(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     done = cli("run", "-m", "scenario=traitors/mini-v0", "seed=0,1", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    for job in ("0", "1"):
-        rows = json.loads((sweep / job / "run_summary.json").read_text())
+    jobs = sorted(p.parent for p in sweep.glob("*/run_summary.json"))
+    # Job folders are named after their overrides (stable across relaunches), not numbered.
+    assert [j.name.split("-")[0] for j in jobs] == ["scenario=mini", "scenario=mini"]
+    assert {j.name.split(",")[-1].rsplit("-", 1)[0] for j in jobs} == {"seed=0", "seed=1"}
+    for job in jobs:
+        rows = json.loads((job / "run_summary.json").read_text())
         assert len(rows) == 1 and rows[0]["status"] == "completed"
         replay(rows[0]["log_path"])
+    assert (sweep / "results.csv").exists()  # the aggregation callback ran at the end
 
 
 def test_configs_cannot_name_arbitrary_targets(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ factory, registered under the entry point's name::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from alignsim.agents.policy import Action, BasePolicy, Decision, Policy
 from alignsim.errors import AlignsimError, ConfigError
@@ -92,4 +93,42 @@ register(
     "traitors/heuristic",
     "alignsim.agents.scripted.traitors_heuristic:TraitorsHeuristicPolicy",
     description="Scripted Traitors play: evidence-driven faithful; coordinating, lying traitors.",
+)
+_SCRIPTED_EVOLUTION = "alignsim.agents.scripted.self_evolution"
+_compliance = cast(Callable[..., Policy], load_object(f"{_SCRIPTED_EVOLUTION}:ComplianceScriptedPolicy"))
+_threshold = cast(Callable[..., Policy], load_object(f"{_SCRIPTED_EVOLUTION}:ThresholdScriptedPolicy"))
+for _strategy, _what in (
+    ("comply", "always takes the rule-compliant option"),
+    ("violate", "always takes the better-paid rule-violating option"),
+    ("opportunist", "violates exactly when the cue says nobody is checking"),
+):
+    register(
+        f"self_evolution/{_strategy}",
+        functools.partial(_compliance, strategy=_strategy),
+        description=f"Scripted single-agent self-evolution baseline: {_what}.",
+    )
+for _strategy, _what in (
+    ("collective", "always chooses the collective option"),
+    ("independent", "always chooses the independent option"),
+    ("imitate_majority", "copies the majority of its neighbours' previous choices"),
+):
+    register(
+        f"threshold/{_strategy}",
+        functools.partial(_threshold, strategy=_strategy),
+        description=f"Scripted threshold-game baseline: {_what}.",
+    )
+register(
+    "principal_agent/always_customer",
+    "alignsim.agents.scripted.principal_agent:AlwaysCustomerPolicy",
+    description="Principal-agent baseline: always the customer's first choice (override rate 0).",
+)
+register(
+    "principal_agent/always_principal",
+    "alignsim.agents.scripted.principal_agent:AlwaysPrincipalPolicy",
+    description="Principal-agent baseline: always the principal's favourite (override rate 1 where they conflict).",
+)
+register(
+    "principal_agent/audit_sensitive",
+    "alignsim.agents.scripted.principal_agent:AuditSensitivePolicy",
+    description="Principal-agent baseline: serves the customer when observed, the principal when not.",
 )

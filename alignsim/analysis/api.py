@@ -11,11 +11,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from alignsim.analysis import crossplay, deception, plots, trust
+from alignsim.analysis.drift import analyze_drift
 from alignsim.analysis.frames import Frames, load_frames
 from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
@@ -84,9 +86,13 @@ class AnalysisResult:
     n_resamples: int
     seed: int
     notes: list[str] = field(default_factory=list)
+    drift: Any = None
+    """Self-evolution drift tables (:class:`~.drift.DriftResult`) when the logs hold that family."""
     plots: dict[str, Path] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     report: Path | None = None
+    principal_agent: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Principal-agent tables (:func:`~.principal_agent.analyze_principal_agent`), when such logs are present."""
 
     def text(self, *, width: int = 140) -> str:
         """A plain-text digest for the terminal: counts, key metrics with CIs, files."""
@@ -105,6 +111,14 @@ class AnalysisResult:
                 ]
                 shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
                 lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            if "pa_tinmen" in self.principal_agent:
+                from alignsim.analysis.principal_agent import text_digest
+
+                lines.append("")
+                lines.append(text_digest(self.principal_agent))
+            if self.drift is not None:
+                lines.append("")
+                lines.append(self.drift.text())
             if self.files:
                 lines.append("")
                 lines.append(f"wrote {len(self.files)} file(s)" + (f"; report: {self.report}" if self.report else ""))
@@ -214,7 +228,9 @@ def analyze(
     excluded = all_episodes.loc[~keep, [EP, "scenario", "status", "run_dir"]].reset_index(drop=True)
     analysed = frames.select(episodes[EP]) if (~keep).any() else frames
 
-    summary = summarize(episodes, by=by, n_resamples=n_resamples, seed=seed)
+    # The Traitors metrics (win rates, FCR, TSR, ...) mean nothing for the other families.
+    other_family = episodes["env_id"].str.match(r"^(principal_agent|self_evolution|threshold_game)-")
+    summary = summarize(episodes[~other_family], by=by, n_resamples=n_resamples, seed=seed)
     rounds = round_table(analysed)
     curves = {
         name: round_curve(rounds, name, by=by, n_resamples=n_resamples, seed=seed)
@@ -253,6 +269,12 @@ def analyze(
         seed=seed,
         notes=notes,
     )
+    if all_episodes["env_id"].str.startswith("principal_agent-").any():
+        from alignsim.analysis.principal_agent import analyze_principal_agent
+
+        result.principal_agent = analyze_principal_agent(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
+    drifting = analyze_drift(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
+    result.drift = None if drifting.frames.empty else drifting
     if out_dir is not None:
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
     return result
@@ -353,6 +375,7 @@ def _write(
         "seeds": result.seeds,
         "excluded": result.excluded,
         **{f"curve_{name}": curve for name, curve in result.curves.items()},
+        **result.principal_agent,
     }
     if not result.crossplay_matrix.empty:
         tables["crossplay_matrix"] = result.crossplay_matrix
@@ -376,6 +399,10 @@ def _write(
     if make_plots and len(result.episodes):
         result.plots.update(_plots(result, out / "plots", graphs))
         files.extend(result.plots.values())
+    if result.drift is not None:
+        files.extend(result.drift.write(out, plot=make_plots))
+        if result.drift.plot is not None:
+            result.plots["drift_curves"] = result.drift.plot
     if make_report:
         result.report = out / "report.html"
         files.append(result.report)
@@ -412,7 +439,8 @@ def _plots(result: AnalysisResult, out: Path, graphs: dict[str, dict]) -> dict[s
     if not result.frames.beliefs.empty and (result.frames.beliefs["actor_role"] == "faithful").any():
         made["calibration"] = plots.plot_calibration(result.frames.beliefs, out / "calibration.png")
     for eid, per_round in graphs.items():
-        if per_round:
+        # Games without players' trust (principal-agent, self-evolution) have rounds but no nodes.
+        if any(graph.number_of_nodes() for graph in per_round.values()):
             made["trust_rounds"] = plots.plot_trust_rounds(
                 per_round, out / "trust_rounds.png", title=f"Trust graph over rounds: {eid}"
             )

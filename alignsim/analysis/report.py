@@ -153,6 +153,14 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
             f"<div class='note'>{len(result.excluded)} episode(s) left out (status not in {_e(result.statuses)}).</div>"
         )
 
+    if result.principal_agent:
+        from alignsim.analysis.principal_agent import report_html
+
+        add(report_html(result.principal_agent, _table))
+
+    if result.drift is not None:
+        add(result.drift.report_html(_table, _img(plots.get("drift_curves"), "drift curves by round")))
+
     add("<h2>Headline</h2>")
     headline = result.summary[result.summary["metric"].isin(_HEADLINE)]
     add(_table(_with_ci(headline, by), text_columns=[*by, "metric"]))

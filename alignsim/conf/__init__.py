@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 __all__ = ["LLMConfig", "RunConfig", "ScenarioConfig", "SeatConfig", "register_configs"]
 
@@ -71,8 +71,37 @@ class RunConfig:
     """Skip episodes that already finished in ``out_dir``."""
     lockstep: int = 1
     """Episodes played together, so that their turns batch into one model call."""
+    workers: int = 1
+    """Processes sharing a job's episodes (1: one process, and LLM memory carries across episodes)."""
     progress: bool = True
+    name: Optional[str] = None  # noqa: UP045
+    """Name of the sweep: ``alignsim sweep`` writes to ``sweeps/NAME`` and resumes it when relaunched."""
 
+
+def job_dir_name(override_dirname: str) -> str:
+    """A stable folder name for a sweep job, from its overrides (``hydra.job.override_dirname``).
+
+    The same overrides always give the same folder, whatever the job's position in the sweep,
+    so a relaunched sweep finds each job's finished episodes. Readable start, hashed tail.
+    """
+    import hashlib
+    import re
+
+    if not override_dirname:
+        return "default"
+    # Readable part: the last component of each key and value (``temperature=0.2``,
+    # ``scenario=car-v0``), so a long override list still shows what varies.
+    parts = []
+    for item in override_dirname.split(","):
+        key, _, value = item.partition("=")
+        parts.append(f"{key.rsplit('.', 1)[-1].lstrip('+')}={value.rsplit('/', 1)[-1]}")
+    readable = re.sub(r"[^A-Za-z0-9=,._-]+", "_", ",".join(parts))[:80].strip("_,")
+    digest = hashlib.blake2b(override_dirname.encode(), digest_size=4).hexdigest()
+    return f"{readable}-{digest}"
+
+
+if not OmegaConf.has_resolver("alignsim.job_dir"):
+    OmegaConf.register_new_resolver("alignsim.job_dir", job_dir_name)
 
 _registered = False
 

@@ -106,3 +106,20 @@ register(
     "alignsim.envs.traitors:env",
     description="The Traitors: social deduction with secret traitors, banishment votes and night murders.",
 )
+register(
+    "self_evolution-v0",
+    "alignsim.envs.self_evolution:env",
+    parallel_entry_point="alignsim.envs.self_evolution:parallel_env",
+    description="Self-interested exploration: keep a supervisor's rule or break it for more income, round by round.",
+)
+register(
+    "threshold_game-v0",
+    "alignsim.envs.self_evolution:threshold_env",
+    parallel_entry_point="alignsim.envs.self_evolution:threshold_parallel_env",
+    description="Imitative strategy diffusion: a k-of-n threshold game, peers' choices seen along a network.",
+)
+register(
+    "principal_agent-v0",
+    "alignsim.envs.principal_agent:env",
+    description="Principal-agent delegation (Tin Men): an agent serves a customer but represents another principal.",
+)

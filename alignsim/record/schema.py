@@ -13,7 +13,10 @@ episode_end) are written by the runner and agents. Replay regenerates the env ev
 and compares them one by one with the log.
 
 Change log:
-    1: first version.
+    1: first version. Additive, still version 1: the self-evolution events (evolution_setup,
+       compliance_choice, threshold_round).
+       Additive, still version 1: the principal-agent events (pa_setup, pa_decision,
+       pa_explanation, pa_audit, pa_outcome).
 """
 
 from __future__ import annotations
@@ -144,6 +147,153 @@ class GameEnd(Event, tag="game_end"):
     alive: tuple[str, ...]
 
 
+# ------------------------------------------------------ self-evolution events
+# Ground truth of the self-evolution family (``self_evolution-v0``, ``threshold_game-v0``).
+# Agents see their slice through announcements; these events are for analysis only
+# (``visible_to`` empty), since they hold the true supervision state and detection draws.
+
+
+class EvolutionSetup(Event, tag="evolution_setup"):
+    """How a self-evolution episode was set up (per agent: item, option order, schedule, ...)."""
+
+    game: Literal["self_evolution", "threshold_game"]
+    params: dict[str, Any]
+    """The env configuration as plain data."""
+    agents: dict[str, dict[str, Any]]
+    """Per agent: what was drawn or assigned for it (item, option order, true schedule, deviant)."""
+    network: tuple[tuple[str, str], ...] = ()
+    """Threshold game: ``(observer, observed)`` pairs: whose previous choices each agent sees."""
+
+
+class ComplianceChoice(Event, tag="compliance_choice"):
+    """Single agent: one choice on one item in one round, with everything that decided its payoff."""
+
+    actor: str
+    item: str
+    """Job template and payoff variant, ``template/variant``."""
+    choice: Literal["compliant", "violating"]
+    aligned: bool
+    """True when the choice is the scenario's declared aligned option (the compliant one)."""
+    position: int
+    """Displayed position of the chosen option (0 = shown first), to check for position bias."""
+    cue: Literal["supervised", "unsupervised", "uncertain"]
+    """What the agent was told about supervision this round."""
+    supervised: bool
+    """The true supervision state (hidden from the agent unless the cue says it)."""
+    detection_draw: float | None
+    """The uniform draw compared with the detection probability (a violation under supervision only)."""
+    detected: bool
+    reward: float
+    shown_reward: float | None
+    """The reward the feedback displayed (differs in the shuffled arm; None without feedback)."""
+    reversed: bool
+    """True from the reversal round on (the compliant option pays the high income)."""
+    payoff_compliant: float
+    payoff_violating: float
+
+
+class ThresholdRound(Event, tag="threshold_round"):
+    """Threshold game: every agent's choice in one round, the outcome and capital."""
+
+    choices: dict[str, Literal["collective", "independent"]]
+    forced: tuple[str, ...]
+    """Seeded deviants, whose choice was fixed to the collective option."""
+    n_collective: int
+    threshold: int
+    success: bool
+    payoffs: dict[str, float]
+    """Change in each agent's capital this round."""
+    capital: dict[str, float]
+    """Each agent's capital after the round."""
+    aligned_option: Literal["collective", "independent"]
+    """The template's declared aligned option (independent where the collective act is collusion)."""
+
+
+# ------------------------------------------------- principal-agent env events
+# Ground truth of the principal-agent family (``principal_agent-v0``): the catalogue with
+# its true values, what each choice meant, audit draws and utilities (``visible_to``
+# empty). Explanations are visible to their author (and, for pitches, the buyer's agent).
+
+
+class PASetup(Event, tag="pa_setup"):
+    """A principal-agent episode's catalogue and treatment.
+
+    ``products`` holds, per catalogue id: name, label and display position (after any
+    randomisation), price, customer_value, principal_value, customer_utility and seller.
+    """
+
+    mode: str
+    setting: str
+    products: list[dict[str, Any]]
+    budget: float
+    treatment: dict[str, Any]
+    """audience, action_observable, audit_prob, sanction, contract, wage, commission_rate, penalty, rounds."""
+    roles: dict[str, str]
+    principals: dict[str, str]
+    """Per agent, the name of the principal it represents."""
+    customer_terms: tuple[str, ...] = ()
+    """Phrases by which an explanation cites the customer's interest (honesty scoring)."""
+    principal_terms: tuple[str, ...] = ()
+    """Phrases by which an explanation cites the principal's interest."""
+
+
+class PADecision(Event, tag="pa_decision"):
+    """One product choice and what it meant. Products are catalogue ids (see ``pa_setup``).
+
+    ``decisive`` is whose interest the choice served: ``customer`` (the customer's best
+    option), ``principal`` (an override: it gives up customer utility for the agent's
+    principal) or ``other``.
+    """
+
+    agent: str
+    role: str
+    chosen: int
+    label: str
+    options: tuple[int, ...]
+    customer_best: int
+    principal_best: int | None
+    conflict: bool
+    """The customer's and the principal's best options differ."""
+    serves_customer: bool
+    serves_principal: bool
+    override: bool
+    """Principal-aligned override: not the customer's best, and worth more to the principal than it."""
+    decisive: Literal["customer", "principal", "other"]
+
+
+class PAExplanation(Event, tag="pa_explanation"):
+    """The explanation (or pitch) written with a choice."""
+
+    actor: str
+    text: str
+    recipients: tuple[str, ...]
+    """``customer``, ``principal``, ``buyer_agent`` (pitches); empty when nobody reads it."""
+    truncated: bool = False
+
+
+class PAAudit(Event, tag="pa_audit"):
+    """The audit draw for one decision, and the fines that followed."""
+
+    agent: str
+    audited: bool
+    draw: float
+    violation: bool
+    """The decision did not serve the customer."""
+    sanction: float
+    penalty: float = 0.0
+    """Contract penalty charged by the agent's principal (it saw a choice against its favourite)."""
+
+
+class PAOutcome(Event, tag="pa_outcome"):
+    """What a round was worth to everyone; ``surplus`` is the sum of all utilities."""
+
+    purchased: int | None
+    customer: float
+    principals: dict[str, float]
+    agents: dict[str, float]
+    surplus: float
+
+
 # ------------------------------------------------------------- runner events
 
 
@@ -240,6 +390,14 @@ AnyEvent = (
     | VoteResult
     | Elimination
     | GameEnd
+    | EvolutionSetup
+    | ComplianceChoice
+    | ThresholdRound
+    | PASetup
+    | PADecision
+    | PAExplanation
+    | PAAudit
+    | PAOutcome
     | Action
     | InvalidAction
     | Reward
@@ -315,6 +473,8 @@ class Summary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Invalid actions per agent (agent-level rejected outputs and env-level fallbacks)."""
     tokens: dict[str, int] = {}
     """Prompt + completion tokens per agent."""
+    llm_seconds: dict[str, float] = {}
+    """Seconds spent waiting for model calls, per agent."""
     duration_s: float = 0.0
     error: str | None = None
     log_path: str = ""

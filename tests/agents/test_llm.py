@@ -13,7 +13,7 @@ from alignsim.agents.llm.memory import AgentMemory
 from alignsim.agents.llm.prompting import defuse, extract_claims, has_control_tokens, looks_like_injection, quote
 from alignsim.agents.llm.types import LLMRequest, SamplingParams
 from alignsim.agents.llm.wrappers import CachedBackend, ReplayBackend, RetryBackend
-from alignsim.errors import AlignsimError, ConfigError
+from alignsim.errors import AlignsimError, ConfigError, ReplayMismatchError
 from alignsim.record import read_log
 from alignsim.record import schema as ev
 from alignsim.run import rerun, run, run_episode
@@ -257,3 +257,19 @@ def test_openai_choice_matching() -> None:
     assert _match_choice(" player_10.", options) == 1
     assert _match_choice("I vote for player_1 because...", options) == 0
     assert _match_choice("player_1 or player_10", options) is None
+
+
+def test_an_episode_that_started_with_memories_reruns_from_its_snapshot(tmp_path: Path) -> None:
+    results = run("traitors/llm-v0", seed=3, episodes=3, out_dir=tmp_path / "a", llm=MOCK, lockstep=1)
+    later = read_log(results[2].log_path)
+    prompts = "\n".join(m["content"] for c in later.of_type(ev.LLMCall) for m in c.messages)
+    assert "What you remember from earlier games" in prompts
+    snapshots = {p.stem for p in (tmp_path / "a" / "memory").glob("*.json")}
+    assert set(later.header.memory.values()) <= snapshots
+    report = rerun(results[2].log_path, tmp_path / "b")
+    assert read_log(report.log_path).events == later.events
+    # Without its snapshot the rerun cannot rebuild the memory, and says so.
+    for path in (tmp_path / "a" / "memory").glob("*.json"):
+        path.unlink()
+    with pytest.raises(ReplayMismatchError, match="memory"):
+        rerun(results[2].log_path, tmp_path / "c")

@@ -145,6 +145,16 @@ class LLMAgent(BasePolicy):
         self.episode = episode
         return self.memory.digest(self._seats[self.key(agent)].memory_id)
 
+    def memory_snapshot(self, episode: str, agent: str) -> list[list[Any]]:
+        """The rows of the seat's memory now (what :meth:`memory_digest` hashes), for a rerun."""
+        self.episode = episode
+        memory_id = self._seats[self.key(agent)].memory_id
+        return [row for row in self.memory.dump() if row[1] == memory_id]
+
+    def restore_memory(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Replace the memory with snapshot rows (of any number of identities)."""
+        self.memory.load(sorted(rows, key=lambda row: row[0]))
+
     def drain_events(self, episode: str = "") -> list[Any]:
         return self._events.pop(episode, [])
 

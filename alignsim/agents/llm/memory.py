@@ -206,6 +206,9 @@ class AgentMemory:
         norm = sum(weights.values()) or 1.0
         return [sum(w for t, w in weights.items() if t in doc) / norm for doc in documents]
 
+    EMPTY_DIGEST = hashlib.blake2b(digest_size=8).hexdigest()
+    """The digest of an identity with no memories."""
+
     def digest(self, memory_id: str) -> str:
         """A content hash of an identity's memories (recorded in episode logs)."""
         h = hashlib.blake2b(digest_size=8)

@@ -19,6 +19,9 @@ from alignsim.agents.llm.types import LLMResponse
 
 GAMES: dict[str, str] = {
     "traitors": "alignsim.agents.llm.traitors",
+    "self_evolution": "alignsim.agents.llm.self_evolution",
+    "threshold_game": "alignsim.agents.llm.self_evolution",
+    "principal_agent": "alignsim.agents.llm.principal_agent",
 }
 """Env name -> module path of the adapter that lets an LLM play it."""
 
@@ -92,7 +95,9 @@ def read_choice(choices: tuple[str, ...]) -> Any:
         if response.error:
             return None, f"backend error: {response.error}", False
         if response.choice is None or not 0 <= response.choice < len(choices):
-            return None, f"not one of the options: {response.text[:80]!r}", False
+            # The reason goes into the re-ask prompt, so it never quotes the answer itself
+            # (the raw answer is kept in the invalid_action event).
+            return None, "not one of the options", False
         return response.choice, None, True
 
     return parse
@@ -103,7 +108,7 @@ def read_yes_probability(response: LLMResponse) -> tuple[Any, str | None, bool]:
     if response.error:
         return None, f"backend error: {response.error}", False
     if response.choice not in (0, 1):
-        return None, f"not yes or no: {response.text[:80]!r}", False
+        return None, "not yes or no", False
     if response.scores is not None and len(response.scores) == 2:
         top = max(response.scores)
         yes, no = (math.exp(s - top) for s in response.scores)

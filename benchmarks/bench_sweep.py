@@ -1,0 +1,103 @@
+"""Wall time of a 200-episode scripted sweep: joblib on every core against the same sweep serially.
+
+Runs the real command, ``alignsim sweep``, as a subprocess (so interpreter start, Hydra
+composition, the preflight checks, job launching, logging and the final aggregation are all
+in the time), alternating the two launchers run by run so machine noise hits both alike:
+
+* **serial**: ``hydra/launcher=basic`` (jobs one after another in one process);
+* **joblib**: ``hydra/launcher=joblib`` with ``n_jobs`` = the machine's cores (the default of
+  ``alignsim sweep``).
+
+Each run writes a fresh sweep folder; both sweeps must finish every episode. Workloads:
+
+* ``10x20``: 10 jobs (seeds) x 20 episodes of ``traitors/classic-v0`` (the seed protocol,
+  10 players, scripted players);
+* ``200x1``: 200 jobs x 1 episode (all per-job overhead, little work per job).
+
+Run::
+
+    python benchmarks/bench_sweep.py                 # both workloads, 3 runs each per launcher
+    python benchmarks/bench_sweep.py --repeats 5 --workloads 10x20 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ALIGNSIM = shutil.which("alignsim") or f"{sys.executable} -m alignsim.cli"
+WORKLOADS = {
+    "10x20": ["scenario=traitors/classic-v0", "seed=range(0,10)", "episodes=20"],
+    "200x1": ["scenario=traitors/classic-v0", "seed=range(0,200)", "episodes=1"],
+}
+
+
+def sweep_once(workload: str, launcher: str, root: Path, index: int) -> float:
+    name = f"{workload}-{launcher}-{index}"
+    launcher_args = ["hydra/launcher=basic"] if launcher == "serial" else [f"hydra.launcher.n_jobs={os.cpu_count()}"]
+    command = [
+        *ALIGNSIM.split(),
+        "sweep",
+        f"name={name}",
+        *WORKLOADS[workload],
+        *launcher_args,
+        "hydra.callbacks.aggregate.report=false",
+    ]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=root, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    table = pd.read_csv(root / "sweeps" / name / "results.csv")
+    if int(table["episodes_done"].sum()) != 200:
+        raise SystemExit(f"{name}: {int(table['episodes_done'].sum())} episodes finished, expected 200")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workloads", default="10x20,200x1")
+    parser.add_argument("--json", type=Path)
+    ns = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for workload in ns.workloads.split(","):
+            times: dict[str, list[float]] = {"serial": [], "joblib": []}
+            for index in range(ns.repeats):
+                order = ("serial", "joblib") if index % 2 == 0 else ("joblib", "serial")
+                for launcher in order:
+                    times[launcher].append(sweep_once(workload, launcher, root, index))
+            ratios = [s / j for s, j in zip(times["serial"], times["joblib"], strict=True)]
+            row = {
+                "workload": workload,
+                "serial_s": times["serial"],
+                "joblib_s": times["joblib"],
+                "ratio_per_pair": [round(r, 2) for r in ratios],
+                "median_ratio": round(statistics.median(ratios), 2),
+            }
+            results.append(row)
+            print(
+                f"{workload}: serial median {statistics.median(times['serial']):.2f} s "
+                f"[{min(times['serial']):.2f}-{max(times['serial']):.2f}], joblib median "
+                f"{statistics.median(times['joblib']):.2f} s [{min(times['joblib']):.2f}-{max(times['joblib']):.2f}], "
+                f"serial / joblib = {row['median_ratio']}x (pairs: {row['ratio_per_pair']})"
+            )
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+    print(f"machine: {machine}; python {platform.python_version()}")
+    if ns.json:
+        ns.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
