@@ -260,6 +260,7 @@ class EpisodeRunner:
         self.env_id = envs.spec(spec.env_id).id
         self._envs = [envs.make(spec.env_id, **spec.env_kwargs)]
         self.env = self._envs[0]
+        self._snapshots: dict[tuple[int, str], tuple[str, int]] = {}
         self._owned = {key for key in spec.seating if policies is None or key not in policies}
         self.policies: dict[str, Policy] = dict(policies or {})
         for key in self._owned:
@@ -398,20 +399,28 @@ class EpisodeRunner:
         return episode
 
     def _memory_digests(self, episode_id: str, policy_of: Mapping[str, Policy]) -> dict[str, str]:
-        """Each seat's memory digest; a memory that is not empty is also saved under
-        ``out_dir/memory/<digest>.json`` (once per digest), so the episode can be re-run."""
+        """Each seat's memory digest. A memory that is not empty is also saved, once per digest,
+        as ``out_dir/memory/<digest>.json``: the rows added since this runner's previous snapshot
+        of the seat plus the digest of that snapshot (``parent``), so the files of a long run
+        grow with what was remembered, not with the square of it. ``rerun`` follows the chain."""
         digests = {}
         for agent, policy in policy_of.items():
             if not hasattr(policy, "memory_digest"):
                 continue
             digest = digests[agent] = policy.memory_digest(episode_id, agent)
             snapshot = getattr(policy, "memory_snapshot", None)
+            if snapshot is None or digest == _EMPTY_MEMORY:
+                continue
+            key = (id(policy), agent)
+            parent, after = self._snapshots.get(key, (None, 0))
+            if parent == digest:
+                continue
             path = self.out_dir / MEMORY_DIR / f"{digest}.json"
-            if snapshot is not None and not path.exists():
-                rows = snapshot(episode_id, agent)
-                if rows:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    write_atomic(path, msgspec.json.encode(rows))
+            rows = snapshot(episode_id, agent, after)
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, msgspec.json.encode({"parent": parent, "rows": rows}))
+            self._snapshots[key] = (digest, max([after, *(row[0] for row in rows)]))
         return digests
 
     def _drain_of(self, policy: Policy) -> Any:
@@ -868,6 +877,20 @@ class RerunReport:
     llm_calls: int
 
 
+_EMPTY_MEMORY = "e4a6a0577479b2b4"
+"""The digest of an empty memory (``AgentMemory.EMPTY_DIGEST``, without importing the LLM stack)."""
+
+
+def _memory_rows(folder: Path, digest: str) -> list[list[Any]]:
+    """The memory rows a snapshot chain ending at ``digest`` holds (none for an empty memory)."""
+    chain: list[list[Any]] = []
+    while digest and digest != _EMPTY_MEMORY:
+        link = msgspec.json.decode((folder / f"{digest}.json").read_bytes())
+        chain = link["rows"] + chain
+        digest = link["parent"]
+    return chain
+
+
 def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> RerunReport:
     """Play a logged episode again with its policies, answering every model call from the log.
 
@@ -877,7 +900,6 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
     Policies start from the memory the episode started with: the snapshots the runner saved
     in ``<run>/memory/`` (by digest) when it was not empty. The recorded digests must match.
     """
-    from alignsim.agents.llm.memory import AgentMemory
     from alignsim.agents.llm.wrappers import ReplayBackend
 
     log = read_log(log_path)
@@ -885,21 +907,14 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
     scenario = ScenarioSpec.from_dict(header.config["scenario"])
     replayer = ReplayBackend(log.of_type(ev.LLMCall))
     snapshots = Path(log_path).parent.parent / MEMORY_DIR
-    missing = sorted(
-        agent
-        for agent, digest in header.memory.items()
-        if digest != AgentMemory.EMPTY_DIGEST and not (snapshots / f"{digest}.json").exists()
-    )
-    if missing:
-        raise ReplayMismatchError(
-            f"{', '.join(missing)} started this episode with memories, and their snapshots are not in {snapshots}"
-        )
-    memory_rows = [
-        row
-        for digest in sorted(set(header.memory.values()))
-        if (snapshots / f"{digest}.json").exists()
-        for row in msgspec.json.decode((snapshots / f"{digest}.json").read_bytes())
-    ]
+    memory_rows = []
+    for agent, digest in sorted(header.memory.items()):
+        try:
+            memory_rows += _memory_rows(snapshots, digest)
+        except FileNotFoundError as missing:
+            raise ReplayMismatchError(
+                f"{agent} started this episode with memories, and their snapshot {missing.filename} is missing"
+            ) from None
     policies: dict[str, Policy] = {}
     seating = {}
     for key, seat in scenario.seating.items():

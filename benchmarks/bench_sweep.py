@@ -10,13 +10,17 @@ in the time), alternating the two launchers run by run so machine noise hits bot
 
 Each run writes a fresh sweep folder; both sweeps must finish every episode. Workloads:
 
+* ``mock-llm-10x20``: 10 jobs x 20 episodes of ``traitors/llm-v0`` with LLM agents on the
+  deterministic scripted backend (``llm=mock``): the whole agent stack (prompts, memory,
+  parsing, llm_call logging) with no model;
+* ``4x50``: 4 jobs (seeds) x 50 episodes of ``traitors/classic-v0``;
 * ``10x20``: 10 jobs (seeds) x 20 episodes of ``traitors/classic-v0`` (the seed protocol,
   10 players, scripted players);
 * ``200x1``: 200 jobs x 1 episode (all per-job overhead, little work per job).
 
 Run::
 
-    python benchmarks/bench_sweep.py                 # both workloads, 3 runs each per launcher
+    python benchmarks/bench_sweep.py                 # every workload, 3 runs each per launcher
     python benchmarks/bench_sweep.py --repeats 5 --workloads 10x20 --json out.json
 """
 
@@ -38,6 +42,8 @@ import pandas as pd
 
 ALIGNSIM = shutil.which("alignsim") or f"{sys.executable} -m alignsim.cli"
 WORKLOADS = {
+    "mock-llm-10x20": ["scenario=traitors/llm-v0", "llm=mock", "seed=range(0,10)", "episodes=20"],
+    "4x50": ["scenario=traitors/classic-v0", "seed=range(0,4)", "episodes=50"],
     "10x20": ["scenario=traitors/classic-v0", "seed=range(0,10)", "episodes=20"],
     "200x1": ["scenario=traitors/classic-v0", "seed=range(0,200)", "episodes=1"],
 }
@@ -66,7 +72,7 @@ def sweep_once(workload: str, launcher: str, root: Path, index: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workloads", default="10x20,200x1")
+    parser.add_argument("--workloads", default="mock-llm-10x20,4x50,10x20,200x1")
     parser.add_argument("--json", type=Path)
     ns = parser.parse_args()
     results = []

@@ -145,11 +145,10 @@ class LLMAgent(BasePolicy):
         self.episode = episode
         return self.memory.digest(self._seats[self.key(agent)].memory_id)
 
-    def memory_snapshot(self, episode: str, agent: str) -> list[list[Any]]:
-        """The rows of the seat's memory now (what :meth:`memory_digest` hashes), for a rerun."""
+    def memory_snapshot(self, episode: str, agent: str, after: int = 0) -> list[list[Any]]:
+        """The rows of the seat's memory (``seq > after``) now, for a rerun (see ``run.rerun``)."""
         self.episode = episode
-        memory_id = self._seats[self.key(agent)].memory_id
-        return [row for row in self.memory.dump() if row[1] == memory_id]
+        return self.memory.rows(self._seats[self.key(agent)].memory_id, after)
 
     def restore_memory(self, rows: Sequence[Sequence[Any]]) -> None:
         """Replace the memory with snapshot rows (of any number of identities)."""
@@ -202,12 +201,12 @@ class LLMAgent(BasePolicy):
             game = self._games[seat.episode]
             self._remember(seat, game.ingest(seat, d.observation))
             query = " ".join(seat.transcript[-6:])
-            memories = [
-                m.text
-                for m in self.memory.retrieve(
-                    seat.memory_id, query, self.memory_config["k"], exclude_episode=seat.episode
-                )
-            ]
+            k = self.memory_config["k"]
+            memories = (
+                [m.text for m in self.memory.retrieve(seat.memory_id, query, k, exclude_episode=seat.episode)]
+                if k
+                else []
+            )
             rng = random.Random(f"{seat.seed}:{seat.calls}:fallback")
             limit = (
                 getattr(d.action_space.spaces.get("message"), "max_length", 1200)

@@ -15,6 +15,7 @@ memories), relevance in [0, 1] and importance in [0, 1].
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -82,6 +83,12 @@ class MemoryItem:
 
 def _tokens(text: str) -> list[str]:
     return [t for t in _WORD.findall(text.lower()) if t not in _STOP]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _term_counts(text: str) -> Counter[str]:
+    """The terms of a stored memory (cached: every retrieval scores every memory of an identity)."""
+    return Counter(_tokens(text))
 
 
 class MiniLMEmbedder:
@@ -195,7 +202,7 @@ class AgentMemory:
         if self._embedder is not None and all(r[6] is not None for r in rows):
             q = self._embedder([query])[0]
             return [max(0.0, float(np.frombuffer(r[6], dtype=np.float32) @ q)) for r in rows]
-        documents = [Counter(_tokens(r[0])) for r in rows]
+        documents = [_term_counts(r[0]) for r in rows]
         frequency: Counter[str] = Counter()
         for doc in documents:
             frequency.update(doc.keys())
@@ -217,6 +224,16 @@ class AgentMemory:
                 f"{item.seq}\0{item.kind}\0{item.episode}\0{item.round}\0{item.importance}\0{item.text}\n".encode()
             )
         return h.hexdigest()
+
+    def rows(self, memory_id: str, after: int = 0) -> list[list[Any]]:
+        """The rows of one identity with ``seq > after``, in the :meth:`dump` format."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, memory_id, episode, round, kind, text, importance FROM memories "
+                "WHERE memory_id = ? AND seq > ? ORDER BY seq",
+                (memory_id, after),
+            ).fetchall()
+        return [list(r) for r in rows]
 
     def dump(self) -> list[list[Any]]:
         """Every row (without embeddings), for ``get_state``."""
