@@ -423,13 +423,18 @@ def _graph_episodes(result: AnalysisResult, count: int) -> list[str]:
 def _plots(result: AnalysisResult, out: Path, graphs: dict[str, dict]) -> dict[str, Path]:
     made: dict[str, Path] = {}
     by = result.by
-    made["metric_bars"] = plots.plot_metric_bars(
-        result.summary, _KEY_RATES, out / "metric_bars.png", by=by, title="Key rates (bootstrap 95% CI over episodes)"
-    )
-    pairs = [(name, name.removesuffix("_seed")) for name in SEED_METRICS]
-    made["seed_vs_corrected"] = plots.plot_seed_vs_corrected(
-        result.summary, pairs, out / "seed_vs_corrected.png", by=by
-    )
+    if not result.summary.empty:  # empty when no Traitors episodes were analysed
+        made["metric_bars"] = plots.plot_metric_bars(
+            result.summary,
+            _KEY_RATES,
+            out / "metric_bars.png",
+            by=by,
+            title="Key rates (bootstrap 95% CI over episodes)",
+        )
+        pairs = [(name, name.removesuffix("_seed")) for name in SEED_METRICS]
+        made["seed_vs_corrected"] = plots.plot_seed_vs_corrected(
+            result.summary, pairs, out / "seed_vs_corrected.png", by=by
+        )
     if result.curves:
         made["round_curves"] = plots.plot_round_curves(
             result.curves, out / "round_curves.png", by=by, titles=CURVES, units=_CURVE_UNITS
