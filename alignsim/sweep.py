@@ -47,6 +47,7 @@ ALLOWED_TARGETS = frozenset(
         "alignsim.sweep.AggregateResults",
         "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
         "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+        "hydra_plugins.alignsim_sweeper.sweeper.AlignsimSweeper",
     }
 )
 """Targets a config may name. Launchers and sweepers from ``hydra_plugins`` are allowed too
@@ -172,36 +173,38 @@ def preflight(overrides: Sequence[str]) -> Preflight:
 
     with initialize_config_module("alignsim.conf", version_base="1.3"):
         cfg = composed(first)
-        # Every swept value is checked now, not when its job comes up: a config group's options
-        # by composing, a field's values by merging them into the typed config.
+        check_targets(OmegaConf.to_container(cfg, resolve=False))
+        swept = [o for o in parsed if o.is_sweep_override()]
+        for key, value in (OmegaConf.select(cfg, "hydra.sweeper.params") or {}).items():
+            if key in sweep:
+                continue  # the command line wins, as in Hydra's sweeper
+            override = parser.parse_override(f"{key}={value}")
+            sweep[key] = list(override.sweep_string_iterator()) if override.is_sweep_override() else [str(value)]
+            swept.append(override)
+            if key.endswith("_target_"):
+                for target in sweep[key]:
+                    check_targets({"_target_": target}, key.rsplit(".", 1)[0])
+        # Every swept value (command line and the experiment's sweeper params) is checked now,
+        # not when its job comes up: a config group's options by composing, a field's values by
+        # merging them into the typed config. So the sweeper need not check them again.
         loader = GlobalHydra.instance().config_loader()
-        for override in parsed:
-            if not override.is_sweep_override():
-                continue
+        for override in swept:
             key = override.get_key_element().lstrip("+~")
-            position = next(i for i, line in enumerate(first) if line.lstrip("+~").startswith(f"{key}="))
-            prefix = first[position].split("=", 1)[0]
+            position = next((i for i, line in enumerate(first) if line.lstrip("+~").startswith(f"{key}=")), None)
+            prefix = first[position].split("=", 1)[0] if position is not None else key
             if loader.get_group_options(key):
-                for value in sweep[key][1:]:
+                rest = first if position is None else [*first[:position], *first[position + 1 :]]
+                for value in sweep[key]:
                     try:
-                        composed([*first[:position], f"{prefix}={value}", *first[position + 1 :]])
+                        composed([*rest, f"{prefix}={value}"])
                     except ConfigError as exc:
                         raise ConfigError(key, f"{value!r}: {str(exc).split(': ', 1)[1]}") from None
-            elif not prefix.startswith("+"):
+            elif not prefix.startswith("+") and override.is_sweep_override():
                 for element in override.sweep_iterator():
                     try:
                         OmegaConf.update(copy.deepcopy(cfg), key, element, merge=True)
                     except OmegaConfBaseException as exc:
                         raise ConfigError(key, str(exc).splitlines()[0]) from None
-    check_targets(OmegaConf.to_container(cfg, resolve=False))
-    for key, value in (OmegaConf.select(cfg, "hydra.sweeper.params") or {}).items():
-        if key in sweep:
-            continue  # the command line wins, as in Hydra's sweeper
-        override = parser.parse_override(f"{key}={value}")
-        sweep[key] = list(override.sweep_string_iterator()) if override.is_sweep_override() else [str(value)]
-        if key.endswith("_target_"):
-            for target in sweep[key]:
-                check_targets({"_target_": target}, key.rsplit(".", 1)[0])
     keys = list(sweep)
     jobs = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(sweep[k] for k in keys))] or [{}]
     base_episodes = int(cfg.episodes)

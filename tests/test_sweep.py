@@ -80,6 +80,20 @@ def test_cli_refuses_a_target_before_any_work(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.jsonl"))
 
 
+def test_experiment_sweep_params_are_checked_before_any_work(tmp_path: Path) -> None:
+    experiments = tmp_path / "conf" / "experiment"
+    experiments.mkdir(parents=True)
+    (experiments / "typo.yaml").write_text("# @package _global_\nhydra:\n  sweeper:\n    params:\n      seed: 0,x\n")
+    (experiments / "nogroup.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      scenario: traitors/mini-v0,traitors/nope\n"
+    )
+    typo = cli("sweep", "--config-dir", str(tmp_path / "conf"), "+experiment=typo", cwd=tmp_path)
+    assert typo.returncode == 2 and "seed: Value 'x'" in typo.stderr
+    missing = cli("sweep", "--config-dir", str(tmp_path / "conf"), "+experiment=nogroup", cwd=tmp_path)
+    assert missing.returncode == 2 and "scenario: 'traitors/nope'" in missing.stderr
+    assert not (tmp_path / "sweeps").exists()
+
+
 def test_sweep_needs_a_name_and_checks_types_first(tmp_path: Path) -> None:
     unnamed = cli("sweep", "scenario=traitors/mini-v0", "seed=0,1", cwd=tmp_path)
     assert unnamed.returncode == 2 and "name: a sweep needs a name" in unnamed.stderr
@@ -159,6 +173,8 @@ def test_aggregate_on_demand_tables_jobs_and_usage(tmp_path: Path) -> None:
     passes = jobs["scenario.env_kwargs.discussion_passes"].astype(int)
     assert sorted(zip(jobs["seed"].astype(int), passes, strict=True)) == [(0, 1), (0, 2), (1, 1), (1, 2)]
     assert (jobs["episodes_done"] == 1).all() and (jobs["llm_calls"] > 0).all() and (jobs["tokens"] > 0).all()
+    # Our sweeper (Hydra's basic one, minus the re-validation preflight made redundant) ran it.
+    assert "AlignsimSweeper" in (sweep / "multirun.yaml").read_text()
     assert set(jobs["model"]) == {"mock/scripted"}
     usage = tables.usage.set_index("model")
     assert usage.loc["total", "llm_calls"] == jobs["llm_calls"].sum()
