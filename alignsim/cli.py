@@ -121,16 +121,15 @@ def _sweep(args: list[str]) -> int:
     pre = preflight(overrides)
     name = sweep_name(pre, overrides)
     extra = []
-    if "hydra.sweep.dir" not in given:
-        extra.append(f"hydra.sweep.dir={SWEEPS_ROOT}/{name}")
+    sweep_dir = next((a.split("=", 1)[1] for a in overrides if a.startswith("hydra.sweep.dir=")), None)
+    if sweep_dir is None:
+        sweep_dir = f"{SWEEPS_ROOT}/{name}"
+        extra.append(f"hydra.sweep.dir={sweep_dir}")
     if "progress" not in given:
         extra.append("progress=false")  # the sweep's own bar follows every job
-    sweep_dir = Path(
-        next((a.split("=", 1)[1] for a in overrides if a.startswith("hydra.sweep.dir=")), f"{SWEEPS_ROOT}/{name}")
-    )
     print(f"sweep {name}: {len(pre.jobs)} job(s), {pre.total_episodes} episode(s) -> {sweep_dir}", file=sys.stderr)
     show = bool(pre.config.progress) and sys.stderr.isatty()
-    with SweepWatcher(sweep_dir, pre.total_episodes, enabled=show):
+    with SweepWatcher(Path(sweep_dir), pre.total_episodes, enabled=show):
         return _hydra(["--multirun", *overrides, *extra], "alignsim sweep")
 
 

@@ -409,7 +409,7 @@ class EpisodeRunner:
                 continue
             digest = digests[agent] = policy.memory_digest(episode_id, agent)
             snapshot = getattr(policy, "memory_snapshot", None)
-            if snapshot is None or digest == _EMPTY_MEMORY:
+            if snapshot is None or digest == ev.EMPTY_MEMORY_DIGEST:
                 continue
             key = (id(policy), agent)
             parent, after = self._snapshots.get(key, (None, 0))
@@ -877,14 +877,10 @@ class RerunReport:
     llm_calls: int
 
 
-_EMPTY_MEMORY = "e4a6a0577479b2b4"
-"""The digest of an empty memory (``AgentMemory.EMPTY_DIGEST``, without importing the LLM stack)."""
-
-
 def _memory_rows(folder: Path, digest: str) -> list[list[Any]]:
     """The memory rows a snapshot chain ending at ``digest`` holds (none for an empty memory)."""
     chain: list[list[Any]] = []
-    while digest and digest != _EMPTY_MEMORY:
+    while digest and digest != ev.EMPTY_MEMORY_DIGEST:
         link = msgspec.json.decode((folder / f"{digest}.json").read_bytes())
         chain = link["rows"] + chain
         digest = link["parent"]

@@ -30,6 +30,7 @@ import msgspec
 from hydra.experimental.callback import Callback
 
 from alignsim.errors import ConfigError
+from alignsim.record import find_logs, find_summaries
 from alignsim.record import schema as ev
 
 __all__ = [
@@ -258,8 +259,8 @@ class SweepWatcher:
         self.bar.__exit__()
 
     def poll(self, *, earlier: bool = False) -> None:
-        for path in sorted(self.sweep_dir.glob("*/episodes/*.summary.json")):
-            if path in self.seen or path.name.startswith("."):
+        for path in find_summaries(self.sweep_dir):
+            if path in self.seen:
                 continue
             try:
                 summary = msgspec.json.decode(path.read_bytes(), type=ev.Summary)
@@ -304,9 +305,8 @@ def _override_columns(overrides: Iterable[str]) -> dict[str, str]:
 
 def _models(job: Path) -> str:
     """The models that played in a job ("-" for scripted play), from the header of one of its logs."""
-    for log in sorted((job / "episodes").glob("*.jsonl")):
-        if log.name.startswith("."):
-            continue
+    episodes = job / "episodes"
+    for log in find_logs(episodes) if episodes.is_dir() else []:
         with log.open("rb") as handle:
             first = handle.readline()
         try:
@@ -337,11 +337,7 @@ def aggregate(sweep_dir: str | os.PathLike[str], *, report: bool = True, echo: b
         overrides = [str(o) for o in OmegaConf.load(job / ".hydra" / "overrides.yaml")]
         cfg = OmegaConf.load(job / ".hydra" / "config.yaml")
         expected = int(OmegaConf.select(cfg, "episodes", default=0) or 0)
-        summaries = [
-            msgspec.json.decode(p.read_bytes(), type=ev.Summary)
-            for p in sorted((job / "episodes").glob("*.summary.json"))
-            if not p.name.startswith(".")
-        ]
+        summaries = [msgspec.json.decode(p.read_bytes(), type=ev.Summary) for p in find_summaries(job / "episodes")]
         finished = [s for s in summaries if s.status != "failed"]
         record = job / "job.json"
         ran_on = json.loads(record.read_text()) if record.exists() else {}

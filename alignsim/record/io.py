@@ -245,6 +245,14 @@ def find_logs(path: str | os.PathLike[str]) -> list[Path]:
     return sorted(p for p in path.rglob(f"*{LOG_SUFFIX}") if not p.name.startswith("."))
 
 
+def find_summaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Episode summaries (done markers) below a folder, without the moved-aside attempts; [] if it does not exist."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.rglob(f"*{SUMMARY_SUFFIX}") if not p.name.startswith("."))
+
+
 def iter_logs(path: str | os.PathLike[str]) -> Iterator[EpisodeLog]:
     for log_path in find_logs(path):
         yield read_log(log_path)

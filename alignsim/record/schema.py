@@ -21,11 +21,15 @@ Change log:
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar, Literal
 
 import msgspec
 
 SCHEMA_VERSION = 1
+
+EMPTY_MEMORY_DIGEST = hashlib.blake2b(digest_size=8).hexdigest()
+"""``Header.memory`` digest of an agent whose memory is empty (see ``AgentMemory.digest``)."""
 
 Role = Literal["faithful", "traitor"]
 

@@ -17,7 +17,7 @@ from alignsim.agents.llm.wrappers import CachedBackend, ReplayBackend, RetryBack
 from alignsim.errors import AlignsimError, ConfigError, ReplayMismatchError
 from alignsim.record import read_log
 from alignsim.record import schema as ev
-from alignsim.run import _EMPTY_MEMORY, rerun, run, run_episode
+from alignsim.run import rerun, run, run_episode
 
 MOCK = {"model": "mock/scripted"}
 FAULTY = {"model": "mock/scripted", "backend_options": {"faults": 0.3}}
@@ -271,7 +271,7 @@ def test_an_episode_that_started_with_memories_reruns_from_its_snapshot(tmp_path
     link = msgspec.json.decode((tmp_path / "a" / "memory" / f"{later.header.memory['player_0']}.json").read_bytes())
     assert link["parent"] in snapshots and link["rows"]
     assert all(row[1].endswith("/player_0") for row in link["rows"])
-    assert AgentMemory.EMPTY_DIGEST == _EMPTY_MEMORY
+    assert AgentMemory().digest("nobody") == AgentMemory.EMPTY_DIGEST == ev.EMPTY_MEMORY_DIGEST
     report = rerun(results[2].log_path, tmp_path / "b")
     assert read_log(report.log_path).events == later.events
     # Without its snapshot the rerun cannot rebuild the memory, and says so.

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from alignsim.record import schema as ev
+
 _WORD = re.compile(r"[a-z0-9_]+")
 _STOP = frozenset(
     (
@@ -213,7 +215,7 @@ class AgentMemory:
         norm = sum(weights.values()) or 1.0
         return [sum(w for t, w in weights.items() if t in doc) / norm for doc in documents]
 
-    EMPTY_DIGEST = hashlib.blake2b(digest_size=8).hexdigest()
+    EMPTY_DIGEST = ev.EMPTY_MEMORY_DIGEST
     """The digest of an identity with no memories."""
 
     def digest(self, memory_id: str) -> str:
