@@ -117,7 +117,7 @@ def _sweep(args: list[str]) -> int:
     overrides = [a for a in args if a not in ("-m", "--multirun")]
     given = {a.split("=", 1)[0].lstrip("+") for a in overrides if "=" in a}
     if "hydra/launcher" not in given:
-        overrides.append("hydra/launcher=joblib")  # one job per core on this machine
+        overrides.append("hydra/launcher=local")  # one job per core on this machine
     pre = preflight(overrides)
     name = sweep_name(pre, overrides)
     extra = []

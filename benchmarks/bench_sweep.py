@@ -1,12 +1,13 @@
-"""Wall time of a 200-episode scripted sweep: joblib on every core against the same sweep serially.
+"""Wall time of a 200-episode scripted sweep: parallel launchers on every core against the same sweep serially.
 
 Runs the real command, ``alignsim sweep``, as a subprocess (so interpreter start, Hydra
 composition, the preflight checks, job launching, logging and the final aggregation are all
-in the time), alternating the two launchers run by run so machine noise hits both alike:
+in the time), rotating the launchers run by run so machine noise hits all alike:
 
 * **serial**: ``hydra/launcher=basic`` (jobs one after another in one process);
-* **joblib**: ``hydra/launcher=joblib`` with ``n_jobs`` = the machine's cores (the default of
-  ``alignsim sweep``).
+* **local**: ``hydra/launcher=local`` (alignsim's joblib launcher, the default of
+  ``alignsim sweep``) with ``n_jobs`` = the machine's cores;
+* **joblib**: Hydra's ``hydra/launcher=joblib`` with ``n_jobs`` = the machine's cores.
 
 Each run writes a fresh sweep folder; both sweeps must finish every episode. Workloads:
 
@@ -21,7 +22,7 @@ Each run writes a fresh sweep folder; both sweeps must finish every episode. Wor
 Run::
 
     python benchmarks/bench_sweep.py                 # every workload, 3 runs each per launcher
-    python benchmarks/bench_sweep.py --repeats 5 --workloads 10x20 --json out.json
+    python benchmarks/bench_sweep.py --repeats 5 --workloads 200x1 --launchers serial,local --json out.json
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ WORKLOADS = {
 
 def sweep_once(workload: str, launcher: str, root: Path, index: int) -> float:
     name = f"{workload}-{launcher}-{index}"
-    launcher_args = ["hydra/launcher=basic"] if launcher == "serial" else [f"hydra.launcher.n_jobs={os.cpu_count()}"]
+    launcher_args = {
+        "serial": ["hydra/launcher=basic"],
+        "joblib": ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={os.cpu_count()}"],
+        "local": ["hydra/launcher=local", f"hydra.launcher.n_jobs={os.cpu_count()}"],
+    }[launcher]
     command = [
         *ALIGNSIM.split(),
         "sweep",
@@ -73,32 +78,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workloads", default="mock-llm-10x20,4x50,10x20,200x1")
+    parser.add_argument(
+        "--launchers", default="serial,local,joblib", help="serial first; the others are compared with it"
+    )
     parser.add_argument("--json", type=Path)
     ns = parser.parse_args()
+    launchers = ns.launchers.split(",")
+    if launchers[0] != "serial":
+        parser.error("--launchers must start with serial")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for workload in ns.workloads.split(","):
-            times: dict[str, list[float]] = {"serial": [], "joblib": []}
+            times: dict[str, list[float]] = {launcher: [] for launcher in launchers}
             for index in range(ns.repeats):
-                order = ("serial", "joblib") if index % 2 == 0 else ("joblib", "serial")
-                for launcher in order:
+                # Rotate the order run by run so a slow spell of the machine hits every launcher.
+                shift = index % len(launchers)
+                for launcher in launchers[shift:] + launchers[:shift]:
                     times[launcher].append(sweep_once(workload, launcher, root, index))
-            ratios = [s / j for s, j in zip(times["serial"], times["joblib"], strict=True)]
-            row = {
-                "workload": workload,
-                "serial_s": times["serial"],
-                "joblib_s": times["joblib"],
-                "ratio_per_pair": [round(r, 2) for r in ratios],
-                "median_ratio": round(statistics.median(ratios), 2),
-            }
-            results.append(row)
-            print(
-                f"{workload}: serial median {statistics.median(times['serial']):.2f} s "
-                f"[{min(times['serial']):.2f}-{max(times['serial']):.2f}], joblib median "
-                f"{statistics.median(times['joblib']):.2f} s [{min(times['joblib']):.2f}-{max(times['joblib']):.2f}], "
-                f"serial / joblib = {row['median_ratio']}x (pairs: {row['ratio_per_pair']})"
+            row: dict[str, object] = {"workload": workload, **{f"{k}_s": v for k, v in times.items()}}
+            line = [workload]
+            line.extend(
+                f"{launcher} median {statistics.median(times[launcher]):.2f} s "
+                f"[{min(times[launcher]):.2f}-{max(times[launcher]):.2f}]"
+                for launcher in launchers
             )
+            for launcher in launchers[1:]:
+                ratios = [s / p for s, p in zip(times["serial"], times[launcher], strict=True)]
+                row[f"serial_over_{launcher}_per_run"] = [round(r, 2) for r in ratios]
+                row[f"serial_over_{launcher}_median"] = round(statistics.median(ratios), 2)
+                runs = [round(r, 2) for r in ratios]
+                line.append(f"serial / {launcher} = {statistics.median(ratios):.2f}x (runs: {runs})")
+            results.append(row)
+            print(f"{line[0]}: " + "; ".join(line[1:]), flush=True)
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
     print(f"machine: {machine}; python {platform.python_version()}")
     if ns.json:

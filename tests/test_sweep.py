@@ -199,6 +199,29 @@ def _events(log: Path) -> list[bytes]:
     return log.read_bytes().split(b"\n")[1:]
 
 
+def test_local_launcher_spreads_jobs_over_workers_and_matches_a_serial_sweep(tmp_path: Path) -> None:
+    common = ["scenario=traitors/mini-v0", "seed=0,1,2,3", "episodes=2", "hydra.callbacks.aggregate.report=false"]
+    pooled = cli("sweep", "name=pooled", *common, "hydra/launcher=local", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert pooled.returncode == 0, pooled.stderr
+    serial = cli("sweep", "name=serial", *common, "hydra/launcher=basic", cwd=tmp_path)
+    assert serial.returncode == 0, serial.stderr
+    pooled_jobs = pd.read_csv(tmp_path / "sweeps" / "pooled" / "results.csv")
+    serial_jobs = pd.read_csv(tmp_path / "sweeps" / "serial" / "results.csv")
+    assert pooled_jobs["episodes_done"].tolist() == [2] * 4
+    assert pooled_jobs["pid"].nunique() == 2, "four jobs ran in two reused worker processes"
+    assert serial_jobs["pid"].nunique() == 1
+    assert "LocalLauncher" in (tmp_path / "sweeps" / "pooled" / "multirun.yaml").read_text()
+    pooled_logs = {p.name: _events(p) for p in find_logs(tmp_path / "sweeps" / "pooled")}
+    serial_logs = {p.name: _events(p) for p in find_logs(tmp_path / "sweeps" / "serial")}
+    assert len(pooled_logs) == 8 and pooled_logs == serial_logs
+
+
+def test_local_launcher_refuses_a_bad_worker_count(tmp_path: Path) -> None:
+    bad = cli("sweep", "name=bad", "scenario=traitors/mini-v0", "seed=0,1", "hydra.launcher.n_jobs=0", cwd=tmp_path)
+    assert bad.returncode != 0 and "n_jobs" in bad.stderr
+    assert not list(find_logs(tmp_path)), "no job ran"
+
+
 @pytest.mark.skipif(importlib.util.find_spec("submitit") is None, reason="needs alignsim[slurm]")
 def test_submitit_local_launcher_runs_the_sweep(tmp_path: Path) -> None:
     done = cli(

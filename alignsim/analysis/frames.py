@@ -706,14 +706,19 @@ def load_frames(
     for p in paths:
         files.extend(find_logs(p))
     files = sorted(dict.fromkeys(Path(f).resolve() for f in files))
-    by_dir: dict[Path, list[Path]] = {}
-    for f in files:
-        by_dir.setdefault(f.parent, []).append(f)
     notes: list[str] = []
     cache = _Cache(Path(cache_dir)) if cache_dir is not None else None
     if cache is not None and not cache.available:
         notes.append("frame cache skipped: pyarrow is not installed (pip install 'alignsim[parquet]')")
         cache = None
+    by_dir: dict[Path, list[Path]] = {}
+    if cache is None:
+        # Folders matter only to the cache; without it all logs are one unit of work, so a
+        # sweep of many one-episode jobs builds its frames once, not once per job folder.
+        by_dir = {Path(): files} if files else {}
+    else:
+        for f in files:
+            by_dir.setdefault(f.parent, []).append(f)
     parts: list[dict[str, pd.DataFrame]] = []
     todo: list[tuple[Path, list[Path]]] = []
     hits = 0

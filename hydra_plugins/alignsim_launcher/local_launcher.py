@@ -1,0 +1,98 @@
+"""A joblib launcher that ships Hydra's state to each worker once, not with every job.
+
+Hydra's own joblib launcher pickles the config loader, the composed config, the task
+function and every registered config (Hydra's singletons) for each job, and each worker
+unpickles them again for each job: in a sweep of many short jobs that costs more than the
+jobs. Here the state is pickled once per launch; a worker unpickles it the first time it
+sees it and keeps it, so each job sends only its index and overrides. Each job is still
+composed and run by Hydra itself (``load_sweep_config`` + ``run_job``), in the worker,
+exactly as the stock launchers do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from joblib import Parallel, cpu_count, delayed
+from omegaconf import DictConfig, open_dict
+
+log = logging.getLogger(__name__)
+
+# The launch state this worker process has unpickled, by digest: a worker serves many jobs.
+_unpacked: dict[str, tuple[HydraContext, DictConfig, TaskFunction]] = {}
+
+
+def _state(digest: str, packed: bytes) -> tuple[HydraContext, DictConfig, TaskFunction]:
+    if digest not in _unpacked:
+        _unpacked.clear()
+        hydra_context, config, task_function, singleton_state = cloudpickle.loads(packed)
+        setup_globals()
+        Singleton.set_state(singleton_state)
+        import alignsim.conf  # noqa: F401  (registers the resolver that names job folders)
+
+        _unpacked[digest] = (hydra_context, config, task_function)
+    return _unpacked[digest]
+
+
+def execute_job(index: int, overrides: Sequence[str], digest: str, packed: bytes) -> JobReturn:
+    """Runs in a worker: compose this job's config and run it, as Hydra's launchers do."""
+    hydra_context, config, task_function = _state(digest, packed)
+    sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
+    with open_dict(sweep_config):
+        sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{index}"
+        sweep_config.hydra.job.num = index
+    HydraConfig.instance().set_config(sweep_config)
+    return run_job(
+        hydra_context=hydra_context,
+        config=sweep_config,
+        task_function=task_function,
+        job_dir_key="hydra.sweep.dir",
+        job_subdir_key="hydra.sweep.subdir",
+    )
+
+
+class LocalLauncher(Launcher):
+    def __init__(self, n_jobs: int = -1) -> None:
+        self.n_jobs = n_jobs
+        self.config: DictConfig | None = None
+        self.task_function: TaskFunction | None = None
+        self.hydra_context: HydraContext | None = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.config = config
+        self.task_function = task_function
+        self.hydra_context = hydra_context
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        setup_globals()
+        assert self.config is not None and self.task_function is not None and self.hydra_context is not None
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        workers = cpu_count() if self.n_jobs == -1 else self.n_jobs
+        if workers < 1:
+            raise ValueError(f"hydra.launcher.n_jobs must be -1 or at least 1, got {self.n_jobs}")
+        log.info(f"Launching {len(job_overrides)} jobs on {workers} worker process(es)")
+        for index, overrides in enumerate(job_overrides):
+            log.info(f"\t#{initial_job_idx + index} : {' '.join(filter_overrides(overrides))}")
+        packed = cloudpickle.dumps((self.hydra_context, self.config, self.task_function, Singleton.get_state()))
+        digest = hashlib.blake2b(packed, digest_size=16).hexdigest()
+        if workers == 1:
+            return [
+                execute_job(initial_job_idx + index, overrides, digest, packed)
+                for index, overrides in enumerate(job_overrides)
+            ]
+        runs: list[Any] = Parallel(n_jobs=workers, backend="loky", batch_size=1)(
+            delayed(execute_job)(initial_job_idx + index, list(overrides), digest, packed)
+            for index, overrides in enumerate(job_overrides)
+        )
+        return runs
