@@ -47,6 +47,13 @@ def _state(digest: str, packed: bytes) -> tuple[HydraContext, DictConfig, TaskFu
 def execute_job(index: int, overrides: Sequence[str], digest: str, packed: bytes) -> JobReturn:
     """Runs in a worker: compose this job's config and run it, as Hydra's launchers do."""
     hydra_context, config, task_function = _state(digest, packed)
+    return compose_and_run(index, overrides, hydra_context, config, task_function)
+
+
+def compose_and_run(
+    index: int, overrides: Sequence[str], hydra_context: HydraContext, config: DictConfig, task_function: TaskFunction
+) -> JobReturn:
+    """One job, given Hydra's state in this process: compose its config, then run it."""
     sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
     with open_dict(sweep_config):
         sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{index}"

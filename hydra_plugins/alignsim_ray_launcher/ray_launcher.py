@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
+
+from hydra_plugins.alignsim_launcher.local_launcher import compose_and_run
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +29,7 @@ def _execute_job(
     Singleton.set_state(singleton_state)
     import alignsim.conf  # noqa: F401  (registers the resolver that names job folders)
 
-    sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
-    with open_dict(sweep_config):
-        sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{index}"
-        sweep_config.hydra.job.num = index
-    HydraConfig.instance().set_config(sweep_config)
-    return run_job(
-        hydra_context=hydra_context,
-        config=sweep_config,
-        task_function=task_function,
-        job_dir_key="hydra.sweep.dir",
-        job_subdir_key="hydra.sweep.subdir",
-    )
+    return compose_and_run(index, overrides, hydra_context, config, task_function)
 
 
 class RayLauncher(Launcher):
