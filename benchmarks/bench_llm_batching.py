@@ -61,6 +61,10 @@ def play(backend: Any, episodes: int, max_rounds: int, out: Path, seed: int) -> 
     spec = scenarios.get("traitors/llm-v0")
     spec = dataclasses.replace(spec, env_kwargs=MappingProxyType({**spec.env_kwargs, "max_rounds": max_rounds}))
     policy = LLMAgent(backend=backend, memory={"reflect": False})
+    engine = getattr(backend, "inner", backend)
+    if hasattr(engine, "clear_prefix_cache"):
+        engine.clear_prefix_cache()  # neither mode may reuse prompts the other one computed
+    counted = (getattr(engine, "computed_tokens", 0), getattr(engine, "reused_tokens", 0))
     started = time.perf_counter()
     with EpisodeRunner(spec, out_dir=out, policies={"*": policy}) as runner:
         results = runner.run_many([(seed, i) for i in range(episodes)], lockstep=episodes, resume=False)
@@ -79,6 +83,8 @@ def play(backend: Any, episodes: int, max_rounds: int, out: Path, seed: int) -> 
         "decisions_per_s": decisions / seconds,
         "calls_per_s": calls / seconds,
         "tokens_per_s": tokens / seconds,
+        "prompt_tokens_computed": getattr(engine, "computed_tokens", 0) - counted[0],
+        "prompt_tokens_reused": getattr(engine, "reused_tokens", 0) - counted[1],
     }
 
 
@@ -108,12 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         batched = play(backend, ns.episodes, ns.max_rounds, Path(tmp) / "batched", ns.seed)
     rows = [("one request at a time", serial), ("runner batching", batched)]
     print()
-    print("| mode | decisions | model calls | seconds | decisions/s | calls/s | generated tokens/s |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| mode | decisions | model calls | seconds | decisions/s | calls/s | generated tokens/s "
+        "| prompt tokens computed / reused |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in rows:
         print(
             f"| {name} | {r['decisions']} | {r['calls']} | {r['seconds']:.1f} | {r['decisions_per_s']:.3f} | "
-            f"{r['calls_per_s']:.2f} | {r['tokens_per_s']:.1f} |"
+            f"{r['calls_per_s']:.2f} | {r['tokens_per_s']:.1f} "
+            f"| {r['prompt_tokens_computed']:,} / {r['prompt_tokens_reused']:,} |"
         )
     ratio = batched["decisions_per_s"] / serial["decisions_per_s"]
     print(f"\nratio (batched / one at a time), decisions per second: {ratio:.2f}x")

@@ -81,6 +81,24 @@ def test_cached_prefixes_give_the_same_scores_as_full_prompts(backend) -> None:
     assert backend.reused_tokens > before  # the shared beginning was not computed again
 
 
+def test_a_request_gets_the_same_answer_alone_or_in_a_batch(backend) -> None:
+    """Batched decoding (left-padded rows, a preallocated cache, rows leaving when done) must
+    not change any row's greedy answer."""
+    requests = [
+        LLMRequest(messages=MESSAGES, prefill="I say:", params=SamplingParams(max_tokens=10, temperature=0.0)),
+        LLMRequest(
+            messages=(*MESSAGES[:1], {"role": "user", "content": "Describe your strategy in the game, briefly."}),
+            params=SamplingParams(max_tokens=24, temperature=0.0, stop=(".",)),
+        ),
+        LLMRequest(messages=MESSAGES, params=SamplingParams(max_tokens=3, temperature=0.7, seed=5)),
+    ]
+    alone = [backend.generate([r])[0] for r in requests]
+    together = backend.generate(requests)
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert [r.completion_tokens for r in together] == [r.completion_tokens for r in alone]
+    assert together[2].completion_tokens == 3 and together[1].finish_reason in ("stop", "length")
+
+
 @pytest.mark.slow
 def test_a_full_llm_game_on_the_embedded_model_replays_without_it(tmp_path: Path) -> None:
     from alignsim.record import read_log

@@ -65,15 +65,51 @@ class TransformersBackend:
             folder, checksum = Path(model), None
             if not folder.exists():
                 raise ModelUnavailableError(f"model folder {folder} does not exist (no hub downloads at run time)")
-        self.model_id = f"transformers/{model}"
-        self.info: dict[str, Any] = {"folder": str(folder), "dtype": dtype, "device": device}
+        info: dict[str, Any] = {"folder": str(folder), "dtype": dtype, "device": device}
         if checksum:
-            self.info["gguf_sha256"] = checksum
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+            info["gguf_sha256"] = checksum
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        loaded = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device)
+        self._adopt(loaded, tokenizer, f"transformers/{model}", info, device, max_batch, prefix_cache_tokens)
+
+    @classmethod
+    def from_model(
+        cls,
+        model: Any,
+        tokenizer: Any,
+        *,
+        model_id: str = "transformers/in-memory",
+        max_batch: int = 16,
+        prefix_cache_tokens: int = 32768,
+    ) -> TransformersBackend:
+        """A backend around a model already in memory, e.g. one initialised at random from a
+        config to measure throughput at a realistic size with no weights to download."""
+        import torch
+
+        backend = cls.__new__(cls)
+        backend._torch = torch
+        device = str(next(model.parameters()).device)
+        info = {"folder": None, "dtype": str(next(model.parameters()).dtype).removeprefix("torch."), "device": device}
+        backend._adopt(model, tokenizer, model_id, info, device, max_batch, prefix_cache_tokens)
+        return backend
+
+    def _adopt(
+        self,
+        model: Any,
+        tokenizer: Any,
+        model_id: str,
+        info: dict[str, Any],
+        device: str,
+        max_batch: int,
+        prefix_cache_tokens: int,
+    ) -> None:
+        self.model_id = model_id
+        self.info = info
+        self.tokenizer = tokenizer
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device).eval()
+        self.model = model.eval()
         self.device = device
         self.max_batch = max_batch
         from transformers import DynamicCache
@@ -87,6 +123,10 @@ class TransformersBackend:
 
     def close(self) -> None:
         del self.model
+
+    def clear_prefix_cache(self) -> None:
+        """Forget every stored prompt beginning (benchmarks start each mode cold)."""
+        self._store = _PrefixStore(self._store.max_tokens, self._store.block)
 
     # ------------------------------------------------------------------ batching
 
