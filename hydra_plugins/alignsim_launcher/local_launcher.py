@@ -68,30 +68,44 @@ def compose_and_run(
     )
 
 
-class LocalLauncher(Launcher):
-    def __init__(self, n_jobs: int = -1) -> None:
-        self.n_jobs = n_jobs
-        self.config: DictConfig | None = None
-        self.task_function: TaskFunction | None = None
-        self.hydra_context: HydraContext | None = None
+def log_jobs(job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> None:
+    for index, overrides in enumerate(job_overrides):
+        log.info(f"\t#{initial_job_idx + index} : {' '.join(filter_overrides(overrides))}")
+
+
+class SweepLauncher(Launcher):
+    """What alignsim's launchers share: Hydra's state from ``setup`` and the start of a launch."""
+
+    config: DictConfig | None = None
+    task_function: TaskFunction | None = None
+    hydra_context: HydraContext | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
         self.task_function = task_function
         self.hydra_context = hydra_context
 
-    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+    def _begin(self) -> tuple[HydraContext, DictConfig, TaskFunction]:
+        """Logging as Hydra's launchers set it up, and the sweep folder; returns the state."""
         setup_globals()
         assert self.config is not None and self.task_function is not None and self.hydra_context is not None
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+        return self.hydra_context, self.config, self.task_function
+
+
+class LocalLauncher(SweepLauncher):
+    def __init__(self, n_jobs: int = -1) -> None:
+        self.n_jobs = n_jobs
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        hydra_context, config, task_function = self._begin()
         workers = cpu_count() if self.n_jobs == -1 else self.n_jobs
         if workers < 1:
             raise ValueError(f"hydra.launcher.n_jobs must be -1 or at least 1, got {self.n_jobs}")
         log.info(f"Launching {len(job_overrides)} jobs on {workers} worker process(es)")
-        for index, overrides in enumerate(job_overrides):
-            log.info(f"\t#{initial_job_idx + index} : {' '.join(filter_overrides(overrides))}")
-        packed = cloudpickle.dumps((self.hydra_context, self.config, self.task_function, Singleton.get_state()))
+        log_jobs(job_overrides, initial_job_idx)
+        packed = cloudpickle.dumps((hydra_context, config, task_function, Singleton.get_state()))
         digest = hashlib.blake2b(packed, digest_size=16).hexdigest()
         if workers == 1:
             return [
