@@ -22,7 +22,7 @@ from gymnasium import spaces
 from alignsim.agents.llm.backends import PROVIDERS, BackendPool
 from alignsim.agents.llm.memory import AgentMemory
 from alignsim.agents.llm.prompting import defuse, looks_like_injection
-from alignsim.agents.llm.turns import GAMES, Ask, Seat, game_module
+from alignsim.agents.llm.turns import GAMES, Ask, Seat, TurnOptions, game_module
 from alignsim.agents.llm.types import Backend, LLMRequest, LLMResponse, SamplingParams
 from alignsim.agents.llm.wrappers import CachedBackend
 from alignsim.agents.policy import BasePolicy, Decision
@@ -213,10 +213,7 @@ class LLMAgent(BasePolicy):
                 if isinstance(d.action_space, spaces.Dict)
                 else 1200
             )
-            turn = game.play_turn(
-                seat,
-                d.observation,
-                action_space=d.action_space,
+            options = TurnOptions(
                 memories=memories,
                 window=self.window,
                 reasoning=self.reasoning,
@@ -224,7 +221,9 @@ class LLMAgent(BasePolicy):
                 thought_tokens=self.thought_tokens,
                 message_limit=limit,
                 rng=rng,
+                action_space=d.action_space,
             )
+            turn = game.play_turn(seat, d.observation, options)
             turns.append(turn)
         return self._drive(turns, seats)
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from alignsim.agents.llm.prompting import defuse
-from alignsim.agents.llm.turns import Ask, Seat, read_text
+from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, read_text
 from alignsim.agents.llm.types import LLMResponse
 
 SYSTEM_FRAME = (
@@ -107,19 +107,7 @@ def split_question(text: str) -> tuple[str, str]:
     return "\n".join(lines[:start]), "\n".join(lines[start:])
 
 
-def play_turn(
-    seat: Seat,
-    observation: Mapping[str, Any],
-    *,
-    action_space: Any = None,
-    memories: list[str],
-    window: int,
-    reasoning: bool,
-    message_tokens: int,
-    thought_tokens: int,
-    message_limit: int,
-    rng: Any,
-) -> Turn:
+def play_turn(seat: Seat, observation: Mapping[str, Any], options: TurnOptions) -> Turn:
     """The seat's choice for this round, as a generator of :class:`Ask`; returns the action dict."""
     mask = np.asarray(observation["action_mask"]["choice"]).tolist()
     legal = [p for p, ok in enumerate(mask) if ok]
@@ -128,30 +116,30 @@ def play_turn(
     question = seat.rules
     action: dict[str, Any] = {}
     prefill = ""
-    if reasoning:
+    if options.reasoning:
         shared = "peers" in observation and "shown to your neighbours" in question
         note = "Your neighbours will read this note." if shared else "Nobody else sees this note."
         thinking = "My thoughts before choosing:"
         thoughts = yield Ask(
             tag="thoughts",
-            messages=messages(seat, f"{question}\nFirst think briefly. {note}", memories),
-            parse=read_text(min(400, message_limit)),
+            messages=messages(seat, f"{question}\nFirst think briefly. {note}", options.memories),
+            parse=read_text(min(400, options.message_limit)),
             fallback="",
             fallback_name="no note",
-            max_tokens=thought_tokens,
+            max_tokens=options.thought_tokens,
             prefill=thinking,
         )
         if thoughts:
             action["message"] = thoughts
             prefill = f"{thinking} {thoughts}\n"
-    options = tuple(f" {LABELS[p]}" for p in legal)
+    labels = tuple(f" {LABELS[p]}" for p in legal)
     pick = yield Ask(
         tag="choice",
-        messages=messages(seat, question, memories),
-        parse=read_option(options),
-        fallback=rng.randrange(len(options)),
+        messages=messages(seat, question, options.memories),
+        parse=read_option(labels),
+        fallback=options.rng.randrange(len(labels)),
         fallback_name="random legal option",
-        choices=options,
+        choices=labels,
         prefill=prefill + "Answer: Option",
     )
     action["choice"] = legal[pick]

@@ -1,8 +1,8 @@
 """What every game adapter of the LLM agent shares: questions, seats, answer readers.
 
 A game adapter (``traitors.py`` and its siblings) is a module with ``ingest(seat,
-observation)``, ``play_turn(seat, observation, **options)`` (a generator of :class:`Ask`
-returning the action), ``reflection_prompt(seat, outcome)`` and ``ending(seat)``;
+observation)``, ``play_turn(seat, observation, options)`` (a generator of :class:`Ask`
+returning the action; ``options`` is a :class:`TurnOptions`), ``reflection_prompt(seat, outcome)`` and ``ending(seat)``;
 ``GAMES`` maps an env name (its id without the version) to the module that plays it.
 """
 
@@ -48,6 +48,25 @@ class Ask:
     choices: tuple[str, ...] | None = None
     prefill: str = ""
     stop: tuple[str, ...] = ("\n",)
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    """What an adapter's ``play_turn`` is given besides the seat and its observation."""
+
+    memories: list[str]
+    """Texts retrieved from the seat's persistent memory for this turn."""
+    window: int
+    """Transcript lines kept in the prompt."""
+    reasoning: bool
+    """Ask for private reasoning before a public message."""
+    message_tokens: int
+    thought_tokens: int
+    message_limit: int
+    """Most characters a public message may have (the env's limit)."""
+    rng: Any
+    """Draws the declared fallback when every attempt is unusable."""
+    action_space: Any = None
 
 
 @dataclass
