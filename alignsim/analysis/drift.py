@@ -40,7 +40,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -361,25 +361,43 @@ def _rate_curve(frame: pd.DataFrame, value: str, by: Sequence[str], n_resamples:
     if frame.empty:
         return pd.DataFrame(columns=columns)
     per_episode = frame.groupby([*by, "round", *units_of(frame)], sort=True)[value].agg(["sum", "size"]).reset_index()
+    rows = _pooled_rates(
+        per_episode,
+        [*by, "round"],
+        lambda part: {"n_agents": int(part["size"].sum()), "episodes": part[EP].nunique()},
+        n_resamples,
+        seed,
+    )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _pooled_rates(
+    per_unit: pd.DataFrame,
+    keys: list[str],
+    counts: Callable[[pd.DataFrame], dict[str, int]],
+    n_resamples: int,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """One row per ``keys`` group of ``per_unit`` (a ``sum`` and a ``size`` per resampled
+    unit): the pooled rate sum / size with its bootstrap CI, plus the group's ``counts``."""
     rows = []
-    for key, part in per_episode.groupby([*by, "round"], sort=True):
+    for key, part in per_unit.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
         est = bootstrap_ratio(
             part["sum"].to_numpy(float), part["size"].to_numpy(float), n_resamples=n_resamples, seed=seed
         )[0]
         rows.append(
             {
-                **dict(zip([*by, "round"], key, strict=True)),
+                **dict(zip(keys, key, strict=True)),
                 "estimate": est.estimate,
                 "ci_low": est.ci_low,
                 "ci_high": est.ci_high,
-                "n_agents": int(part["size"].sum()),
-                "episodes": part[EP].nunique(),
+                **counts(part),
                 "n": est.n,
                 "method": est.method,
             }
         )
-    return pd.DataFrame(rows, columns=columns)
+    return rows
 
 
 def violation_curve(
@@ -589,24 +607,8 @@ def contagion(
     at_risk["next"] = choices.reindex(nxt).to_numpy()
     at_risk = at_risk.dropna(subset=["next"])
     at_risk["next"] = at_risk["next"].astype(float)
-    rows = []
     per_episode = at_risk.groupby([*by, "m", EP])["next"].agg(["sum", "size"]).reset_index()
-    for key, part in per_episode.groupby([*by, "m"], sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        est = bootstrap_ratio(
-            part["sum"].to_numpy(float), part["size"].to_numpy(float), n_resamples=n_resamples, seed=seed
-        )[0]
-        rows.append(
-            {
-                **dict(zip([*by, "m"], key, strict=True)),
-                "estimate": est.estimate,
-                "ci_low": est.ci_low,
-                "ci_high": est.ci_high,
-                "at_risk": int(part["size"].sum()),
-                "n": est.n,
-                "method": est.method,
-            }
-        )
+    rows = _pooled_rates(per_episode, [*by, "m"], lambda part: {"at_risk": int(part["size"].sum())}, n_resamples, seed)
     return pd.DataFrame(rows, columns=columns)
 
 
