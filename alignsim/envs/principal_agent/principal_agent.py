@@ -79,9 +79,10 @@ from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
+from alignsim.envs.base import AlignsimAECEnv
 from alignsim.envs.principal_agent import texts
 from alignsim.envs.principal_agent.config import AUDIENCES, CONTRACTS, PrincipalAgentConfig, Product
-from alignsim.errors import ConfigError, IllegalActionError
+from alignsim.errors import IllegalActionError
 from alignsim.record import schema as ev
 
 __all__ = [
@@ -194,7 +195,7 @@ class _Choice:
     decision: ev.PADecision
 
 
-class PrincipalAgentEnv(AECEnv):
+class PrincipalAgentEnv(AlignsimAECEnv):
     """Delegation to an agent with a conflicted principal, as a PettingZoo AEC env. See the module docstring."""
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -211,10 +212,7 @@ class PrincipalAgentEnv(AECEnv):
     }
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__()
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError("render_mode", f"must be one of {self.metadata['render_modes']} or None")
-        self.render_mode = render_mode
+        super().__init__(render_mode)
         self.config = cfg = PrincipalAgentConfig.from_kwargs(**kwargs)
         self.products: tuple[Product, ...] = cfg.catalogue()
         self.n_products = p = len(self.products)
@@ -283,30 +281,13 @@ class PrincipalAgentEnv(AECEnv):
             "explanation": self._text_off,
             "reasoning": self._text_off,
         }
-        self._rng = np.random.default_rng()
 
     # ------------------------------------------------------------ PettingZoo API
 
-    def observation_space(self, agent: str) -> spaces.Space:
-        return self._observation_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        return self._action_space
-
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
-        self._rng = np.random.default_rng(seed)
+        self._start_episode(seed)
         cfg, p = self.config, self.n_products
-        self.agents = list(self.possible_agents)
-        self.rewards = dict.fromkeys(self.agents, 0.0)
-        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
-        self.terminations = dict.fromkeys(self.agents, False)
-        self.truncations = dict.fromkeys(self.agents, False)
-        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
-        self.winner: str | None = None
-        self._step_count = 0
-        self._round = 0
         self._phase = Phase.PITCH if self.market else Phase.DECIDE
-        self._log: list[ev.Event] = []
         self._obs_events: list[dict[str, Any]] = []
         self._pending: list[list[int]] = [[] for _ in self._names]
         self._delivered: list[list[int]] = [[] for _ in self._names]
@@ -367,11 +348,7 @@ class PrincipalAgentEnv(AECEnv):
             "action_mask": self._active_mask(i),
         }
 
-    def step(self, action: Any) -> None:
-        agent = self.agent_selection
-        if self.terminations[agent] or self.truncations[agent]:
-            self._was_dead_step(action)
-            return
+    def _act(self, agent: str, action: Any) -> None:
         i = self._index[agent]
         position, explanation, reasoning = self._parse(i, action)
         self._cumulative_rewards[agent] = 0.0
@@ -416,9 +393,6 @@ class PrincipalAgentEnv(AECEnv):
             return None
         return text
 
-    def close(self) -> None:
-        pass
-
     # ------------------------------------------------------------ runner helpers
 
     def simultaneous_agents(self) -> list[str]:
@@ -447,11 +421,6 @@ class PrincipalAgentEnv(AECEnv):
         crc = zlib.crc32(np.ascontiguousarray(mask["product"]).data, crc)
         return f"{zlib.crc32(array('q', pending), crc):08x}"
 
-    def drain_events(self) -> list[ev.Event]:
-        """Typed events emitted since the last call (with ``visible_to``), for the log."""
-        out, self._log = self._log, []
-        return out
-
     @property
     def roles(self) -> dict[str, str]:
         """Seat roles (``shopping_agent``, ``seller_agent``, ``buyer_agent``), for seating."""
@@ -460,10 +429,6 @@ class PrincipalAgentEnv(AECEnv):
     @property
     def phase(self) -> str:
         return PHASES[self._phase]
-
-    @property
-    def round(self) -> int:
-        return self._round
 
     # ------------------------------------------------------------ setup
 

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 import msgspec
 import numpy as np
 from gymnasium import spaces
-from pettingzoo import AECEnv
 
+from alignsim.envs.base import AlignsimAECEnv
 from alignsim.errors import ConfigError, IllegalActionError
 from alignsim.record import schema as ev
 
@@ -62,12 +62,14 @@ def need_probability(value: Any, name: str) -> None:
     )
 
 
-class RoundChoiceEnv(AECEnv):
+class RoundChoiceEnv(AlignsimAECEnv):
     """Base of the self-evolution envs: N agents, R rounds, one binary choice each per round.
 
-    Subclasses set ``possible_agents``, ``rounds``, ``max_message_chars`` and the
-    observation space, and implement :meth:`_setup` (draws at reset), :meth:`_observe`,
-    :meth:`_choice_mask` and :meth:`_resolve` (the end of a round: payoffs and events).
+    Self-evolution games have no winner (``winner`` stays None); an episode completes when
+    its last round resolves. Subclasses set ``possible_agents``, ``rounds``,
+    ``max_message_chars`` and the observation space, and implement :meth:`_setup` (draws at
+    reset), :meth:`_observe`, :meth:`_choice_mask` and :meth:`_resolve` (the end of a round:
+    payoffs and events).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "is_parallelizable": True}
@@ -86,7 +88,6 @@ class RoundChoiceEnv(AECEnv):
         n_chars = len(CHARSET)
         self._text_on = (min(_SAMPLE_TEXT_LENGTH, self.max_message_chars), np.ones(n_chars, dtype=np.int8))
         self._text_off = (0, np.zeros(n_chars, dtype=np.int8))
-        self._rng = np.random.default_rng()
 
     def _mask_space(self) -> spaces.Dict:
         return spaces.Dict(
@@ -108,25 +109,10 @@ class RoundChoiceEnv(AECEnv):
 
     # ------------------------------------------------------------ PettingZoo API
 
-    def observation_space(self, agent: str) -> spaces.Space:
-        return self._observation_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        return self._action_space
-
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
-        self._rng = np.random.default_rng(seed)
-        self.agents = list(self.possible_agents)
-        self.rewards = dict.fromkeys(self.agents, 0.0)
-        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
-        self.terminations = dict.fromkeys(self.agents, False)
-        self.truncations = dict.fromkeys(self.agents, False)
-        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
+        self._start_episode(seed)
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
-        self._step_count = 0
-        self._round = 0
         self._phase_name = "setup"
-        self._log: list[ev.Event] = []
         self._choices: dict[int, int] = {}
         self._messages: dict[int, str] = {}
         self._queue: list[int] = []
@@ -137,11 +123,7 @@ class RoundChoiceEnv(AECEnv):
     def observe(self, agent: str) -> dict[str, Any]:
         return self._observe(self._index[agent])
 
-    def step(self, action: Any) -> None:
-        agent = self.agent_selection
-        if self.terminations[agent] or self.truncations[agent]:
-            self._was_dead_step(action)
-            return
+    def _act(self, agent: str, action: Any) -> None:
         i = self._index[agent]
         choice, message = self._parse(i, action)
         self._clear_rewards()
@@ -171,9 +153,6 @@ class RoundChoiceEnv(AECEnv):
             return None
         return "\n\n".join(f"{a}:\n{self.observe(a)['text']}" for a in self.possible_agents)
 
-    def close(self) -> None:
-        pass
-
     # ------------------------------------------------------------ runner helpers
 
     def simultaneous_agents(self) -> list[str]:
@@ -190,21 +169,9 @@ class RoundChoiceEnv(AECEnv):
         observation = self.observe(agent)
         return observation, f"{zlib.crc32(msgspec.msgpack.encode(_plain(observation))):08x}"
 
-    def drain_events(self) -> list[ev.Event]:
-        """Typed events emitted since the last call (with ``visible_to``), for the log."""
-        out, self._log = self._log, []
-        return out
-
-    @property
-    def round(self) -> int:
-        return self._round
-
     @property
     def phase(self) -> str:
         return self._phase_name
-
-    winner: str | None = None
-    """Self-evolution games have no winner; episodes complete when the last round resolves."""
 
     # ------------------------------------------------------------ internals
 

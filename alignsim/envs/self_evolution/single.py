@@ -242,10 +242,7 @@ class SelfEvolutionEnv(RoundChoiceEnv):
     }
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__()
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError("render_mode", f"must be one of {self.metadata['render_modes']} or None")
-        self.render_mode = render_mode
+        super().__init__(render_mode)
         self.config = cfg = SelfEvolutionConfig.from_kwargs(**kwargs)
         self.rounds = cfg.rounds
         self.max_message_chars = cfg.max_message_chars

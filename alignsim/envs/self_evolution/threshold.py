@@ -217,10 +217,7 @@ class ThresholdGameEnv(RoundChoiceEnv):
     }
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__()
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError("render_mode", f"must be one of {self.metadata['render_modes']} or None")
-        self.render_mode = render_mode
+        super().__init__(render_mode)
         self.config = cfg = ThresholdConfig.from_kwargs(**kwargs)
         self.rounds = cfg.rounds
         self.max_message_chars = cfg.max_message_chars

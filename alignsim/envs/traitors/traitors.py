@@ -78,6 +78,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
+from alignsim.envs.base import AlignsimAECEnv
 from alignsim.envs.traitors import texts
 from alignsim.errors import ConfigError, IllegalActionError
 from alignsim.record import schema as ev
@@ -323,7 +324,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-class TraitorsEnv(AECEnv):
+class TraitorsEnv(AlignsimAECEnv):
     """The Traitors as a PettingZoo AEC environment. See the module docstring."""
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -340,10 +341,7 @@ class TraitorsEnv(AECEnv):
     }
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__()
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError("render_mode", f"must be one of {self.metadata['render_modes']} or None")
-        self.render_mode = render_mode
+        super().__init__(render_mode)
         self.config = TraitorsConfig.from_kwargs(**kwargs)
         n = self.config.n_players
         self.n = n
@@ -417,29 +415,13 @@ class TraitorsEnv(AECEnv):
             "beliefs": self._beliefs_off,
         }
         self._mask_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._rng = np.random.default_rng()
         self._has_reset = False
 
     # ------------------------------------------------------------ PettingZoo API
 
-    def observation_space(self, agent: str) -> spaces.Space:
-        return self._observation_space
-
-    def action_space(self, agent: str) -> spaces.Space:
-        return self._action_space
-
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
-        self._rng = np.random.default_rng(seed)
+        self._start_episode(seed)
         cfg, n = self.config, self.n
-        self.agents = list(self.possible_agents)
-        self.rewards = dict.fromkeys(self.agents, 0.0)
-        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
-        self.terminations = dict.fromkeys(self.agents, False)
-        self.truncations = dict.fromkeys(self.agents, False)
-        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
-
-        self._step_count = 0
-        self._round = 0
         self._phase = Phase.INTRODUCTION
         self._phase_name = PHASES[Phase.INTRODUCTION]
         self._pass = 0
@@ -453,8 +435,6 @@ class TraitorsEnv(AECEnv):
         self._last_victim: int | None = None
         self._night_done = False
         self._order: list[int] = list(self._all)
-        self.winner: str | None = None
-        self._log: list[ev.Event] = []
         self._obs_events: list[dict[str, Any]] = []
         self._public: list[int] = []
         self._cursor: list[int] = [0] * n
@@ -553,11 +533,7 @@ class TraitorsEnv(AECEnv):
             return public
         return sorted(public + private) if public else list(private)
 
-    def step(self, action: Any) -> None:
-        agent = self.agent_selection
-        if self.terminations[agent] or self.truncations[agent]:
-            self._was_dead_step(action)
-            return
+    def _act(self, agent: str, action: Any) -> None:
         i = self._index[agent]
         target, message, reasoning, claims, beliefs = self._parse(i, action)
         self._cumulative_rewards[agent] = 0.0
@@ -608,9 +584,6 @@ class TraitorsEnv(AECEnv):
             return None
         return text
 
-    def close(self) -> None:
-        pass
-
     # ------------------------------------------------------------ runner helpers
 
     def simultaneous_agents(self) -> list[str]:
@@ -641,11 +614,6 @@ class TraitorsEnv(AECEnv):
         crc = zlib.crc32(mask["target"].data, crc)
         return f"{zlib.crc32(array('q', pending), crc):08x}"
 
-    def drain_events(self) -> list[ev.Event]:
-        """Typed events emitted since the last call (with ``visible_to``), for the log."""
-        out, self._log = self._log, []
-        return out
-
     @property
     def roles(self) -> dict[str, str]:
         """Ground truth, for runners and analysis. Never pass this to a policy."""
@@ -654,10 +622,6 @@ class TraitorsEnv(AECEnv):
     @property
     def phase(self) -> str:
         return PHASES[self._phase]
-
-    @property
-    def round(self) -> int:
-        return self._round
 
     @property
     def alive(self) -> list[str]:

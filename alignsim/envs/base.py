@@ -1,0 +1,99 @@
+"""The PettingZoo plumbing every alignsim AEC env shares.
+
+:class:`AlignsimAECEnv` holds only what is the same in all of them: the render-mode check,
+one observation and one action space for every agent, the bookkeeping that opens an
+episode (:meth:`AlignsimAECEnv._start_episode`), PettingZoo's dead-step rule in ``step``,
+and the runner hooks that read that bookkeeping (``drain_events``, ``round``, ``winner``).
+Game rules, observations, masks, digests and event publishing stay in the envs, since
+each game shapes them differently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import AECEnv
+
+from alignsim.errors import ConfigError
+from alignsim.record import schema as ev
+
+__all__ = ["AlignsimAECEnv"]
+
+
+class AlignsimAECEnv(AECEnv):
+    """Base of alignsim's AEC envs.
+
+    Subclasses pass ``render_mode`` to ``super().__init__``, set ``possible_agents``,
+    ``_observation_space`` and ``_action_space`` in their own ``__init__``, call
+    :meth:`_start_episode` first thing in ``reset``, before any other random draw, and
+    implement :meth:`_act`, which ``step`` calls for an agent still in play.
+    """
+
+    render_mode: str | None
+    winner: str | None = None
+    """The winning side once the game is decided; None while it runs, when undecided, and in games without one."""
+    _observation_space: spaces.Space
+    _action_space: spaces.Space
+    _rng: np.random.Generator
+    _log: list[ev.Event]
+    _step_count: int
+    _round: int
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        super().__init__()
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError("render_mode", f"must be one of {self.metadata['render_modes']} or None")
+        self.render_mode = render_mode
+        # Replaced by a seeded generator at every reset; this one only keeps the attribute defined before it.
+        self._rng = np.random.default_rng()
+
+    # ------------------------------------------------------------ PettingZoo API
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self._observation_space
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._action_space
+
+    def step(self, action: Any) -> None:
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:
+            self._was_dead_step(action)
+            return
+        self._act(agent, action)
+
+    def close(self) -> None:
+        pass
+
+    # ------------------------------------------------------------ runner helpers
+
+    def drain_events(self) -> list[ev.Event]:
+        """Typed events emitted since the last call (with ``visible_to``), for the log."""
+        out, self._log = self._log, []
+        return out
+
+    @property
+    def round(self) -> int:
+        return self._round
+
+    # ------------------------------------------------------------ internals
+
+    def _act(self, agent: str, action: Any) -> None:
+        """Apply the selected ``agent``'s ``action`` (``step`` has already retired dead agents)."""
+        raise NotImplementedError
+
+    def _start_episode(self, seed: int | None) -> None:
+        """The first lines of every ``reset``: the episode's RNG, every agent back in play, empty ledgers."""
+        self._rng = np.random.default_rng(seed)
+        self.agents = list(self.possible_agents)
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
+        self.winner = None
+        self._step_count = 0
+        self._round = 0
+        self._log = []
