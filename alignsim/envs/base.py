@@ -10,7 +10,9 @@ each game shapes them differently.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, TypeVar
 
 import numpy as np
 from gymnasium import spaces
@@ -19,7 +21,18 @@ from pettingzoo import AECEnv
 from alignsim.errors import ConfigError
 from alignsim.record import schema as ev
 
-__all__ = ["AlignsimAECEnv"]
+__all__ = ["AlignsimAECEnv", "config_from_kwargs"]
+
+Config = TypeVar("Config")
+
+
+def config_from_kwargs(cls: type[Config], game: str, kwargs: Mapping[str, Any]) -> Config:
+    """``cls(**kwargs)`` for an env's dataclass config; an unknown name fails first, listing the known ones."""
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ConfigError(unknown[0], f"not a parameter of {game}; parameters are: {', '.join(sorted(known))}")
+    return cls(**kwargs)
 
 
 class AlignsimAECEnv(AECEnv):

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from alignsim.envs.base import config_from_kwargs
 from alignsim.envs.principal_agent import texts
 from alignsim.errors import ConfigError
 
@@ -168,13 +169,7 @@ class PrincipalAgentConfig:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> PrincipalAgentConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ConfigError(
-                unknown[0], f"not a parameter of principal_agent; parameters are: {', '.join(sorted(known))}"
-            )
-        return cls(**kwargs)
+        return config_from_kwargs(cls, "principal_agent", kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

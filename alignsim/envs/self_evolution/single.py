@@ -58,7 +58,7 @@ Each round's payoff, paid when the round resolves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -66,6 +66,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import conversions, wrappers
 
+from alignsim.envs.base import config_from_kwargs
 from alignsim.envs.self_evolution import texts
 from alignsim.envs.self_evolution._rounds import (
     RoundChoiceEnv,
@@ -74,7 +75,6 @@ from alignsim.envs.self_evolution._rounds import (
     need_int,
     need_probability,
 )
-from alignsim.errors import ConfigError
 from alignsim.record import schema as ev
 
 __all__ = ["CUE_NAMES", "SCHEDULES", "SelfEvolutionConfig", "SelfEvolutionEnv", "env", "parallel_env", "raw_env"]
@@ -201,13 +201,7 @@ class SelfEvolutionConfig:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> SelfEvolutionConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ConfigError(
-                unknown[0], f"not a parameter of self_evolution; parameters are: {', '.join(sorted(known))}"
-            )
-        return cls(**kwargs)
+        return config_from_kwargs(cls, "self_evolution", kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -38,7 +38,7 @@ cooperation (aligned option: collective); ``template=None`` draws one per episod
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
 import networkx as nx
@@ -47,6 +47,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import conversions, wrappers
 
+from alignsim.envs.base import config_from_kwargs
 from alignsim.envs.self_evolution import texts
 from alignsim.envs.self_evolution._rounds import RoundChoiceEnv, need, need_int
 from alignsim.errors import ConfigError
@@ -152,13 +153,7 @@ class ThresholdConfig:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> ThresholdConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ConfigError(
-                unknown[0], f"not a parameter of threshold_game; parameters are: {', '.join(sorted(known))}"
-            )
-        return cls(**kwargs)
+        return config_from_kwargs(cls, "threshold_game", kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

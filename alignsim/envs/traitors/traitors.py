@@ -69,7 +69,7 @@ import zlib
 from array import array
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar, Literal
 
@@ -78,7 +78,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
-from alignsim.envs.base import AlignsimAECEnv
+from alignsim.envs.base import AlignsimAECEnv, config_from_kwargs
 from alignsim.envs.traitors import texts
 from alignsim.errors import ConfigError, IllegalActionError
 from alignsim.record import schema as ev
@@ -293,11 +293,7 @@ class TraitorsConfig:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TraitorsConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ConfigError(unknown[0], f"not a parameter of traitors; parameters are: {', '.join(sorted(known))}")
-        return cls(**kwargs)
+        return config_from_kwargs(cls, "traitors", kwargs)
 
     @property
     def rounds_limit(self) -> int:
