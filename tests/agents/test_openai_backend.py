@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def server(tmp_path_factory):
     (home / "hub").mkdir()  # /v1/models answers 500 without it
     env = {**os.environ, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     command = [
-        shutil.which("transformers") or "transformers",
+        # The CLI sits beside this interpreter in a venv that is not on PATH.
+        shutil.which("transformers") or str(Path(sys.executable).with_name("transformers")),
         "serve",
         folder,
         "--host",
