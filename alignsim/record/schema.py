@@ -306,8 +306,10 @@ class Action(Event, tag="action"):
 
     source: ClassVar[str] = "runner"
     agent: str
-    action: dict[str, Any]
-    """The action in the env's JSON encoding (see ``encode_action``)."""
+    action: Any
+    """The action in the env's JSON encoding (see ``encode_action``): an object for the
+    built-in envs' Dict spaces, a number or list for an env with a Discrete, Box or
+    MultiDiscrete action space."""
     obs_digest: str
     """Digest of the observation the agent acted on; replay recomputes and compares it."""
     policy: str
