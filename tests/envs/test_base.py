@@ -52,9 +52,11 @@ class MatchEnv(AlignsimAECEnv):
 
     def _act(self, agent: str, action: Any) -> None:
         self._cumulative_rewards[agent] = 0.0
+        self.rewards = dict.fromkeys(self.agents, 0.0)
         self._picks[agent] = int(action)
         if len(self._picks) < 2:
             self.agent_selection = self.agents[1]
+            self._accumulate_rewards()
             return
         first, second = (self._picks[a] for a in self.agents)
         self._last = np.array([first + 1, second + 1], dtype=np.int64)
