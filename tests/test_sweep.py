@@ -205,15 +205,19 @@ def test_local_launcher_spreads_jobs_over_workers_and_matches_a_serial_sweep(tmp
     assert pooled.returncode == 0, pooled.stderr
     serial = cli("sweep", "name=serial", *common, "hydra/launcher=basic", cwd=tmp_path)
     assert serial.returncode == 0, serial.stderr
+    single = cli("sweep", "name=single", *common, "hydra/launcher=local", "hydra.launcher.n_jobs=1", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
     pooled_jobs = pd.read_csv(tmp_path / "sweeps" / "pooled" / "results.csv")
     serial_jobs = pd.read_csv(tmp_path / "sweeps" / "serial" / "results.csv")
     assert pooled_jobs["episodes_done"].tolist() == [2] * 4
     assert pooled_jobs["pid"].nunique() == 2, "four jobs ran in two reused worker processes"
     assert serial_jobs["pid"].nunique() == 1
+    assert pd.read_csv(tmp_path / "sweeps" / "single" / "results.csv")["pid"].nunique() == 1
     assert "LocalLauncher" in (tmp_path / "sweeps" / "pooled" / "multirun.yaml").read_text()
     pooled_logs = {p.name: _events(p) for p in find_logs(tmp_path / "sweeps" / "pooled")}
     serial_logs = {p.name: _events(p) for p in find_logs(tmp_path / "sweeps" / "serial")}
-    assert len(pooled_logs) == 8 and pooled_logs == serial_logs
+    single_logs = {p.name: _events(p) for p in find_logs(tmp_path / "sweeps" / "single")}
+    assert len(pooled_logs) == 8 and pooled_logs == serial_logs == single_logs
 
 
 def test_local_launcher_refuses_a_bad_worker_count(tmp_path: Path) -> None:

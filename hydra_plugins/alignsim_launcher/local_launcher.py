@@ -32,14 +32,19 @@ log = logging.getLogger(__name__)
 _unpacked: dict[str, tuple[HydraContext, DictConfig, TaskFunction]] = {}
 
 
+def restore_hydra_state(singleton_state: dict[Any, Any]) -> None:
+    """In a fresh worker process: Hydra's globals and registered configs as in the launching
+    process, and alignsim's resolvers (one of them names the job folders)."""
+    setup_globals()
+    Singleton.set_state(singleton_state)
+    import alignsim.conf  # noqa: F401
+
+
 def _state(digest: str, packed: bytes) -> tuple[HydraContext, DictConfig, TaskFunction]:
     if digest not in _unpacked:
         _unpacked.clear()
         hydra_context, config, task_function, singleton_state = cloudpickle.loads(packed)
-        setup_globals()
-        Singleton.set_state(singleton_state)
-        import alignsim.conf  # noqa: F401  (registers the resolver that names job folders)
-
+        restore_hydra_state(singleton_state)
         _unpacked[digest] = (hydra_context, config, task_function)
     return _unpacked[digest]
 
@@ -105,13 +110,13 @@ class LocalLauncher(SweepLauncher):
             raise ValueError(f"hydra.launcher.n_jobs must be -1 or at least 1, got {self.n_jobs}")
         log.info(f"Launching {len(job_overrides)} jobs on {workers} worker process(es)")
         log_jobs(job_overrides, initial_job_idx)
-        packed = cloudpickle.dumps((hydra_context, config, task_function, Singleton.get_state()))
-        digest = hashlib.blake2b(packed, digest_size=16).hexdigest()
-        if workers == 1:
+        if workers == 1:  # in this process, whose Hydra state is already in place
             return [
-                execute_job(initial_job_idx + index, overrides, digest, packed)
+                compose_and_run(initial_job_idx + index, overrides, hydra_context, config, task_function)
                 for index, overrides in enumerate(job_overrides)
             ]
+        packed = cloudpickle.dumps((hydra_context, config, task_function, Singleton.get_state()))
+        digest = hashlib.blake2b(packed, digest_size=16).hexdigest()
         runs: list[Any] = Parallel(n_jobs=workers, backend="loky", batch_size=1)(
             delayed(execute_job)(initial_job_idx + index, list(overrides), digest, packed)
             for index, overrides in enumerate(job_overrides)

@@ -5,11 +5,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from hydra.core.singleton import Singleton
-from hydra.core.utils import JobReturn, setup_globals
+from hydra.core.utils import JobReturn
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from hydra_plugins.alignsim_launcher.local_launcher import SweepLauncher, compose_and_run, log_jobs
+from hydra_plugins.alignsim_launcher.local_launcher import (
+    SweepLauncher,
+    compose_and_run,
+    log_jobs,
+    restore_hydra_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +28,7 @@ def _execute_job(
     singleton_state: dict[Any, Any],
 ) -> JobReturn:
     """Runs inside a Ray worker: rebuild Hydra's state there, then run the job as Hydra would."""
-    setup_globals()
-    Singleton.set_state(singleton_state)
-    import alignsim.conf  # noqa: F401  (registers the resolver that names job folders)
-
+    restore_hydra_state(singleton_state)
     return compose_and_run(index, overrides, hydra_context, config, task_function)
 
 
