@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from alignsim.agents.llm.prompting import defuse
-from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, read_text
+from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, thoughts_ask
 from alignsim.agents.llm.types import LLMResponse
 
 SYSTEM_FRAME = (
@@ -120,14 +120,12 @@ def play_turn(seat: Seat, observation: Mapping[str, Any], options: TurnOptions) 
         shared = "peers" in observation and "shown to your neighbours" in question
         note = "Your neighbours will read this note." if shared else "Nobody else sees this note."
         thinking = "My thoughts before choosing:"
-        thoughts = yield Ask(
-            tag="thoughts",
-            messages=messages(seat, f"{question}\nFirst think briefly. {note}", options.memories),
-            parse=read_text(min(400, options.message_limit)),
-            fallback="",
+        thoughts = yield thoughts_ask(
+            messages(seat, f"{question}\nFirst think briefly. {note}", options.memories),
+            thinking,
+            options,
+            limit=min(400, options.message_limit),
             fallback_name="no note",
-            max_tokens=options.thought_tokens,
-            prefill=thinking,
         )
         if thoughts:
             action["message"] = thoughts

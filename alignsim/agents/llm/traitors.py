@@ -14,7 +14,7 @@ from collections.abc import Generator, Mapping
 from typing import Any
 
 from alignsim.agents.llm.prompting import extract_claims, quote
-from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, read_choice, read_text, read_yes_probability
+from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, read_choice, read_text, read_yes_probability, thoughts_ask
 from alignsim.envs.traitors import EVENT_KINDS, decode_observation
 
 KIND = {name: i for i, name in enumerate(EVENT_KINDS)}
@@ -112,15 +112,7 @@ def play_turn(seat: Seat, observation: Mapping[str, Any], options: TurnOptions) 
         prefill = ""
         if options.reasoning:
             thinking = "My private thoughts (nobody else sees these):"
-            thoughts = yield Ask(
-                tag="thoughts",
-                messages=ask_messages(question),
-                parse=read_text(400),
-                fallback="",
-                fallback_name="no private reasoning",
-                max_tokens=options.thought_tokens,
-                prefill=thinking,
-            )
+            thoughts = yield thoughts_ask(ask_messages(question), thinking, options)
             if thoughts:
                 action["reasoning"] = thoughts
                 # The public message continues the same private turn, so it can follow the reasoning.

@@ -109,6 +109,30 @@ def read_text(limit: int) -> Any:
     return parse
 
 
+def thoughts_ask(
+    messages: tuple[dict[str, str], ...],
+    heading: str,
+    options: TurnOptions,
+    *,
+    limit: int = 400,
+    fallback_name: str = "no private reasoning",
+) -> Ask:
+    """Private reasoning before an answer: the model continues ``heading``; nothing is the fallback.
+
+    The adapter then prefills its answer with ``f"{heading} {thoughts}\\n"``, so the answer
+    continues the same turn and can follow the reasoning.
+    """
+    return Ask(
+        tag="thoughts",
+        messages=messages,
+        parse=read_text(limit),
+        fallback="",
+        fallback_name=fallback_name,
+        max_tokens=options.thought_tokens,
+        prefill=heading,
+    )
+
+
 def read_choice(choices: tuple[str, ...]) -> Any:
     def parse(response: LLMResponse) -> tuple[Any, str | None, bool]:
         if response.error:
