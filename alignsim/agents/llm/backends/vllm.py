@@ -34,7 +34,7 @@ class VLLMBackend:
         self._vllm = vllm
         self._structured = StructuredOutputsParams
         folder = str(embedded_model_folder()[0]) if model == "embedded" else model
-        options = {"max_model_len": 2048, "enable_prefix_caching": True, **engine_kwargs}
+        options = {"max_model_len": 2048, "enable_prefix_caching": True, **_platform_defaults(), **engine_kwargs}
         self.engine = vllm.LLM(model=folder, **options)
         self.model_id = f"vllm/{model}"
         self.info = {"folder": folder, **{k: str(v) for k, v in options.items()}}
@@ -105,3 +105,16 @@ class VLLMBackend:
                 )
             )
         return out
+
+
+def _platform_defaults() -> dict[str, Any]:
+    """Engine options this platform needs.
+
+    On a CPU, vLLM (0.32) crashes its engine when a seeded request's prefill is split across
+    steps: it rewinds the request's random generator, which CPU generators cannot do. A
+    batch whose prompts exceed one step's token budget (4,096) is split unless chunked
+    prefill is off; every alignsim request is seeded, so turn it off there.
+    """
+    from vllm.platforms import current_platform
+
+    return {"enable_chunked_prefill": False} if current_platform.is_cpu() else {}
