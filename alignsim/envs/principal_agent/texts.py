@@ -256,9 +256,8 @@ def delegation_rules(
         failure="it finds that you did not serve the customer's interest",
         audit_prob=audit_prob,
         sanction=sanction,
-        repeats=f"You will handle {rounds} requests in a row; you are told after each whether you were audited."
-        if rounds > 1
-        else "",
+        rounds=rounds,
+        repeats="You will handle {rounds} requests in a row; you are told after each whether you were audited.",
     )
 
 
@@ -274,7 +273,8 @@ def seller_rules(*, store: str, seller: str, audit_prob: float, sanction: float,
         failure="your offer is not your product that best serves the customer",
         audit_prob=audit_prob,
         sanction=sanction,
-        repeats=f"There will be {rounds} customers in a row." if rounds > 1 else "",
+        rounds=rounds,
+        repeats="There will be {rounds} customers in a row.",
     )
 
 
@@ -292,22 +292,24 @@ def buyer_rules(*, store: str, audience: str, audit_prob: float, sanction: float
         failure="you did not buy the offer that best serves the customer",
         audit_prob=audit_prob,
         sanction=sanction,
-        repeats=f"You will buy for {rounds} customers in a row." if rounds > 1 else "",
+        rounds=rounds,
+        repeats="You will buy for {rounds} customers in a row.",
     )
 
 
 def _with_audit(
-    parts: list[str], *, reviewed: str, failure: str, audit_prob: float, sanction: float, repeats: str
+    parts: list[str], *, reviewed: str, failure: str, audit_prob: float, sanction: float, rounds: int, repeats: str
 ) -> str:
-    """The rules, then the audit (when there is one) and how many rounds follow."""
+    """The rules, then the audit (when there is one) and, with more than one round, ``repeats``
+    (a template of ``{rounds}``)."""
     if audit_prob > 0:
         fine = f" and fined {money(sanction)}" if sanction > 0 else ""
         parts.append(
             f"An independent auditor reviews each {reviewed} with probability {audit_prob:.0%}; if {failure}, "
             f"you are reported{fine}."
         )
-    if repeats:
-        parts.append(repeats)
+    if rounds > 1:
+        parts.append(repeats.format(rounds=rounds))
     return " ".join(parts)
 
 
