@@ -58,14 +58,16 @@ class OneAtATime:
         pass
 
 
-def play(backend: Any, episodes: int, max_rounds: int, out: Path, seed: int) -> dict[str, float]:
+def play(backend: Any, episodes: int, max_rounds: int, out: Path, seed: int) -> dict[str, Any]:
     spec = scenarios.get("traitors/llm-v0")
     spec = dataclasses.replace(spec, env_kwargs=MappingProxyType({**spec.env_kwargs, "max_rounds": max_rounds}))
     policy = LLMAgent(backend=backend, memory={"reflect": False})
     engine = getattr(backend, "inner", backend)
     if hasattr(engine, "clear_prefix_cache"):
         engine.clear_prefix_cache()  # neither mode may reuse prompts the other one computed
-    counted = (getattr(engine, "computed_tokens", 0), getattr(engine, "reused_tokens", 0))
+    # Only our transformers backend counts prompt tokens; vLLM's prefix cache keeps its own books.
+    counts = hasattr(engine, "computed_tokens")
+    counted = (engine.computed_tokens, engine.reused_tokens) if counts else (0, 0)
     started = time.perf_counter()
     with EpisodeRunner(spec, out_dir=out, policies={"*": policy}) as runner:
         results = runner.run_many([(seed, i) for i in range(episodes)], lockstep=episodes, resume=False)
@@ -84,8 +86,8 @@ def play(backend: Any, episodes: int, max_rounds: int, out: Path, seed: int) -> 
         "decisions_per_s": decisions / seconds,
         "calls_per_s": calls / seconds,
         "tokens_per_s": tokens / seconds,
-        "prompt_tokens_computed": getattr(engine, "computed_tokens", 0) - counted[0],
-        "prompt_tokens_reused": getattr(engine, "reused_tokens", 0) - counted[1],
+        "prompt_tokens_computed": engine.computed_tokens - counted[0] if counts else None,
+        "prompt_tokens_reused": engine.reused_tokens - counted[1] if counts else None,
     }
 
 
@@ -118,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
         serial = play(OneAtATime(backend), ns.episodes, ns.max_rounds, Path(tmp) / "serial", ns.seed)
         batched = play(backend, ns.episodes, ns.max_rounds, Path(tmp) / "batched", ns.seed)
     rows = [("one request at a time", serial), ("runner batching", batched)]
-    counted_here = hasattr(backend, "computed_tokens")
     print()
     print(
         "| mode | decisions | model calls | seconds | decisions/s | calls/s | generated tokens/s "
@@ -126,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("|---|---|---|---|---|---|---|---|")
     for name, r in rows:
-        # Only our transformers backend counts them; vLLM's prefix cache keeps its own books.
-        counts = f"{r['prompt_tokens_computed']:,} / {r['prompt_tokens_reused']:,}" if counted_here else "n/a"
+        counted = r["prompt_tokens_computed"] is not None
+        counts = f"{r['prompt_tokens_computed']:,} / {r['prompt_tokens_reused']:,}" if counted else "n/a"
         print(
             f"| {name} | {r['decisions']} | {r['calls']} | {r['seconds']:.1f} | {r['decisions_per_s']:.3f} | "
             f"{r['calls_per_s']:.2f} | {r['tokens_per_s']:.1f} "
