@@ -143,8 +143,10 @@ def _provenance() -> tuple[dict[str, str], dict[str, Any] | None]:
         commit = subprocess.run(
             ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
+        # --no-optional-locks: reading the state must not refresh (write) the user's index, nor
+        # leave an index.lock behind that blocks their next commit if this process is killed.
         dirty = subprocess.run(
-            ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "--no-optional-locks", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
             timeout=5,

@@ -115,6 +115,7 @@ class TransformersBackend:
         from transformers import DynamicCache
 
         self._cache_class = DynamicCache
+        self._cache_kwarg = _cache_keyword(self.model)
         self._store = _PrefixStore(prefix_cache_tokens)
         self.reused_tokens = 0
         self.computed_tokens = 0
@@ -163,9 +164,9 @@ class TransformersBackend:
         positions = torch.arange(known, len(tokens), device=self.device).unsqueeze(0)
         with torch.inference_mode():
             result = self.model(
-                input_ids=ids, position_ids=positions, past_key_values=past, use_cache=True, logits_to_keep=1
+                input_ids=ids, position_ids=positions, use_cache=True, logits_to_keep=1, **{self._cache_kwarg: past}
             )
-        kv = [(layer.keys, layer.values) for layer in result.past_key_values.layers]
+        kv = [(layer.keys, layer.values) for layer in _returned_cache(result).layers]
         self._store.put(tokens, kv)
         self.reused_tokens += known
         self.computed_tokens += len(tokens) - known
@@ -230,9 +231,9 @@ class TransformersBackend:
                     input_ids=ids.to(self.device),
                     attention_mask=mask.to(self.device),
                     position_ids=positions.to(self.device),
-                    past_key_values=past,
                     use_cache=True,
                     logits_to_keep=width,
+                    **{self._cache_kwarg: past},
                 ).logits
             logprobs = torch.log_softmax(logits.float(), dim=-1)
             for row, k in enumerate(tails):
@@ -303,11 +304,11 @@ class TransformersBackend:
                     input_ids=step_ids,
                     attention_mask=mask,
                     position_ids=positions,
-                    past_key_values=past,
                     use_cache=True,
                     logits_to_keep=1,
+                    **{self._cache_kwarg: past},
                 )
-                past, logits = result.past_key_values, result.logits
+                past, logits = _returned_cache(result), result.logits
                 positions = positions + 1
         latency = (time.perf_counter() - started) / max(len(requests), 1)
         out = []
@@ -408,3 +409,21 @@ def _pick(scores: list[float], temperature: float, seed: int, torch: Any) -> int
     weights = [math.exp((s - top) / temperature) for s in scores]
     generator = torch.Generator(device="cpu").manual_seed(int(seed))
     return int(torch.multinomial(torch.tensor(weights), 1, generator=generator))
+
+
+def _cache_keyword(model: Any) -> str:
+    """The name under which this transformers release takes the KV cache in ``forward``.
+
+    transformers 5.2x renamed ``past_key_values`` to ``cache`` and warns (FutureWarning) on the
+    old name; older 5.x releases know only the old one. Asking the signature keeps both working
+    without a warning.
+    """
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _returned_cache(output: Any) -> Any:
+    """The KV cache a forward pass returned, under the new name (``cache``) or the old one."""
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values
