@@ -23,6 +23,7 @@ alignsim list [envs|scenarios|policies]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -62,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return commands[command](rest)
+    except BrokenPipeError:
+        # The reader went away (`alignsim view LOG | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ConfigError as exc:
         print(f"alignsim {command}: config error: {exc}", file=sys.stderr)
         return 2
@@ -226,6 +231,27 @@ def _print_results(results: list[Any], out_dir: str) -> None:
     Console(width=160).print(table)
     for r in results:
         print(f"log: {r.log_path}")
+    if results and EMBEDDED_MODEL in _models_of(results[0].log_path):
+        print(EMBEDDED_NOTE)
+
+
+EMBEDDED_MODEL = "transformers/embedded"
+EMBEDDED_NOTE = (
+    "note: the embedded model (SmolLM2-135M) exercises every part of alignsim on a CPU (legal moves, memory, "
+    "logs, analysis), but it is too small for its deception or detection numbers to mean anything; for "
+    "research, point llm= at a real model (llm=openai, llm=vllm or llm=transformers with llm.model=...)."
+)
+
+
+def _models_of(log_path: Path) -> set[str]:
+    """The models seated in an episode, from its log header (the first line)."""
+    import msgspec
+
+    from alignsim.record import schema as ev
+
+    with open(log_path, "rb") as handle:
+        header = msgspec.json.decode(handle.readline(), type=ev.Header)
+    return {seat.model for seat in header.seating.values() if seat.model}
 
 
 # --------------------------------------------------------------------- replay
@@ -403,7 +429,7 @@ def _export(args: list[str]) -> int:
     ns = parser.parse_args(args)
     from alignsim.export.inspect import export_inspect
 
-    out = export_inspect(ns.paths, ns.inspect)
+    out = export_inspect(ns.paths, ns.inspect, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     print(f"wrote {out} (open it with: inspect view --log-dir {out.parent})")
     return 0
 

@@ -100,6 +100,13 @@ class AnalysisResult:
         with pd.option_context("display.width", width, "display.max_columns", 20, "display.max_colwidth", 60):
             lines.append(f"{len(self.episodes)} episode(s) analysed; grouped by {', '.join(self.by) or '(none)'}")
             lines.extend(f"note: {note}" for note in self.notes)
+            if len(self.excluded):
+                counts = self.excluded["status"].value_counts()
+                kinds = ", ".join(f"{n} {status}" for status, n in counts.items())
+                lines.append(
+                    f"warning: {len(self.excluded)} episode(s) did not finish and are left out ({kinds}); "
+                    "see tables/excluded.csv"
+                )
             lines.append("")
             lines.append(self.seeds.to_string(index=False))
             lines.append("")
@@ -109,8 +116,13 @@ class AnalysisResult:
                     f"[{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) and np.isfinite(hi) else "-"
                     for lo, hi in zip(key["ci_low"], key["ci_high"], strict=True)
                 ]
+                # A metric with nothing to measure says so instead of showing NaN or a value.
+                key["estimate"] = [
+                    f"{est:.3f}" if n > 0 and np.isfinite(est) else f"n/a (n={int(n)})"
+                    for est, n in zip(key["estimate"], key["n"], strict=True)
+                ]
                 shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
-                lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+                lines.append(shown.to_string(index=False))
             if "pa_tinmen" in self.principal_agent:
                 from alignsim.analysis.principal_agent import text_digest
 

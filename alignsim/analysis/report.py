@@ -57,7 +57,7 @@ def _fmt(value: object) -> str:
     if isinstance(value, float | np.floating):
         number = float(value)
         if not np.isfinite(number):
-            return "–"
+            return "n/a"
         return f"{number:.3f}" if abs(number) < 100 else f"{number:.1f}"
     return str(value)
 
@@ -91,6 +91,10 @@ def _with_ci(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     out["95% CI"] = [
         f"[{_fmt(lo)}, {_fmt(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "–"
         for lo, hi in zip(out["ci_low"], out["ci_high"], strict=True)
+    ]
+    out["estimate"] = [
+        _fmt(est) if n > 0 and np.isfinite(est) else f"n/a (n={int(n)})"
+        for est, n in zip(out["estimate"], out["n"], strict=True)
     ]
     return out[[*by, "label", "estimate", "95% CI", "n", "n_episodes", "method"]].rename(columns={"label": "metric"})
 

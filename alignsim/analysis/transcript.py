@@ -41,6 +41,8 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
         lines.append("roles: " + ", ".join(f"{a} {r}" for a, r in roles.items()))
     if agent is not None:
         lines.append(f"(as observed by {agent})")
+    lines.append("(the number before each line is the event's seq: `alignsim fork LOG --drop-message SEQ`,")
+    lines.append(" `--replace-message SEQ TEXT` or `--set-vote SEQ TARGET` replays the episode with that event changed)")
     lines.append("")
     last_stage = None
     for event in log.events:
@@ -60,7 +62,8 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
             last_stage = stage
         line = _render(event, who)
         if line:
-            lines.append(line)
+            # The event's number, as `alignsim fork --drop-message SEQ` / `--set-vote SEQ` take it.
+            lines.append(f"{event.seq:>5} {line}")
     if log.end is not None:
         lines.append("")
         lines.append(

@@ -27,7 +27,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -289,11 +289,26 @@ def eval_log(logs: Sequence[EpisodeLog]) -> dict[str, Any]:
 
 
 def export_inspect(
-    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], out: str | os.PathLike[str]
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    warn: Callable[[str], None] | None = None,
 ) -> Path:
-    """Write the episodes at ``paths`` (logs or folders) as one Inspect eval log (``.json``) at ``out``."""
+    """Write the episodes at ``paths`` (logs or folders) as one Inspect eval log (``.json``) at ``out``.
+
+    Episodes that did not finish make the eval log's status ``error``; ``warn`` (if given) is
+    called with a one-line message naming them, so a command line can say so on the console.
+    """
     items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     logs = [read_log(p) for item in items for p in find_logs(item)]
+    unfinished = [log for log in logs if log.status in ("failed", "started")]
+    if unfinished and warn is not None:
+        names = ", ".join(f"{log.header.episode_id} ({log.status})" for log in unfinished[:3])
+        more = f" and {len(unfinished) - 3} more" if len(unfinished) > 3 else ""
+        warn(
+            f"{len(unfinished)} of {len(logs)} episode(s) did not finish: {names}{more}; "
+            "the eval log's status is 'error'"
+        )
     data = eval_log(logs)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

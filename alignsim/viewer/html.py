@@ -75,8 +75,11 @@ def _graphs(log: EpisodeLog, agents: list[str]) -> tuple[dict[str, Any], dict[st
     return graphs, positions
 
 
-def page_data(log: EpisodeLog) -> dict[str, Any]:
-    """The JSON the page is built from (also handy for other front ends)."""
+def page_data(log: EpisodeLog, *, log_path: str | None = None) -> dict[str, Any]:
+    """The JSON the page is built from (also handy for other front ends).
+
+    ``log_path`` names the log in the fork commands the page offers (``LOG.jsonl`` when None).
+    """
     header = log.header
     agents = list(header.seating)
     everyone = frozenset(agents)
@@ -127,6 +130,7 @@ def page_data(log: EpisodeLog) -> dict[str, Any]:
             "parent": header.parent,
             "fork": fork,
             "created_at": header.created_at,
+            "log": log_path,
         },
         "agents": [
             {
@@ -194,14 +198,16 @@ _TEMPLATE = """<!DOCTYPE html>
 
 def render_page(log: EpisodeLog | str | os.PathLike[str]) -> str:
     """The episode's self-contained HTML page."""
+    log_path = None
     if not isinstance(log, EpisodeLog):
+        log_path = str(log)
         log = read_log(log)
     script = _asset("page.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     return _TEMPLATE.format(
         title=html.escape(f"{log.header.episode_id} · alignsim"),
         css=_asset("page.css"),
-        payload=_embed(page_data(log)),
+        payload=_embed(page_data(log, log_path=log_path)),
         script=script,
         script_hash=f"sha256-{digest}",
     )

@@ -101,6 +101,34 @@ def test_private_reasoning_toggle(open_page, classic_log: Path):
     assert not reasoning.is_visible()
 
 
+def test_public_view_has_no_ground_truth_labels(open_page, classic_log: Path):
+    """Lie / truthful labels reveal roles: without the private toggle they are not in the page at all."""
+    page, _ = open_page(classic_log)
+    page.select_option("#round-select", "all")
+    labelled = "#timeline .claim.lie, #timeline .claim.truthful, #timeline .claim.honest_error"
+    assert page.locator("#timeline .claim").count() > 0
+    assert page.locator(labelled).count() == 0
+    for word in ("lie", "truthful", "honest error"):
+        assert all(word not in text for text in page.locator("#timeline .claim").all_inner_texts())
+    page.check("#toggle-private")
+    assert page.locator(labelled).count() > 0
+    page.uncheck("#toggle-private")
+    assert page.locator(labelled).count() == 0
+
+
+def test_each_event_shows_its_seq_and_a_fork_command(open_page, classic_log: Path):
+    log = read_log(classic_log)
+    speech = next(e for e in log.of_type(ev.Speech) if e.round == 1 and e.channel == "public")
+    page, _ = open_page(classic_log)
+    box = page.locator(f'#timeline .ev.speech[data-seq="{speech.seq}"]')
+    tag = box.locator(".seq")
+    assert tag.inner_text() == f"#{speech.seq}"
+    tag.click()
+    assert box.locator("code.fork").inner_text() == f"alignsim fork {classic_log} --drop-message {speech.seq}"
+    tag.click()
+    assert box.locator("code.fork").count() == 0
+
+
 def test_llm_call_details_on_demand(open_page, llm_log: Path):
     page, _ = open_page(llm_log)
     page.check("#toggle-private")

@@ -31,6 +31,32 @@
     return dl;
   }
   function pre(text) { return el("pre", null, text); }
+  function privateView() { return document.body.classList.contains("show-private"); }
+
+  // The command that replays this episode with this event changed (speech dropped, vote moved).
+  function forkCommand(e) {
+    const log = quote(data.episode.log || "LOG.jsonl");
+    if (e.type === "speech") return "alignsim fork " + log + " --drop-message " + e.seq;
+    if (e.type === "vote") return "alignsim fork " + log + " --set-vote " + e.seq + " TARGET";
+    return null;
+  }
+  function quote(text) { return /^[A-Za-z0-9_./:=@%+-]+$/.test(text) ? text : "'" + text.replace(/'/g, "'\\''") + "'"; }
+  function seqTag(e) {
+    const tag = el("span", "seq", "#" + e.seq);
+    const command = forkCommand(e);
+    tag.title = command ? "event " + e.seq + ": click for the fork command" : "event " + e.seq;
+    if (command) {
+      tag.classList.add("forkable");
+      tag.addEventListener("click", () => {
+        const box = tag.parentElement;
+        const shown = box.querySelector("code.fork");
+        if (shown) { shown.remove(); return; }
+        add(box, el("code", "fork", command));
+        if (navigator.clipboard) navigator.clipboard.writeText(command).catch(() => {});
+      });
+    }
+    return tag;
+  }
 
   const render = {
     announcement(e, box) { add(box, kind(e.kind), el("span", null, e.text)); },
@@ -39,7 +65,8 @@
       add(box, who(e.actor), el("span", "message", e.message));
       if (e.truncated) add(box, kind("cut"));
       if (e.proposal) add(box, el("div", "proposal", "proposes " + e.proposal));
-      const labels = data.claim_labels[String(e.seq)] || [];
+      // Lie / truthful labels are ground truth: only the private view shows them.
+      const labels = privateView() ? data.claim_labels[String(e.seq)] || [] : [];
       if (e.claims && e.claims.length) {
         const list = el("div", "claims");
         for (const c of e.claims) {
@@ -187,6 +214,7 @@
       }
       const box = el("div", "ev " + e.type);
       box.dataset.seq = String(e.seq);
+      add(box, seqTag(e));
       (render[e.type] || generic)(e, box);
       if (e.type === "announcement" && !e.pub) {
         // Long private briefings and prompts fold to three lines; a click unfolds them.
@@ -319,7 +347,10 @@
   });
   $("agent-filter").addEventListener("change", (ev) => { state.agent = ev.target.value; update(); });
   for (const [id, cls] of [["toggle-private", "show-private"], ["toggle-llm", "show-llm"], ["toggle-actions", "show-actions"]]) {
-    $(id).addEventListener("change", (ev) => { document.body.classList.toggle(cls, ev.target.checked); renderGraph(); });
+    $(id).addEventListener("change", (ev) => {
+      document.body.classList.toggle(cls, ev.target.checked);
+      if (id === "toggle-private") update(); else renderGraph();  // ground-truth labels come and go
+    });
   }
   document.addEventListener("keydown", (ev) => {
     if (ev.target instanceof HTMLSelectElement) return;
