@@ -42,7 +42,7 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
     if agent is not None:
         lines.append(f"(as observed by {agent})")
     lines.append("(the number before each line is the event's seq: `alignsim fork LOG --drop-message SEQ`,")
-    lines.append(" `--replace-message SEQ TEXT` or `--set-vote SEQ TARGET` replays the episode with that event changed)")
+    lines.append(" `--replace-message SEQ TEXT` or `--set-vote SEQ TARGET` replays the episode with it changed)")
     lines.append("")
     last_stage = None
     for event in log.events:
