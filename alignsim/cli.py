@@ -18,6 +18,8 @@ alignsim export PATH --inspect OUT.json
                                    episodes (a log, run or sweep) as an Inspect AI eval log
 alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
 alignsim list [envs|scenarios|policies]
+
+-v, --verbose (any command): also show other libraries' progress bars and warnings.
 """
 
 from __future__ import annotations
@@ -35,8 +37,32 @@ from alignsim.errors import AlignsimError, ConfigError, LogFormatError, ReplayMi
 USAGE = __doc__ or ""
 
 
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
+def quiet_third_parties() -> None:
+    """Silence other libraries' progress bars, advisories and warnings (``-v`` keeps them).
+
+    The first run converts the embedded model (a GGUF progress bar per tensor) and loads
+    transformers, which has much to say; none of it helps a user read a run. alignsim's own
+    warnings still show. Set in the environment, so worker processes inherit it.
+    """
+    import warnings
+
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    warnings.filterwarnings("ignore", module=r"(?!alignsim)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = any(a in VERBOSE_FLAGS for a in argv)
+    argv = [a for a in argv if a not in VERBOSE_FLAGS]
+    if as_program and not verbose:
+        quiet_third_parties()  # a library caller of main() keeps its own environment and filters
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE.strip())
         return 0
@@ -133,7 +159,7 @@ def _sweep(args: list[str]) -> int:
     if "progress" not in given:
         extra.append("progress=false")  # the sweep's own bar follows every job
     print(f"sweep {name}: {len(pre.jobs)} job(s), {pre.total_episodes} episode(s) -> {sweep_dir}", file=sys.stderr)
-    show = bool(pre.config.progress) and sys.stderr.isatty()
+    show = bool(pre.config.progress)
     with SweepWatcher(Path(sweep_dir), pre.total_episodes, enabled=show):
         return _hydra(["--multirun", *overrides, *extra], "alignsim sweep")
 
@@ -179,7 +205,7 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
         flush=resolved["flush"],
         fsync=resolved["fsync"],
         resume=resolved["resume"],
-        progress=resolved["progress"] and sys.stderr.isatty(),
+        progress=resolved["progress"],
     )
     hydra_config = HydraConfig.get()
     if hydra_config.mode == RunMode.MULTIRUN:

@@ -263,10 +263,28 @@ class EpisodeRunner:
         self._envs = [envs.make(spec.env_id, **spec.env_kwargs)]
         self.env = self._envs[0]
         self._snapshots: dict[tuple[int, str], tuple[str, int]] = {}
+        self._live: list[_LiveEpisode] = []
         self._owned = {key for key in spec.seating if policies is None or key not in policies}
         self.policies: dict[str, Policy] = dict(policies or {})
         for key in self._owned:
             self.policies[key] = agents.make(spec.seating[key].policy, **self.seat_kwargs[key])
+
+    def status(self) -> str:
+        """Where the episodes in flight stand, for progress displays: round, phase, model usage.
+
+        Safe to call from another thread: it only reads counters (copies taken in one step).
+        """
+        live = list(self._live)
+        if not live:
+            return ""
+        u = live[0].u
+        where = f"round {getattr(u, 'round', 0)} {str(getattr(u, 'phase', '')).replace('_', ' ')}".rstrip()
+        text = where if len(live) == 1 else f"{len(live)} episodes in flight, the first at {where}"
+        calls = sum(sum(list(e.tally.llm_calls.values())) for e in live)
+        if calls:
+            tokens = sum(sum(list(e.tally.tokens.values())) for e in live)
+            text += f", {calls:,} model calls and {tokens:,} tokens so far"
+        return text
 
     def close(self) -> None:
         for key in self._owned:
@@ -297,7 +315,7 @@ class EpisodeRunner:
             raise ConfigError("lockstep", f"must be at least 1, got {lockstep}")
         results: dict[int, EpisodeResult] = {}
         queue = deque(enumerate(jobs))
-        live: list[_LiveEpisode] = []
+        live = self._live = []
         idle = list(self._envs)
 
         def settle(position: int, result: EpisodeResult) -> None:
@@ -748,7 +766,9 @@ def run(
     With ``workers=W > 1`` the episodes are shared out to W processes in chunks of ``lockstep``
     (each chunk with fresh policies), so a job uses W cores; logs are the same either way
     except for memory carried between episodes. ``llm`` gives defaults for LLM seats
-    (``model``, ``params``, ...); see :class:`EpisodeRunner`.
+    (``model``, ``params``, ...); see :class:`EpisodeRunner`. ``progress`` shows progress on
+    stderr: a live bar on a terminal, otherwise a plain line every 15 seconds (see
+    :mod:`alignsim.progress`).
     """
     spec = _as_spec(scenario)
     if episodes < 1:
@@ -758,16 +778,30 @@ def run(
     validate_scenario(spec, llm=llm)
     jobs = [(seed, index) for index in range(episodes)]
     options: dict[str, Any] = {"config": config, "llm": llm, "flush": flush, "fsync": fsync}
-    with EpisodeProgress(f"{spec.id} seed={seed}", episodes, enabled=progress) as bar:
-
-        def count(result: EpisodeResult) -> None:
-            bar.add(result.summary, earlier=result.skipped)
-
-        if workers == 1:
-            with EpisodeRunner(spec, out_dir=out_dir, **options) as runner:
-                results = runner.run_many(jobs, resume=resume, lockstep=lockstep, on_result=count)
-        else:
-            results = _run_in_processes(spec, jobs, out_dir, options, resume, lockstep, workers, count)
+    description = f"{spec.id} seed={seed}"
+    if workers == 1:
+        with (
+            EpisodeRunner(spec, out_dir=out_dir, **options) as runner,
+            EpisodeProgress(description, episodes, enabled=progress, live=runner.status) as bar,
+        ):
+            results = runner.run_many(
+                jobs,
+                resume=resume,
+                lockstep=lockstep,
+                on_result=lambda result: bar.add(result.summary, earlier=result.skipped),
+            )
+    else:
+        with EpisodeProgress(description, episodes, enabled=progress) as bar:
+            results = _run_in_processes(
+                spec,
+                jobs,
+                out_dir,
+                options,
+                resume,
+                lockstep,
+                workers,
+                lambda result: bar.add(result.summary, earlier=result.skipped),
+            )
     rows = [msgspec.to_builtins(r.summary) | {"skipped": r.skipped} for r in results]
     write_atomic(Path(out_dir) / "run_summary.json", msgspec.json.format(msgspec.json.encode(rows), indent=2))
     return results
