@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -172,8 +171,7 @@ class EpisodeProgress:
             return ""
 
     def _print_line(self) -> None:
-        stream: TextIO = self.console.file
-        print(self.line(), file=stream, flush=True)
+        print(self.line(), file=self.console.file, flush=True)
 
     def _tick(self) -> None:
         # On a terminal, refresh the live text each second; otherwise print a line per interval.
