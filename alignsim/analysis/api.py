@@ -245,7 +245,7 @@ def analyze(
     summary = summarize(episodes[~other_family], by=by, n_resamples=n_resamples, seed=seed)
     rounds = round_table(analysed)
     curves = {
-        name: round_curve(rounds, name, by=by, n_resamples=n_resamples, seed=seed)
+        name: round_curve(rounds, name, by=by, proportion=name != "vote_entropy", n_resamples=n_resamples, seed=seed)
         for name in CURVES
         if name in rounds.columns and rounds[name].notna().any()
     }
@@ -296,7 +296,7 @@ def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.Dat
     """Mean excess suspicion per lag (round 1, and all rounds), pooled over betrayals and
     bootstrapped over the episodes the betrayals happened in (betrayals in one episode are
     not independent)."""
-    from alignsim.analysis.stats import bootstrap_ratio
+    from alignsim.analysis.stats import ratio_interval
 
     columns = ["lag (episodes)", "rounds", "excess suspicion", "ci_low", "ci_high", "betrayals", "episodes"]
     rows = []
@@ -304,9 +304,10 @@ def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.Dat
         for scope, values in (("round 1", part[part["round"] == 1]), ("all rounds", part)):
             per_betrayal = values.groupby([EP, "agent"])["excess"].mean().reset_index()
             per_episode = per_betrayal.groupby(EP)["excess"].agg(["sum", "size"])
-            est = bootstrap_ratio(
+            est = ratio_interval(
                 per_episode["sum"].to_numpy(float),
                 per_episode["size"].to_numpy(float),
+                proportion=False,  # excess suspicion is a signed difference
                 n_resamples=n_resamples,
                 seed=seed,
             )[0]

@@ -272,7 +272,7 @@ def rates_by(
         ``evasion_rate``, ``honest_error_rate``), ``estimate``, ``ci_low``, ``ci_high``,
         ``n`` (episodes with statements in the group), ``n_statements``, ``method``.
     """
-    from alignsim.analysis.stats import bootstrap_ratio
+    from alignsim.analysis.stats import ratio_interval
 
     columns = [*by, "rate", "estimate", "ci_low", "ci_high", "n", "n_statements", "method"]
     if labelled.empty:
@@ -289,9 +289,10 @@ def rates_by(
     for key, part in per_episode.groupby(level=list(range(len(by))), dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         p = part
-        estimates = bootstrap_ratio(
+        estimates = ratio_interval(
             np.array([p["lies"], p["items"] - p["lies"], p["evasions"], p["errors"]]),
             np.array([p["claims"], p["items"], p["items"], p["claims"]]),
+            proportion=True,
             n_resamples=n_resamples,
             seed=seed,
         )

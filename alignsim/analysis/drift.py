@@ -49,7 +49,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from alignsim.analysis.stats import DEFAULT_RESAMPLES, bootstrap_mean, bootstrap_ratio, bootstrap_sums
+from alignsim.analysis.stats import DEFAULT_RESAMPLES, bootstrap_mean, bootstrap_sums, mean_interval, ratio_interval
 from alignsim.record import find_logs
 from alignsim.record.io import is_json_line, split_log
 
@@ -383,8 +383,12 @@ def _pooled_rates(
     rows = []
     for key, part in per_unit.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        est = bootstrap_ratio(
-            part["sum"].to_numpy(float), part["size"].to_numpy(float), n_resamples=n_resamples, seed=seed
+        est = ratio_interval(
+            part["sum"].to_numpy(float),
+            part["size"].to_numpy(float),
+            proportion=True,
+            n_resamples=n_resamples,
+            seed=seed,
         )[0]
         rows.append(
             {
@@ -646,7 +650,12 @@ def wealth_summary(
         key = key if isinstance(key, tuple) else (key,)
         row: dict[str, Any] = {**dict(zip(by, key, strict=True)), "episodes": len(part)}
         for metric in ("total", "worst", "gini", "success"):
-            est = bootstrap_mean(part[metric].to_numpy(float), n_resamples=n_resamples, seed=seed)
+            est = mean_interval(
+                part[metric].to_numpy(float),
+                proportion=metric in ("gini", "success"),
+                n_resamples=n_resamples,
+                seed=seed,
+            )
             row[metric] = est.estimate
             row[f"{metric}_ci_low"] = est.ci_low
             row[f"{metric}_ci_high"] = est.ci_high

@@ -18,7 +18,7 @@ import pandas as pd
 
 from alignsim.analysis import deception, traitors, trust
 from alignsim.analysis.frames import Frames
-from alignsim.analysis.stats import DEFAULT_RESAMPLES, bootstrap_ratio, bootstrap_sums
+from alignsim.analysis.stats import DEFAULT_RESAMPLES, bootstrap_sums, ratio_interval
 
 __all__ = [
     "EPISODE_COLUMNS",
@@ -471,7 +471,14 @@ def summarize(
                 num.append(group[m.numerator].to_numpy(float))
                 den.append(group[m.denominator].to_numpy(float))
         estimates = (
-            bootstrap_ratio(np.array(num), np.array(den), n_resamples=n_resamples, confidence=confidence, seed=seed)
+            ratio_interval(
+                np.array(num),
+                np.array(den),
+                proportion=[m.unit == "rate" for m in ratio],
+                n_resamples=n_resamples,
+                confidence=confidence,
+                seed=seed,
+            )
             if ratio
             else []
         )
@@ -545,8 +552,9 @@ def round_curve(
     confidence: float = 0.95,
     seed: int = 0,
     min_episodes: int = 1,
+    proportion: bool = True,
 ) -> pd.DataFrame:
-    """A per-round rate curve with bootstrap CIs over episodes, for any per-round metric.
+    """A per-round rate curve with CIs over episodes, for any per-round metric.
 
     Works for any frame with ``episode_id``, ``round`` and a ``value`` column (Traitors
     round metrics now; violation rates V_t of the self-evolution family later): at each
@@ -565,9 +573,14 @@ def round_curve(
         if len(group) < min_episodes:
             continue
         values = group[value].to_numpy(float)
-        est = bootstrap_ratio(values, np.ones_like(values), n_resamples=n_resamples, confidence=confidence, seed=seed)[
-            0
-        ]
+        est = ratio_interval(
+            values,
+            np.ones_like(values),
+            proportion=proportion,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )[0]
         rows.append(
             {
                 **dict(zip([*by, RND], key, strict=True)),

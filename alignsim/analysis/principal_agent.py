@@ -44,7 +44,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from alignsim.analysis.stats import DEFAULT_RESAMPLES, bootstrap_ratio
+from alignsim.analysis.stats import DEFAULT_RESAMPLES, ratio_interval
 from alignsim.record import find_logs
 from alignsim.record.io import is_json_line, split_log
 
@@ -439,7 +439,9 @@ def rates(
         per_episode = part.groupby("episode_id", sort=True).sum(numeric_only=True)
         num = np.array([per_episode[n].to_numpy(float) for _, n, _ in _RATES.values()])
         den = np.array([per_episode[d].to_numpy(float) for _, _, d in _RATES.values()])
-        estimates = bootstrap_ratio(num, den, n_resamples=n_resamples, seed=seed)
+        # Indicator columns (``_name``) give proportions; utilities and surplus are money amounts.
+        proportion = [n.startswith("_") for _, n, _ in _RATES.values()]
+        estimates = ratio_interval(num, den, proportion=proportion, n_resamples=n_resamples, seed=seed)
         for (name, (description, _, _)), est, n_row, d_row in zip(_RATES.items(), estimates, num, den, strict=True):
             rows.append(
                 {

@@ -1,25 +1,42 @@
-"""Bootstrap confidence intervals over episodes, and sample-size (power) helpers.
+"""Confidence intervals over episodes, and sample-size (power) helpers.
 
-Every aggregate in alignsim is a function of per-episode sums, resampled by episode (the
-episode is the independent unit; rounds, votes and claims within an episode are not):
+Every aggregate in alignsim is a function of per-episode sums; the episode is the
+independent unit (rounds, votes and claims within an episode are not):
 
 * a **mean** of a per-episode value: sum(value) / sum(1) over episodes where it is defined;
 * a **pooled rate** (e.g. lies per claim): sum(numerator) / sum(denominator), so episodes
   weigh by how many claims they hold, and an episode with none adds nothing;
 * a **correlation** (the Bullshit Index) from per-episode sufficient statistics.
 
-Intervals come from :func:`scipy.stats.bootstrap` (BCa), with episodes resampled jointly
-for all metrics of a group (``paired=True``), for up to :data:`BCA_MAX_EPISODES` episodes.
-Above that, BCa's jackknife (O(n^2)) is too slow and BCa and percentile intervals agree
-closely, so the percentile method is used, computed by one matrix product per group (see
-``_percentile_distribution``). Resampling is seeded, so the
-same logs and seed always give the same intervals. Where a bootstrap distribution is
-degenerate (all episodes equal, or some resamples undefined), the interval is the
-percentile interval of the defined resamples.
+:func:`ratio_interval` picks the interval by what the numbers are:
+
+* **proportions** (every episode's value lies in [0, 1]) get a score interval, which keeps
+  its coverage at 0 and 1 where a bootstrap collapses to [p, p] (with every episode at 1 a
+  bootstrap has nothing to resample): the **Wilson** interval when each episode is one
+  0/1 outcome (a win), and a **cluster Wilson** interval otherwise: Wilson's score interval
+  at the effective sample size n_eff = p(1-p) / V, where V is the episode-clustered
+  (linearization) variance of the ratio estimator, with Student's t quantile on n-1
+  degrees of freedom (n episodes). Statements of one episode are not independent, so
+  n_eff is usually well below the number of statements; it is capped at that number for
+  counts. Where V cannot be estimated (p = 0 or 1, or every episode equal) n_eff is the
+  number of episodes, which is conservative: a [0, 1] value varies at most as much as a
+  0/1 one. Coverage over a grid of p and n, clustered and not, is tested by simulation
+  (``tests/analysis/test_interval_coverage.py``).
+* anything else (counts, rounds, scores that may be negative) gets a bootstrap of episodes,
+  from :func:`scipy.stats.bootstrap` (BCa), with episodes resampled jointly for all metrics
+  of a group (``paired=True``), for up to :data:`BCA_MAX_EPISODES` episodes. Above that,
+  BCa's jackknife (O(n^2)) is too slow and BCa and percentile intervals agree closely, so
+  the percentile method is used, computed by one matrix product per group (see
+  ``_percentile_distribution``). Resampling is seeded, so the same logs and seed always
+  give the same intervals. Where every episode has the same value a bootstrap has nothing
+  to say: no interval is given (method ``no variation``) rather than a zero-width one.
+
+Every result carries its ``method``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -37,7 +54,11 @@ __all__ = [
     "detectable_difference",
     "episodes_needed_means",
     "episodes_needed_proportions",
+    "mean_interval",
     "power_proportions",
+    "proportion_interval",
+    "ratio_interval",
+    "wilson_interval",
 ]
 
 BCA_MAX_EPISODES = 500
@@ -58,7 +79,8 @@ class Estimate:
     n: int
     """Episodes that contributed (where the statistic is defined)."""
     method: str
-    """``BCa``, ``percentile``, ``exact`` (no variation) or ``none`` (too few episodes)."""
+    """``Wilson``, ``cluster Wilson``, ``BCa``, ``percentile``, ``no variation`` (every episode
+    equal: no bootstrap interval) or ``none`` (too few episodes)."""
 
 
 def bootstrap_sums(
@@ -192,11 +214,118 @@ def bootstrap_ratio(
         elif used[i] < 2:
             out.append(Estimate(est, math.nan, math.nan, int(used[i]), "none"))
         elif np.all(values == values[0]):
-            # Every episode has the same ratio, so every resample does too.
-            out.append(Estimate(est, est, est, int(used[i]), "exact"))
+            # Every episode has the same ratio, so every resample does too: a bootstrap
+            # interval would have zero width, which no sample justifies.
+            out.append(Estimate(est, math.nan, math.nan, int(used[i]), "no variation"))
         else:
             out.append(Estimate(est, float(low[i]), float(high[i]), int(used[i]), method))
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _quantile(confidence: float, df: int | None) -> float:
+    """The two-sided quantile: normal (``df`` None) or Student's t with ``df`` degrees of freedom."""
+    upper = 1 - (1 - confidence) / 2
+    return float(sps.norm.ppf(upper) if df is None else sps.t.ppf(upper, df))
+
+
+def wilson_interval(
+    successes: float | np.ndarray,
+    trials: float | np.ndarray,
+    confidence: float = 0.95,
+    *,
+    quantile: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson's score interval for ``successes`` out of ``trials`` (vectorised).
+
+    ``quantile`` replaces the normal quantile z_{1-a/2} (e.g. Student's t for a clustered
+    sample). Correct at 0 and 1: with no successes the interval is [0, z^2 / (trials + z^2)].
+    """
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    z = _quantile(confidence, None) if quantile is None else quantile
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        scale = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / scale
+        half = z * np.sqrt(np.clip(p * (1 - p), 0, None) / n + z * z / (4 * n * n)) / scale
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def proportion_interval(numerator: np.ndarray, denominator: np.ndarray, *, confidence: float = 0.95) -> Estimate:
+    """A pooled proportion sum(numerator) / sum(denominator) over episodes, with a score interval.
+
+    Each episode's numerator must lie in [0, its denominator]. One 0/1 outcome per episode
+    (denominators 1) gets the Wilson interval; otherwise the episodes are clusters and the
+    interval is the cluster Wilson interval described in this module's docstring.
+    """
+    den = np.asarray(denominator, dtype=float)
+    used = den != 0
+    y, m = np.asarray(numerator, dtype=float)[used], den[used]
+    n = int(used.sum())
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, "none")
+    total = float(m.sum())
+    r = float(y.sum()) / total
+    if np.all(m == 1) and np.all((y == 0) | (y == 1)):
+        low, high = wilson_interval(y.sum(), n, confidence)
+        return Estimate(r, float(low), float(high), n, "Wilson")
+    if n < 2:
+        return Estimate(r, math.nan, math.nan, n, "none")
+    # Variance of the ratio estimator with episodes as clusters (Taylor linearization).
+    variance = float(((y - r * m) ** 2).sum()) / (n * (n - 1)) / (total / n) ** 2
+    if 0 < r < 1 and variance > 0:
+        n_eff = r * (1 - r) / variance
+        if np.all(y == np.round(y)) and np.all(m == np.round(m)):
+            n_eff = min(n_eff, total)  # counts: never more information than the trials themselves
+    else:
+        n_eff = float(n)
+    low, high = wilson_interval(r * n_eff, n_eff, quantile=_quantile(confidence, n - 1))
+    return Estimate(r, float(low), float(high), n, "cluster Wilson")
+
+
+def ratio_interval(
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    *,
+    proportion: bool | Sequence[bool],
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = 0.95,
+    seed: int = 0,
+    method: str = "auto",
+) -> list[Estimate]:
+    """Pooled ratios sum(numerator) / sum(denominator) over episodes, each with the right interval.
+
+    Rows declared a ``proportion`` (a rate in [0, 1] by definition: lies per claim, wins
+    per game) get :func:`proportion_interval`; other rows (signed differences, counts,
+    scores) get :func:`bootstrap_ratio` (``method``: ``auto``, ``BCa`` or ``percentile``).
+    Whether a row is a proportion is a property of the metric, never guessed from the
+    sample (a difference that happens to be positive in every episode is still signed). A
+    declared proportion whose data leave [0, 1] is bootstrapped instead.
+
+    Args:
+        numerator, denominator: shape ``(k, n)`` (k metrics, n episodes) or ``(n,)``.
+            An episode with denominator 0 does not count towards that metric's ``n``.
+        proportion: one flag for every row, or one per row.
+    """
+    den = np.atleast_2d(np.asarray(denominator, dtype=float))
+    num = np.atleast_2d(np.asarray(numerator, dtype=float))
+    declared = np.broadcast_to(np.asarray(proportion, dtype=bool), (len(den),))
+    used = den != 0
+    with np.errstate(invalid="ignore"):
+        inside = ((num >= 0) & (num <= den) & (den > 0)) | ~used
+    score = declared & inside.all(axis=1)
+    out: list[Estimate | None] = [None] * len(den)
+    for i in np.flatnonzero(score):
+        out[i] = proportion_interval(num[i], den[i], confidence=confidence)
+    rest = np.flatnonzero(~score)
+    if len(rest):
+        boot = bootstrap_ratio(
+            num[rest], den[rest], n_resamples=n_resamples, confidence=confidence, seed=seed, method=method
+        )
+        for i, estimate in zip(rest, boot, strict=True):
+            out[i] = estimate
+    return [e for e in out if e is not None]
 
 
 def bootstrap_mean(
@@ -217,6 +346,28 @@ def bootstrap_mean(
         confidence=confidence,
         seed=seed,
         method=method,
+    )[0]
+
+
+def mean_interval(
+    values: np.ndarray,
+    *,
+    proportion: bool,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Estimate:
+    """Mean of per-episode values (NaN = undefined, left out) with the interval :func:`ratio_interval`
+    gives: a score interval for a ``proportion`` (values in [0, 1] by definition), a bootstrap otherwise."""
+    values = np.asarray(values, dtype=float)
+    defined = np.isfinite(values)
+    return ratio_interval(
+        np.where(defined, values, 0.0),
+        defined.astype(float),
+        proportion=proportion,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
     )[0]
 
 

@@ -29,7 +29,10 @@ def test_mean_interval_is_seeded_and_brackets_the_mean() -> None:
 
 
 def test_degenerate_and_tiny_samples() -> None:
-    assert bootstrap_mean(np.ones(5)).method == "exact"
+    # Every episode equal: a bootstrap has nothing to resample, so it gives no interval
+    # rather than a zero-width one.
+    flat = bootstrap_mean(np.ones(5) * 3.0)
+    assert flat.method == "no variation" and math.isnan(flat.ci_low) and math.isnan(flat.ci_high)
     single = bootstrap_mean(np.array([0.4, np.nan]))
     assert single.n == 1 and single.method == "none" and math.isnan(single.ci_low)
     assert math.isnan(bootstrap_mean(np.array([np.nan])).estimate)
@@ -76,7 +79,10 @@ def test_summarize_reports_groups_counts_and_settings() -> None:
     assert rows.loc[("a", "faithful_win"), "estimate"] == pytest.approx(2 / 3)
     assert rows.loc[("a", "dpr_traitor"), "estimate"] == pytest.approx(3 / 5)  # pooled: (2 + 1) / (4 + 1)
     assert rows.loc[("a", "dpr_traitor"), "n"] == 2  # the episode with no claims does not count
-    assert rows.loc[("b", "faithful_win"), "method"] == "exact"
+    # No faithful win in 2 games: a proportion at 0 gets Wilson's [0, z^2 / (n + z^2)], never [0, 0].
+    zero = rows.loc[("b", "faithful_win")]
+    assert zero["method"] == "Wilson" and zero["ci_low"] == 0
+    assert zero["ci_high"] == pytest.approx(1.959964**2 / (2 + 1.959964**2))
     assert set(out["n_resamples"]) == {300} and set(out["seed"]) == {5} and set(out["n_episodes"]) == {3, 2}
 
 
@@ -92,4 +98,6 @@ def test_round_curve_works_for_any_per_round_rate() -> None:
     curve = round_curve(rounds, "violation", n_resamples=200).set_index("round")
     assert curve["estimate"].tolist() == pytest.approx([0.5 / 3, 1.5 / 3, 1.0])
     assert curve["n"].tolist() == [3, 3, 2]
-    assert curve.loc[3, "method"] == "exact"
+    # Round 3: both episodes at 1.0 (two 0/1 outcomes): Wilson's interval, not [1, 1].
+    assert curve.loc[3, "method"] == "Wilson"
+    assert curve.loc[3, "ci_high"] == 1 and curve.loc[3, "ci_low"] == pytest.approx(2 / (2 + 1.959964**2))
