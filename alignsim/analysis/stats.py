@@ -150,6 +150,9 @@ def bootstrap_sums(
         defined = distribution[row][np.isfinite(distribution[row])]
         if defined.size:
             low[row], high[row] = np.quantile(defined, [alpha, 1 - alpha])
+    # A bootstrap distribution with no spread (every episode alike) gives no interval, not [p, p].
+    flat = high - low <= 1e-12 * np.maximum(1.0, np.abs(estimate))
+    low[flat], high[flat] = np.nan, np.nan
     return estimate, low, high, method
 
 
