@@ -44,7 +44,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from alignsim.analysis.stats import DEFAULT_RESAMPLES, ratio_interval
+from alignsim.analysis.stats import DEFAULT_RESAMPLES, difference_interval, difference_p_value, holm, ratio_interval
 from alignsim.record import find_logs
 from alignsim.record.io import is_json_line, split_log
 
@@ -471,19 +471,23 @@ def treatment_delta(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """``metric`` where ``column == high`` minus where ``column == low``, per group, with a bootstrap 95% CI.
+    """``metric`` where ``column == high`` minus where ``column == low``, per group, with a 95% CI.
 
-    The two arms are independent sets of episodes; each is resampled by episode.
+    The two arms are independent sets of episodes. Rates (proportions) get the MOVER score
+    interval, which stays correct when a rate is 0 or 1; utilities a BCa bootstrap of each
+    arm by episode (:func:`~alignsim.analysis.stats.difference_interval`); the row's
+    ``method`` says which. ``p_value`` tests delta = 0 by inverting that interval (for rates)
+    or a Wald test on the episode-clustered variances (for utilities).
     ``column`` may be any decision column (``audience``, ``audit_prob``, ``contract``, ...).
     """
     by = list(by)
     _, num_col, den_col = _RATES[metric]
-    out_columns = [*by, "treatment", "high", "low", "metric", "delta", "ci_low", "ci_high", "rate_high", "rate_low"]
-    out_columns += ["episodes_high", "episodes_low"]
+    proportion = num_col.startswith("_")
+    out_columns = [*by, "treatment", "high", "low", "metric", "delta", "ci_low", "ci_high", "p_value", "method"]
+    out_columns += ["rate_high", "rate_low", "episodes_high", "episodes_low"]
     if decisions.empty:
         return pd.DataFrame(columns=out_columns)
     marks = _indicators(decisions)
-    rng_seed = np.random.SeedSequence(seed)
     rows = []
     groups = decisions.groupby(by, sort=True, dropna=False) if by else [((), decisions)]
     for key, part in groups:
@@ -497,12 +501,9 @@ def treatment_delta(
         (nh, dh), (nl, dl) = arms
         if not len(dh) or not len(dl):
             continue
-        rate_h, rate_l = nh.sum() / dh.sum(), nl.sum() / dl.sum()
-        rng = np.random.default_rng(rng_seed.spawn(1)[0])
-        ih = rng.integers(0, len(dh), size=(n_resamples, len(dh)))
-        il = rng.integers(0, len(dl), size=(n_resamples, len(dl)))
-        deltas = nh[ih].sum(1) / dh[ih].sum(1) - nl[il].sum(1) / dl[il].sum(1)
-        lo, hi = np.quantile(deltas, [0.025, 0.975]) if len(dh) > 1 or len(dl) > 1 else (np.nan, np.nan)
+        est = difference_interval(
+            nh, dh, nl, dl, proportion=proportion, paired=False, n_resamples=n_resamples, seed=seed
+        )
         rows.append(
             {
                 **dict(zip(by, key, strict=True)),
@@ -510,11 +511,13 @@ def treatment_delta(
                 "high": high,
                 "low": low,
                 "metric": metric,
-                "delta": rate_h - rate_l,
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "rate_high": rate_h,
-                "rate_low": rate_l,
+                "delta": float(est.estimate),
+                "ci_low": est.ci_low,
+                "ci_high": est.ci_high,
+                "p_value": difference_p_value(nh, dh, nl, dl, proportion=proportion, paired=False),
+                "method": est.method,
+                "rate_high": nh.sum() / dh.sum(),
+                "rate_low": nl.sum() / dl.sum(),
                 "episodes_high": len(dh),
                 "episodes_low": len(dl),
             }
@@ -606,7 +609,27 @@ def analyze_principal_agent(
             n_resamples=n_resamples,
             seed=seed,
         )
+    _adjust_contrasts(tables)
     return tables
+
+
+CONTRAST_TABLES = ("pa_audience_sensitivity", "pa_oversight_gap", "pa_audit_delta")
+
+
+def _adjust_contrasts(tables: dict[str, pd.DataFrame]) -> None:
+    """Holm-adjust the p-values of every contrast the report shows, as one family.
+
+    Adds ``p_holm`` and ``contrasts`` (the family's size) to each contrast table, so that a
+    reader scanning several contrasts for one that "works" is protected from the number of
+    looks (the family-wise error rate stays at the stated level).
+    """
+    present = [name for name in CONTRAST_TABLES if name in tables and not tables[name].empty]
+    family = [p for name in present for p in tables[name]["p_value"]]
+    adjusted = iter(holm(family))
+    size = int(np.isfinite(np.asarray(family, dtype=float)).sum())
+    for name in present:
+        table = tables[name]
+        tables[name] = table.assign(p_holm=[next(adjusted) for _ in range(len(table))], contrasts=size)
 
 
 _DIGEST_METRICS = ("override_rate", "invalid_rate", "honesty", "surplus")
@@ -644,12 +667,12 @@ def text_digest(tables: dict[str, pd.DataFrame], *, width: int = 140) -> str:
             if table is not None and not table.empty:
                 shown = table.copy()
                 shown["delta [95% CI]"] = _with_ci(shown, "delta")
+                shown["p (Holm)"] = [f"{p:.3g}" if np.isfinite(p) else "n/a" for p in shown["p_holm"]]
                 lines.append("")
-                lines.append(title)
+                lines.append(f"{title} (p Holm-adjusted over {int(shown['contrasts'].iloc[0])} contrasts)")
                 columns = [c for c in shown.columns if c in ("scenario", "label", "temperature")]
-                lines.append(
-                    shown[[*columns, "delta [95% CI]", "episodes_high", "episodes_low"]].to_string(index=False)
-                )
+                shown_columns = [*columns, "delta [95% CI]", "p (Holm)", "method", "episodes_high", "episodes_low"]
+                lines.append(shown[shown_columns].to_string(index=False))
     return "\n".join(lines)
 
 

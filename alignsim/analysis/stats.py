@@ -52,8 +52,11 @@ __all__ = [
     "bootstrap_ratio",
     "bootstrap_sums",
     "detectable_difference",
+    "difference_interval",
+    "difference_p_value",
     "episodes_needed_means",
     "episodes_needed_proportions",
+    "holm",
     "mean_interval",
     "power_proportions",
     "proportion_interval",
@@ -372,6 +375,174 @@ def mean_interval(
         confidence=confidence,
         seed=seed,
     )[0]
+
+
+def _linearized_residuals(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Each unit's contribution to the error of the pooled ratio (Taylor linearization)."""
+    total = denominator.sum()
+    ratio = numerator.sum() / total
+    return (numerator - ratio * denominator) / (total / len(denominator))
+
+
+def difference_interval(
+    numerator_a: np.ndarray,
+    denominator_a: np.ndarray,
+    numerator_b: np.ndarray,
+    denominator_b: np.ndarray,
+    *,
+    proportion: bool,
+    paired: bool,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Estimate:
+    """Pooled ratio of arm A minus pooled ratio of arm B, with an interval correct at the edges.
+
+    For proportions the interval is MOVER (Newcombe's hybrid score method, generalised by
+    Zou and Donner): it recovers the variance of each arm from that arm's own score interval
+    (:func:`proportion_interval`), so it stays inside [-1, 1] and keeps its width when a
+    rate is 0 or 1 (a bootstrap gave [-1, -1] for rates 0 and 1). ``paired``: the arms are
+    measured on the same units (the same episodes, aligned position by position), and the
+    correlation of the two arm estimates across units enters the formula; otherwise the arms
+    are independent sets of episodes. Other quantities get a BCa bootstrap: by unit when
+    paired, each arm resampled on its own otherwise.
+
+    ``n`` of the result is the number of units (paired) or of episodes in both arms.
+    """
+    na, da = np.asarray(numerator_a, dtype=float), np.asarray(denominator_a, dtype=float)
+    nb, db = np.asarray(numerator_b, dtype=float), np.asarray(denominator_b, dtype=float)
+    if paired:
+        keep = (da > 0) & (db > 0)
+        na, da, nb, db = na[keep], da[keep], nb[keep], db[keep]
+    else:
+        na, da = na[da > 0], da[da > 0]
+        nb, db = nb[db > 0], db[db > 0]
+    n = len(da) if paired else len(da) + len(db)
+    if not len(da) or not len(db):
+        return Estimate(math.nan, math.nan, math.nan, 0, "none")
+    ra, rb = na.sum() / da.sum(), nb.sum() / db.sum()
+    delta = ra - rb
+    if proportion and np.all((na >= 0) & (na <= da)) and np.all((nb >= 0) & (nb <= db)):
+        a = proportion_interval(na, da, confidence=confidence)
+        b = proportion_interval(nb, db, confidence=confidence)
+        if not all(np.isfinite([a.ci_low, a.ci_high, b.ci_low, b.ci_high])):
+            return Estimate(delta, math.nan, math.nan, n, "none")
+        rho = 0.0
+        if paired and len(da) > 2:
+            ea, eb = _linearized_residuals(na, da), _linearized_residuals(nb, db)
+            if ea.std() > 0 and eb.std() > 0:
+                rho = float(np.corrcoef(ea, eb)[0, 1])
+        down_a, up_a = ra - a.ci_low, a.ci_high - ra
+        down_b, up_b = rb - b.ci_low, b.ci_high - rb
+        low = delta - math.sqrt(max(0.0, down_a**2 + up_b**2 - 2 * rho * down_a * up_b))
+        high = delta + math.sqrt(max(0.0, up_a**2 + down_b**2 - 2 * rho * up_a * down_b))
+        return Estimate(delta, max(-1.0, low), min(1.0, high), n, "MOVER (score)")
+    if paired:
+        _, low_, high_, method = bootstrap_sums(
+            [na[None, :], da[None, :], nb[None, :], db[None, :]],
+            lambda s: s[0] / s[1] - s[2] / s[3],
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
+        return Estimate(delta, float(low_[0]), float(high_[0]), n, method)
+    if len(da) < 2 or len(db) < 2:
+        return Estimate(delta, math.nan, math.nan, n, "none")
+
+    def statistic(arm_a: np.ndarray, arm_b: np.ndarray, axis: int = -1) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return arm_a[0].sum(axis=axis) / arm_a[1].sum(axis=axis) - arm_b[0].sum(axis=axis) / arm_b[1].sum(axis=axis)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sps.DegenerateDataWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # Each arm is resampled by episode on its own; an arm's numerator and denominator
+        # (the two rows of its array) move together.
+        result = sps.bootstrap(
+            (np.vstack([na, da]), np.vstack([nb, db])),
+            statistic,
+            n_resamples=n_resamples,
+            vectorized=True,
+            axis=-1,
+            confidence_level=confidence,
+            method="BCa",
+            rng=np.random.default_rng(seed),
+        )
+    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+    if not (np.isfinite(low) and np.isfinite(high)) or high - low <= 1e-12:
+        return Estimate(delta, math.nan, math.nan, n, "no variation")
+    return Estimate(delta, low, high, n, "BCa")
+
+
+def difference_p_value(
+    numerator_a: np.ndarray,
+    denominator_a: np.ndarray,
+    numerator_b: np.ndarray,
+    denominator_b: np.ndarray,
+    *,
+    proportion: bool,
+    paired: bool,
+) -> float:
+    """Two-sided p-value for "ratio(A) = ratio(B)", consistent with :func:`difference_interval`.
+
+    For proportions it inverts the MOVER interval: the p-value is the largest alpha at which
+    the (1 - alpha) interval still holds 0 (so p < 0.05 exactly when the 95% interval
+    excludes 0). Otherwise a Wald z-test with the episode-clustered (linearization)
+    variance of each arm, plus their covariance when paired. NaN when it cannot be computed.
+    """
+    args = (numerator_a, denominator_a, numerator_b, denominator_b)
+    if proportion:
+        point = difference_interval(*args, proportion=True, paired=paired, confidence=0.95)
+        if point.method != "MOVER (score)":
+            return math.nan
+        if point.estimate == 0:
+            return 1.0
+
+        def holds_zero(alpha: float) -> bool:
+            est = difference_interval(*args, proportion=True, paired=paired, confidence=1 - alpha)
+            return bool(est.ci_low <= 0 <= est.ci_high)
+
+        low, high = 1e-12, 1.0 - 1e-9  # holds_zero is monotone: wider intervals (small alpha) hold 0
+        if not holds_zero(low):
+            return low
+        for _ in range(60):
+            mid = math.sqrt(low * high)
+            low, high = (mid, high) if holds_zero(mid) else (low, mid)
+        return low
+    na, da, nb, db = (np.asarray(a, dtype=float) for a in args)
+    if paired:
+        keep = (da > 0) & (db > 0)
+        na, da, nb, db = na[keep], da[keep], nb[keep], db[keep]
+    else:
+        na, da, nb, db = na[da > 0], da[da > 0], nb[db > 0], db[db > 0]
+    if len(da) < 2 or len(db) < 2:
+        return math.nan
+    ea, eb = _linearized_residuals(na, da), _linearized_residuals(nb, db)
+    variance = (ea**2).sum() / (len(ea) * (len(ea) - 1)) + (eb**2).sum() / (len(eb) * (len(eb) - 1))
+    if paired:
+        variance -= 2 * float((ea * eb).sum()) / (len(ea) * (len(ea) - 1))
+    if variance <= 0:
+        return math.nan
+    z = (na.sum() / da.sum() - nb.sum() / db.sum()) / math.sqrt(variance)
+    return float(2 * sps.norm.sf(abs(z)))
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (NaN entries stay NaN and do not count).
+
+    Controls the family-wise error rate at any level without assuming independence: the
+    k-th smallest of m p-values is multiplied by (m - k + 1), then made monotone.
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    defined = np.flatnonzero(np.isfinite(p))
+    m = len(defined)
+    if not m:
+        return out
+    order = defined[np.argsort(p[defined], kind="stable")]
+    adjusted = np.maximum.accumulate(p[order] * (m - np.arange(m)))
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
 
 
 # ---------------------------------------------------------------- power

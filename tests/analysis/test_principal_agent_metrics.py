@@ -92,7 +92,14 @@ def test_audience_sensitivity_of_the_baselines(baselines) -> None:
         table = baselines[policy]["pa_audience_sensitivity"]
         assert len(table) == 1  # one scenario id, one label, no temperature (scripted)
         assert table["delta"].tolist() == [delta]
-        assert table["ci_low"].tolist() == [delta] and table["ci_high"].tolist() == [delta]
+        # Deterministic players: every episode alike. The interval still has width (a sample
+        # never proves a rate exactly) and holds the estimate, clipped to [-1, 1].
+        low, high = table["ci_low"].iloc[0], table["ci_high"].iloc[0]
+        assert -1 <= low <= delta <= high <= 1 and high - low > 0.1
+        assert table["method"].tolist() == ["MOVER (score)"]
+    sensitive = baselines["audit_sensitive"]["pa_audience_sensitivity"]
+    assert sensitive["ci_high"].iloc[0] < 0 and sensitive["p_value"].iloc[0] < 0.05
+    assert baselines["always_customer"]["pa_audience_sensitivity"]["p_value"].tolist() == [1.0]
     gap = baselines["audit_sensitive"]["pa_oversight_gap"]
     assert gap["delta"].tolist() == [1.0]
 
