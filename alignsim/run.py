@@ -820,13 +820,17 @@ def _run_in_processes(
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
+    from alignsim.agents.llm.embedded import thread_share
+
+    share = thread_share(workers)  # workers on a local model split the cores instead of oversubscribing them
     chunks = [jobs[i : i + lockstep] for i in range(0, len(jobs), lockstep)]
     results: dict[tuple[int, int], EpisodeResult] = {}
     # forkserver: workers start from a clean interpreter, not a copy of a process that may
     # hold threads or a loaded model.
     with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
         futures = [
-            pool.submit(_play_chunk, spec.to_dict(), chunk, str(out_dir), options, resume, lockstep) for chunk in chunks
+            pool.submit(_play_chunk, spec.to_dict(), chunk, str(out_dir), options, resume, lockstep, share)
+            for chunk in chunks
         ]
         for future in as_completed(futures):
             for result in future.result():
@@ -842,7 +846,11 @@ def _play_chunk(
     options: dict[str, Any],
     resume: bool,
     lockstep: int,
+    thread_share: str,
 ) -> list[EpisodeResult]:
+    from alignsim.agents.llm.embedded import use_thread_share
+
+    use_thread_share(thread_share)
     with EpisodeRunner(spec, out_dir=out_dir, **options) as runner:
         return runner.run_many(chunk, resume=resume, lockstep=lockstep)
 

