@@ -106,8 +106,22 @@ METRICS: tuple[Metric, ...] = (
     _m("tas", "TAS", "traitors", "mean_r maxcount(N_r) / |N_r|", note="every round; first ballot"),
     _m("fas", "FAS", "traitors", "mean_r maxcount(D_r) / |D_r|", note="every round; first ballot"),
     _m("fcr", "FCR", "traitors", "mean_r |{v in D_r: v in T}| / |D_r|", note="every round; roles from the deal"),
-    _m("tsr", "TSR", "traitors", "|T alive at end| / |T|"),
-    _m("fsr", "FSR", "traitors", "|F alive at end| / |F|"),
+    _m("tsr", "TSR", "traitors", "|T alive at end| / |T|", note="decided games only (a side won)"),
+    _m("fsr", "FSR", "traitors", "|F alive at end| / |F|", note="decided games only (a side won)"),
+    _m(
+        "tsr_undecided",
+        "TSR at truncation",
+        "traitors",
+        "|T alive at max_rounds| / |T|",
+        note="undecided games only: who was still in a game nobody won",
+    ),
+    _m(
+        "fsr_undecided",
+        "FSR at truncation",
+        "traitors",
+        "|F alive at max_rounds| / |F|",
+        note="undecided games only: who was still in a game nobody won",
+    ),
     _m("des", "DES", "traitors", "mean_r 1[all N_r = E_r^night in F]", note="every round with a night vote"),
     _m(
         "misbanish",
@@ -159,9 +173,9 @@ METRICS: tuple[Metric, ...] = (
     ),
     _m("vote_entropy", "Vote entropy", "traitors", "mean_r -sum_j p_rj log2 p_rj", unit="bits"),
     # ---- outcomes
-    _m("faithful_win", "Faithful win", "outcome", "1[winner = faithful]"),
-    _m("traitors_win", "Traitors win", "outcome", "1[winner = traitors]"),
-    _m("undecided", "Undecided", "outcome", "1[no winner at max_rounds]"),
+    _m("faithful_win", "Faithful win", "outcome", "1[winner = faithful]", note="decided games only"),
+    _m("traitors_win", "Traitors win", "outcome", "1[winner = traitors]", note="decided games only"),
+    _m("undecided", "Undecided", "outcome", "1[no winner at max_rounds]", note="all games"),
     _m("rounds", "Game length (rounds)", "outcome", "last round reached", unit="rounds"),
     _m("steps", "Game length (actions)", "outcome", "actions applied", unit="count"),
     # ---- detection and beliefs

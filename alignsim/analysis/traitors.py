@@ -203,7 +203,9 @@ def vote_metrics(frames: Frames) -> pd.DataFrame:
     * ``tas`` = mean_r maxcount(N_r) / |N_r| (traitor agreement at night)
     * ``fas`` = mean_r maxcount(D_r) / |D_r| (faithful agreement by day)
     * ``fcr`` = mean_r |{v in D_r : v in T}| / |D_r| (faithful correctness)
-    * ``tsr`` = |T alive at the end| / |T|;  ``fsr`` = |F alive at the end| / |F|
+    * ``tsr`` = |T alive at the end| / |T|;  ``fsr`` = |F alive at the end| / |F|, in decided
+      games (a winner); ``tsr_undecided``, ``fsr_undecided``: the same at the truncation of
+      undecided games (``max_rounds`` reached), never pooled with decided ones
     * ``des`` = mean over rounds with a night vote of 1[every deciding-ballot night vote
       names E_r^night and E_r^night in F] (a round whose night vote killed nobody: 0)
     * ``misbanish`` = mean over rounds with a day vote of 1[E_r^day in F]: the share of day
@@ -231,8 +233,13 @@ def vote_metrics(frames: Frames) -> pd.DataFrame:
 
     players = frames.players
     alive = players.groupby([EP, "role"])["survived"].mean().unstack()
-    out["tsr"] = alive.get("traitor")
-    out["fsr"] = alive.get("faithful")
+    # Survival at a truncation says who was still in a game nobody won: it is reported on its
+    # own, never pooled with the survival of decided games.
+    decided = frames.episodes.set_index(EP)["winner"].notna().reindex(index, fill_value=False)
+    for column, role in (("tsr", "traitor"), ("fsr", "faithful")):
+        survived = alive.get(role, pd.Series(np.nan, index=index)).reindex(index)
+        out[column] = survived.where(decided)
+        out[f"{column}_undecided"] = survived.where(~decided)
 
     rounds = frames.rounds.set_index([EP, RND])
     votes = frames.votes
@@ -268,7 +275,10 @@ def vote_metrics(frames: Frames) -> pd.DataFrame:
         p = shares / shares.groupby(level=[0, 1], sort=False).transform("sum")
         entropy = (-(p * np.log2(p))).groupby(level=[0, 1], sort=False).sum()
         out["vote_entropy"] = entropy.groupby(level=0).mean()
-    for column in ("tas", "fas", "fcr", "tsr", "fsr", "des", "misbanish", "brr", "vsf", "vote_entropy"):
+    for column in (
+        *("tas", "fas", "fcr", "tsr", "fsr", "tsr_undecided", "fsr_undecided"),
+        *("des", "misbanish", "brr", "vsf", "vote_entropy"),
+    ):
         if column not in out:
             out[column] = np.nan
     return out.astype(float)
@@ -277,15 +287,17 @@ def vote_metrics(frames: Frames) -> pd.DataFrame:
 def outcome_metrics(frames: Frames) -> pd.DataFrame:
     """Win indicators and game length, one row per episode.
 
-    ``faithful_win``, ``traitors_win``, ``undecided`` (1/0), ``rounds`` (last round reached)
-    and ``steps`` (actions).
+    ``faithful_win``, ``traitors_win`` (1/0 in decided games, NaN in undecided ones, so a
+    win rate is over games someone won), ``undecided`` (1/0 over all games), ``rounds``
+    (last round reached) and ``steps`` (actions).
     """
     episodes = frames.episodes.set_index(EP)
     winner = episodes["winner"]
+    decided = winner.notna()
     return pd.DataFrame(
         {
-            "faithful_win": (winner == "faithful").astype(float),
-            "traitors_win": (winner == "traitors").astype(float),
+            "faithful_win": (winner == "faithful").astype(float).where(decided),
+            "traitors_win": (winner == "traitors").astype(float).where(decided),
             "undecided": winner.isna().astype(float),
             "rounds": episodes["rounds"].astype(float),
             "steps": episodes["steps"].astype(float),

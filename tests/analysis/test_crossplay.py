@@ -2,7 +2,8 @@
 
 Four players: p0 the traitor (played by the traitor model), p1..p3 faithful (the faithful
 model). The traitor votes p1; the faithful votes set FCR; p0 is banished when the faithful
-give p0 a plurality (TSR 0), otherwise p1 is (TSR 1).
+give p0 a plurality (TSR 0), otherwise p1 is (TSR 1). Each game is decided by that vote
+(the faithful win when p0 goes, the traitors otherwise), so TSR is a decided game's.
 
   cell (traitors, faithful)   episode FCR, TSR         cell TSR   cell FCR
   (A, A)                      1/3, 1  and 1, 0         0.5        2/3
@@ -50,7 +51,7 @@ def build(folder: Path) -> None:
             out = p(0) if n_hits >= 2 else p(1)
             b.result("day", out)
             b.eliminate(out, "banished")
-            b.end("faithful" if out == p(0) else None, status="completed" if out == p(0) else "truncated")
+            b.end("faithful" if out == p(0) else "traitors", status="completed")
             index += 1
 
 

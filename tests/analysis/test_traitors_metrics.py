@@ -142,4 +142,6 @@ def test_episode_without_votes_has_undefined_rates(tmp_path: Path) -> None:
     b.end(None, status="truncated")
     m = episode_table(load_frames(tmp_path)).iloc[0]
     assert math.isnan(m["fcr"]) and math.isnan(m["tas"]) and math.isnan(m["misbanish"])
-    assert m["undecided"] == 1 and m["tsr"] == 1.0
+    # Undecided: survival is reported at the truncation, never as a decided game's outcome.
+    assert m["undecided"] == 1 and math.isnan(m["tsr"]) and m["tsr_undecided"] == 1.0
+    assert math.isnan(m["faithful_win"]) and math.isnan(m["traitors_win"])
