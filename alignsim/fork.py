@@ -18,8 +18,8 @@ its ``parent`` and ``config["fork"]`` says what was changed. Changes:
 A fork's seats start as the parent's did, with the memories the parent's header records
 (restored from ``<run>/memory/`` snapshots into an in-process memory; a fork never writes
 to a memory file). With no change and no new ``seed``, a fork reproduces its parent event
-for event (a test checks it). ``seed`` reseeds the policies (never the env, which must replay the recorded
-prefix), so repeated forks over seeds sample what follows the change;
+for event (a test checks it). ``seed`` reseeds the policies (never the env, which must
+replay the recorded prefix), so repeated forks over seeds sample what follows the change;
 :func:`repeated_forks` plays paired arms (unchanged vs changed, same seed) and
 :func:`alignsim.analysis.counterfactual.fork_effect` turns them into an effect with a CI.
 

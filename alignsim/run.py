@@ -407,7 +407,8 @@ class EpisodeRunner:
         return episode
 
     def _memory_digests(self, episode_id: str, policy_of: Mapping[str, Policy]) -> dict[str, str]:
-        """Each seat's memory digest. A memory that is not empty is also saved, once per digest,
+        """Each seat's memory digest (of exactly the memories it can read in this episode, its view
+        fixed at reset). A memory that is not empty is also saved, once per digest,
         as ``out_dir/memory/<digest>.json``: the rows added since this runner's previous snapshot
         of the seat plus the digest of that snapshot (``parent``), so the files of a long run
         grow with what was remembered, not with the square of it. ``rerun`` follows the chain."""
