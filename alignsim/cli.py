@@ -303,25 +303,32 @@ def _replay(args: list[str]) -> int:
         return 2
     failures = 0
     for log in logs:
-        if ns.rerun is not None:
-            try:
-                again = rerun(log, ns.rerun)
-            except ReplayMismatchError as exc:
-                failures += 1
-                print(f"MISMATCH {log}\n  {exc}")
-                continue
-            print(f"ok {log}: re-run with {again.llm_calls} recorded model calls -> {again.log_path}, identical")
-            continue
+        # Each log is checked on its own: one that fails is reported and counted, never the end of the folder.
         try:
-            report = replay(log)
+            if ns.rerun is not None:
+                again = rerun(log, ns.rerun)
+                print(f"ok {log}: identical, re-run with {again.llm_calls} recorded model calls -> {again.log_path}")
+            else:
+                report = replay(log)
+                note = f" ({'; '.join(report.warnings)})" if report.warnings else ""
+                print(
+                    f"ok {log}: {report.steps} steps, {report.events} env events, {report.digests} observations{note}"
+                )
         except ReplayMismatchError as exc:
             failures += 1
-            print(f"MISMATCH {log}\n  {exc}")
-            continue
-        note = f" ({'; '.join(report.warnings)})" if report.warnings else ""
-        print(f"ok {log}: {report.steps} steps, {report.events} env events, {report.digests} observations{note}")
-    print(f"{len(logs) - failures}/{len(logs)} logs replay exactly")
+            print(f"MISMATCH {log}: {_short(exc)}")
+        except Exception as exc:  # a bad log or a crash in one episode: report it, go on with the rest
+            failures += 1
+            print(f"FAILED {log}: {type(exc).__name__}: {_short(exc)}")
+    verdict = "identical" if ns.rerun is not None else "logs replay exactly"
+    print(f"{len(logs) - failures}/{len(logs)} {verdict}")
     return 1 if failures else 0
+
+
+def _short(exc: BaseException, width: int = 300, lines: int = 4) -> str:
+    """An error message cut for a one-episode report line: at most ``lines`` lines of ``width`` characters."""
+    parts = [line if len(line) <= width else line[: width - 3] + "..." for line in str(exc).splitlines()[:lines]]
+    return "\n  ".join(parts) or type(exc).__name__
 
 
 # --------------------------------------------------------------------- view

@@ -15,9 +15,11 @@ its ``parent`` and ``config["fork"]`` says what was changed. Changes:
 * ``model={SEAT: MODEL}`` (or one model for every LLM seat): LLM seats answer with another
   model from ``STEP`` on.
 
-With no change and no new ``seed``, a fork reproduces its parent event for event (a test
-checks it). ``seed`` reseeds the policies (never the env, which must replay the recorded
-prefix), so repeated forks over seeds sample what follows the change;
+A fork's seats start as the parent's did, with the memories the parent's header records
+(restored from ``<run>/memory/`` snapshots into an in-process memory; a fork never writes
+to a memory file). With no change and no new ``seed``, a fork reproduces its parent event
+for event (a test checks it). ``seed`` reseeds the policies (never the env, which must
+replay the recorded prefix), so repeated forks over seeds sample what follows the change;
 :func:`repeated_forks` plays paired arms (unchanged vs changed, same seed) and
 :func:`alignsim.analysis.counterfactual.fork_effect` turns them into an effect with a CI.
 
@@ -388,7 +390,7 @@ def fork(
         A :class:`ForkResult`. Raises ``ConfigError`` for a change that does not fit the
         log, ``ReplayMismatchError`` if the recorded prefix could not be applied as logged.
     """
-    from alignsim.run import EpisodeRunner
+    from alignsim.run import MEMORY_DIR, EpisodeRunner, logged_seats, snapshot_dir
 
     log_path = Path(log_path)
     log = read_log(log_path)
@@ -430,33 +432,21 @@ def fork(
 
     control = _Control()
     calls = log.of_type(ev.LLMCall)
+
+    def backend_for(key: str, kwargs: Mapping[str, Any]) -> _ForkBackend:
+        swapped = model if isinstance(model, str) else (model or {}).get(key)
+        live_model = swapped or kwargs.get("model") or "transformers/embedded"
+        return _ForkBackend(calls, live_model, kwargs.get("backend_options") or {}, control, reuse=swapped is None)
+
+    # The seats start as the parent's did, memories included (restored in process: a fork never
+    # writes into the population's memory file).
+    seating, inner = logged_seats(log_path, header, backend_for, policy_names=swap_policy)
     policies: dict[str, Policy] = {}
-    seating = {}
-    for key, seat in scenario.seating.items():
-        recorded = next((s for s in header.seating.values() if s.role == key), None)
-        kwargs = dict(recorded.kwargs) if recorded is not None else dict(seat.kwargs)
-        policy_name = (swap_policy or {}).get(key, seat.policy)
-        if policy_name != seat.policy:
-            kwargs = {}
-        factory = agents.spec(policy_name).load()
-        policy_kwargs = dict(kwargs)
-        if getattr(factory, "uses_llm", False):
-            swapped = model if isinstance(model, str) else (model or {}).get(key)
-            live_model = swapped or kwargs.get("model") or "transformers/embedded"
-            # A fork never writes into the population's memory file.
-            policy_kwargs["memory"] = {**dict(kwargs.get("memory") or {}), "path": None}
-            policy_kwargs["backend"] = _ForkBackend(
-                calls, live_model, kwargs.get("backend_options") or {}, control, reuse=swapped is None
-            )
-            policy_kwargs.pop("cache", None)
-            if swapped:
-                kwargs["model"] = swapped
-        try:
-            inner = agents.make(policy_name, **policy_kwargs)
-        except KeyError as exc:
-            raise ConfigError(f"swap_policy.{key}", str(exc)) from None
-        policies[key] = _ForkPolicy(inner, plan.forced, control, seed)
-        seating[key] = dataclasses.replace(seat, policy=policy_name, kwargs=MappingProxyType(kwargs))
+    for key, seat in seating.items():
+        swapped = model if isinstance(model, str) else (model or {}).get(key)
+        if swapped and getattr(agents.spec(seat.policy).load(), "uses_llm", False):
+            seating[key] = dataclasses.replace(seat, kwargs=MappingProxyType({**seat.kwargs, "model": swapped}))
+        policies[key] = _ForkPolicy(inner[key], plan.forced, control, seed)
     scenario = dataclasses.replace(scenario, seating=MappingProxyType(seating))
     config = {**header.config, "scenario": scenario.to_dict(), "fork": record}
 
@@ -469,18 +459,31 @@ def fork(
             policy.close()
         fresh = read_log(result.log_path)
         _check_prefix(fresh, plan)
-        warnings = []
-        shared = set(fresh.header.memory) & set(header.memory)
-        if any(fresh.header.memory[a] != header.memory[a] for a in shared):
-            warnings.append(
-                "the policies' memory at the start differs from the parent's (a fork starts from empty memory); "
-                "recorded model answers were matched by prompt where they still apply"
+        warnings: list[str] = []
+        swapped_keys = set(swap_policy or {})
+        kept = [a for a in set(fresh.header.memory) & set(header.memory) if header.seating[a].role not in swapped_keys]
+        differ = sorted(a for a in kept if fresh.header.memory[a] != header.memory[a])
+        if differ:
+            raise ReplayMismatchError(
+                f"fork: the memory of {', '.join(differ)} at the start differs from the parent's "
+                f"(its snapshots in {snapshot_dir(log_path)} do not rebuild it)"
             )
         _move(result.log_path, final, episode_id, header.episode_id)
+        _keep_snapshots(scratch / MEMORY_DIR, out / MEMORY_DIR)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     summary = msgspec.json.decode(summary_path(final).read_bytes(), type=ev.Summary)
     return ForkResult(episode_id, final, header.episode_id, plan.at, plan.change, summary, warnings=warnings)
+
+
+def _keep_snapshots(source: Path, target: Path) -> None:
+    """Move the memory snapshots the fork's runner saved next to the fork's log (``<out>/memory``)."""
+    if not source.is_dir():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for snapshot in source.glob("*.json"):
+        if not (target / snapshot.name).exists():
+            os.replace(snapshot, target / snapshot.name)
 
 
 def _check_prefix(fresh: EpisodeLog, plan: _Plan) -> None:

@@ -21,7 +21,7 @@ import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,10 +48,13 @@ __all__ = [
     "derive_seeds",
     "encode_action",
     "episode_id_for",
+    "logged_seats",
     "replay",
     "rerun",
     "run",
     "run_episode",
+    "snapshot_dir",
+    "starting_memory",
     "validate_scenario",
 ]
 
@@ -217,7 +220,10 @@ class EpisodeRunner:
     carry over. With ``lockstep=E`` in :meth:`run_many`, E episodes advance together, one
     turn at a time, and the same turn of every episode is handed to each policy in one
     ``act_batch`` call, so an LLM backend sees batches even when turns are sequential
-    within a game. Every episode is still a pure function of its seed.
+    within a game. Every episode is still a pure function of its seed and of the memories
+    it starts with: an LLM agent stores an episode's memories when it ends and reads only
+    those stored before it started, so episodes in play together never read each other
+    (``docs/memory.md``).
 
     Args:
         scenario: a spec, a registered id, or the spec as plain data.
@@ -419,7 +425,8 @@ class EpisodeRunner:
         return episode
 
     def _memory_digests(self, episode_id: str, policy_of: Mapping[str, Policy]) -> dict[str, str]:
-        """Each seat's memory digest. A memory that is not empty is also saved, once per digest,
+        """Each seat's memory digest (of exactly the memories it can read in this episode, its view
+        fixed at reset). A memory that is not empty is also saved, once per digest,
         as ``out_dir/memory/<digest>.json``: the rows added since this runner's previous snapshot
         of the seat plus the digest of that snapshot (``parent``), so the files of a long run
         grow with what was remembered, not with the square of it. ``rerun`` follows the chain."""
@@ -765,7 +772,9 @@ def run(
     With ``workers=1`` one policy set plays every episode, so LLM memory carries across them.
     With ``workers=W > 1`` the episodes are shared out to W processes in chunks of ``lockstep``
     (each chunk with fresh policies), so a job uses W cores; logs are the same either way
-    except for memory carried between episodes. ``llm`` gives defaults for LLM seats
+    except for memory carried between episodes (in-process memory starts empty in each chunk;
+    a memory file is shared, and an episode reads what other processes' episodes had finished
+    when it started, recorded in its header). ``llm`` gives defaults for LLM seats
     (``model``, ``params``, ...); see :class:`EpisodeRunner`. ``progress`` shows progress on
     stderr: a live bar on a terminal, otherwise a plain line every 15 seconds (see
     :mod:`alignsim.progress`).
@@ -931,6 +940,79 @@ def _memory_rows(folder: Path, digest: str) -> list[list[Any]]:
     return chain
 
 
+def snapshot_dir(log_path: str | os.PathLike[str]) -> Path:
+    """Where the runner saved the memory snapshots of a log's run: ``<run>/memory/``."""
+    folder = Path(log_path).parent
+    return (folder.parent if folder.name == EPISODES_DIR else folder) / MEMORY_DIR
+
+
+def starting_memory(log_path: str | os.PathLike[str], header: ev.Header) -> dict[str | None, list[list[Any]]]:
+    """Per seating key, the memory rows its seats held when the logged episode started (key None:
+    seats whose key the header does not record).
+
+    Read from the run's snapshots (:func:`snapshot_dir`); raises ``ReplayMismatchError`` naming
+    the missing file when a seat started with memories whose snapshot is gone.
+    """
+    folder = snapshot_dir(log_path)
+    rows: dict[str | None, list[list[Any]]] = {}
+    for agent, digest in sorted(header.memory.items()):
+        try:
+            chain = _memory_rows(folder, digest)
+        except FileNotFoundError as missing:
+            raise ReplayMismatchError(
+                f"{agent} started this episode with memories, and their snapshot {missing.filename} is missing"
+            ) from None
+        seat = header.seating.get(agent)
+        if chain:
+            rows.setdefault(seat.role if seat is not None else None, []).extend(chain)
+    return rows
+
+
+def logged_seats(
+    log_path: str | os.PathLike[str],
+    header: ev.Header,
+    backend_for: Callable[[str, Mapping[str, Any]], Any],
+    *,
+    policy_names: Mapping[str, str] | None = None,
+) -> tuple[dict[str, SeatSpec], dict[str, Policy]]:
+    """The seats of a logged episode rebuilt as they started, for ``rerun`` and ``fork``.
+
+    Each seating key gets its recorded arguments (``header.seating``) and a new policy object;
+    LLM seats answer through ``backend_for(key, kwargs)`` and keep their memory in process
+    (never the memory file the header names: rebuilding an episode must not write to a file it
+    did not create), loaded with the rows the seats started with (:func:`starting_memory`).
+    ``policy_names`` swaps a key's policy (it then gets no recorded arguments).
+
+    Returns the seating (recorded arguments, for the header) and the policies by key.
+    """
+    scenario = ScenarioSpec.from_dict(header.config["scenario"])
+    memory = starting_memory(log_path, header)
+    seating: dict[str, SeatSpec] = {}
+    policies: dict[str, Policy] = {}
+    for key, seat in scenario.seating.items():
+        recorded = next((s for s in header.seating.values() if s.role == key), None)
+        kwargs = dict(recorded.kwargs) if recorded is not None else dict(seat.kwargs)
+        name = (policy_names or {}).get(key, seat.policy)
+        if name != seat.policy:
+            kwargs = {}
+        policy_kwargs = dict(kwargs)
+        if getattr(agents.spec(name).load(), "uses_llm", False):
+            policy_kwargs["memory"] = {**dict(kwargs.get("memory") or {}), "path": None}
+            policy_kwargs["backend"] = backend_for(key, kwargs)
+            policy_kwargs.pop("cache", None)
+        try:
+            policy = agents.make(name, **policy_kwargs)
+        except KeyError as exc:
+            raise ConfigError(f"swap_policy.{key}", str(exc)) from None
+        restore = getattr(policy, "restore_memory", None)
+        rows = memory.get(key, []) + memory.get(None, [])
+        if restore is not None and rows:
+            restore(rows)
+        policies[key] = policy
+        seating[key] = dataclasses.replace(seat, policy=name, kwargs=MappingProxyType(kwargs))
+    return seating, policies
+
+
 def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> RerunReport:
     """Play a logged episode again with its policies, answering every model call from the log.
 
@@ -938,46 +1020,38 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
     built from the log's ``llm_call`` events. The new log must equal the old one event for
     event (the header may differ only in ``created_at``); otherwise ``ReplayMismatchError``.
     Policies start from the memory the episode started with: the snapshots the runner saved
-    in ``<run>/memory/`` (by digest) when it was not empty. The recorded digests must match.
+    in ``<run>/memory/`` (by digest) when it was not empty, loaded into an in-process memory
+    (nothing outside ``out_dir`` is written). The recorded digests must match.
     """
     from alignsim.agents.llm.wrappers import ReplayBackend
 
     log = read_log(log_path)
     header = log.header
-    scenario = ScenarioSpec.from_dict(header.config["scenario"])
+    if "scenario" not in header.config:
+        raise ReplayMismatchError("the header's config has no scenario to play again")
+    target = Path(out_dir) / EPISODES_DIR / Path(log_path).name
+    if target.exists() and target.resolve() == Path(log_path).resolve():
+        # The runner would set the recorded log aside to write the new one in its place.
+        raise ConfigError("out_dir", f"{out_dir} holds the log being re-run; re-run into another folder")
     replayer = ReplayBackend(log.of_type(ev.LLMCall))
-    snapshots = Path(log_path).parent.parent / MEMORY_DIR
-    memory_rows = []
-    for agent, digest in sorted(header.memory.items()):
-        try:
-            memory_rows += _memory_rows(snapshots, digest)
-        except FileNotFoundError as missing:
-            raise ReplayMismatchError(
-                f"{agent} started this episode with memories, and their snapshot {missing.filename} is missing"
-            ) from None
-    policies: dict[str, Policy] = {}
-    seating = {}
-    for key, seat in scenario.seating.items():
-        recorded = next((s for s in header.seating.values() if s.role == key), None)
-        kwargs = dict(recorded.kwargs) if recorded is not None else dict(seat.kwargs)
-        seating[key] = dataclasses.replace(seat, kwargs=MappingProxyType(kwargs))
-        factory = agents.spec(seat.policy).load()
-        policy_kwargs = {**kwargs, "backend": replayer} if getattr(factory, "uses_llm", False) else kwargs
-        policies[key] = agents.make(seat.policy, **policy_kwargs)
-        restore = getattr(policies[key], "restore_memory", None)
-        if restore is not None and memory_rows:
-            restore(memory_rows)
+    seating, policies = logged_seats(log_path, header, lambda key, kwargs: replayer)
+    scenario = ScenarioSpec.from_dict(header.config["scenario"])
     scenario = dataclasses.replace(scenario, seating=MappingProxyType(seating))
-    with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=header.config) as runner:
-        result = runner.run(seed=header.seed, episode_index=header.episode_index, resume=False)
-        fresh = read_log(result.log_path)
-        fresh_digests = fresh.header.memory
-    for policy in policies.values():
-        policy.close()
-    if fresh_digests != header.memory:
+    try:
+        with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=header.config) as runner:
+            result = runner.run(seed=header.seed, episode_index=header.episode_index, resume=False)
+    except ReplayMismatchError:
+        raise
+    except AlignsimError as exc:
+        raise ReplayMismatchError(f"the rerun stopped: {exc}") from exc
+    finally:
+        for policy in policies.values():
+            policy.close()
+    fresh = read_log(result.log_path)
+    if fresh.header.memory != header.memory:
         raise ReplayMismatchError(
             "the policies' memory at the start of this episode differs from the recorded one "
-            f"(no snapshot of it in {snapshots}?)"
+            f"(its snapshots in {snapshot_dir(log_path)} do not rebuild it)"
         )
     old = [msgspec.json.encode(e) for e in log.events]
     new = [msgspec.json.encode(e) for e in fresh.events]

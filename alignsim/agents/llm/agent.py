@@ -112,6 +112,8 @@ class LLMAgent(BasePolicy):
         self._seats: dict[str, Seat] = {}
         self._games: dict[str, Any] = {}
         self._events: dict[str, list[ev.Event]] = {}
+        self._unsaved: dict[str, list[tuple[str, str, str, str, int, float]]] = {}
+        """Per episode, the memories it wrote, stored together when it ends (see ``end_episode``)."""
 
     @property
     def model_id(self) -> str:
@@ -132,23 +134,29 @@ class LLMAgent(BasePolicy):
     def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
         super().reset(agents, seed=seed, env_id=env_id, episode=episode)
         namespace = self.memory_config["namespace"]
+        # The episode reads its memory as it is now; what other episodes store later stays unseen.
+        upto = self.memory.high_water()
         for agent in agents:
             self.episode = episode
             seat_seed = int.from_bytes(hashlib.blake2b(f"{seed}:{agent}".encode(), digest_size=4).digest(), "big")
             self._seats[self.key(agent)] = Seat(
-                agent=agent, memory_id=f"{namespace}/{agent}", episode=episode, seed=seat_seed
+                agent=agent, memory_id=f"{namespace}/{agent}", episode=episode, seed=seat_seed, memory_upto=upto
             )
         self._events.setdefault(episode, [])
         self._games[episode] = game_module(env_id)
 
     def memory_digest(self, episode: str, agent: str) -> str:
+        """A hash of the memories the seat can read in this episode (recorded in the log header)."""
         self.episode = episode
-        return self.memory.digest(self._seats[self.key(agent)].memory_id)
+        seat = self._seats[self.key(agent)]
+        return self.memory.digest(seat.memory_id, seat.memory_upto)
 
     def memory_snapshot(self, episode: str, agent: str, after: int = 0) -> list[list[Any]]:
-        """The rows of the seat's memory (``seq > after``) now, for a rerun (see ``run.rerun``)."""
+        """The rows (``seq > after``) of the memories the seat can read in this episode, for a
+        rerun (see ``run.rerun``)."""
         self.episode = episode
-        return self.memory.rows(self._seats[self.key(agent)].memory_id, after)
+        seat = self._seats[self.key(agent)]
+        return self.memory.rows(seat.memory_id, after, seat.memory_upto)
 
     def restore_memory(self, rows: Sequence[Sequence[Any]]) -> None:
         """Replace the memory with snapshot rows (of any number of identities)."""
@@ -187,6 +195,8 @@ class LLMAgent(BasePolicy):
                     text = defuse(text)
                 if usable:
                     self._write_memory(seat, f"Reflection after game {episode or 'earlier'}: {text}", "reflection", 0.8)
+        # All of the episode's memories become visible at once, to episodes that start from now on.
+        self.memory.add_many(self._unsaved.pop(episode, []))
         for key, _ in seats:
             del self._seats[key]
 
@@ -203,7 +213,12 @@ class LLMAgent(BasePolicy):
             query = " ".join(seat.transcript[-6:])
             k = self.memory_config["k"]
             memories = (
-                [m.text for m in self.memory.retrieve(seat.memory_id, query, k, exclude_episode=seat.episode)]
+                [
+                    m.text
+                    for m in self.memory.retrieve(
+                        seat.memory_id, query, k, exclude_episode=seat.episode, upto=seat.memory_upto
+                    )
+                ]
                 if k
                 else []
             )
@@ -350,7 +365,11 @@ class LLMAgent(BasePolicy):
             self._write_memory(seat, text, kind, importance)
 
     def _write_memory(self, seat: Seat, text: str, kind: str, importance: float) -> None:
-        self.memory.add(seat.memory_id, text, kind=kind, episode=seat.episode, importance=importance)
+        # Kept until the episode ends: no other episode may read a game that is still being played
+        # (nor one that fails), and its own prompts exclude it anyway.
+        self._unsaved.setdefault(seat.episode, []).append(
+            (seat.memory_id, text, kind, seat.episode, 0, float(importance))
+        )
         self._events.setdefault(seat.episode, []).append(
             ev.MemoryWrite(
                 agent=seat.agent,
@@ -368,10 +387,12 @@ class LLMAgent(BasePolicy):
         return {
             "seats": {key: vars(seat).copy() for key, seat in self._seats.items()},
             "memory": self.memory.dump(),
+            "unsaved": {episode: [list(row) for row in rows] for episode, rows in self._unsaved.items()},
             "games": {episode: game.__name__ for episode, game in self._games.items()},
         }
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         self._seats = {key: Seat(**data) for key, data in state.get("seats", {}).items()}
         self.memory.load(state.get("memory", []))
+        self._unsaved = {episode: [tuple(row) for row in rows] for episode, rows in state.get("unsaved", {}).items()}
         self._games = {episode: importlib.import_module(name) for episode, name in state.get("games", {}).items()}

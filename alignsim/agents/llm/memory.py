@@ -11,6 +11,11 @@ loaded offline), otherwise a lexical score (token overlap weighted by inverse do
 frequency over the identity's memories). The score of a memory for a query is
 ``recency + relevance + importance`` with recency ``0.99 ** age`` (age = number of later
 memories), relevance in [0, 1] and importance in [0, 1].
+
+Every read takes an optional ``upto``: only rows with ``seq <= upto`` exist for it. An
+agent fixes ``upto`` (:meth:`AgentMemory.high_water`) when an episode starts, so the episode
+sees the same memories from its first prompt to its last, whatever other episodes write
+meanwhile (see ``docs/memory.md``).
 """
 
 from __future__ import annotations
@@ -83,6 +88,14 @@ class MemoryItem:
     seq: int
 
 
+_NO_LIMIT = (1 << 63) - 1
+"""The largest SQLite integer: ``upto=None`` reads every row."""
+
+
+def _upto(upto: int | None) -> int:
+    return _NO_LIMIT if upto is None else int(upto)
+
+
 def _tokens(text: str) -> list[str]:
     return [t for t in _WORD.findall(text.lower()) if t not in _STOP]
 
@@ -122,6 +135,10 @@ class MiniLMEmbedder:
 
 class AgentMemory:
     """SQLite-backed memories for any number of identities.
+
+    Rows are append-only (``seq`` only grows, also across processes sharing a file), which
+    is what makes ``upto`` a consistent view; only :meth:`load` replaces them, and it is
+    meant for in-process memories (reruns and forks).
 
     Args:
         path: SQLite file, or None for a private in-memory database.
@@ -172,23 +189,55 @@ class AgentMemory:
             self._db.commit()
         return MemoryItem(text, kind, episode, round, float(importance), int(cursor.lastrowid or 0))
 
-    def all(self, memory_id: str) -> list[MemoryItem]:
+    def add_many(self, rows: Sequence[tuple[str, str, str, str, int, float]]) -> None:
+        """Store ``(memory_id, text, kind, episode, round, importance)`` rows in one transaction,
+        so a reader sees all of them or none."""
+        if not rows:
+            return
+        embeddings: list[bytes | None] = [None] * len(rows)
+        if self._embedder is not None:
+            embeddings = [e.tobytes() for e in self._embedder([row[1] for row in rows])]
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT INTO memories (memory_id, episode, round, kind, text, importance, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (memory_id, episode, round_, kind, text, float(importance), embedding)
+                    for (memory_id, text, kind, episode, round_, importance), embedding in zip(
+                        rows, embeddings, strict=True
+                    )
+                ],
+            )
+
+    def high_water(self) -> int:
+        """The newest row's ``seq`` (0 when empty): pass it as ``upto`` to read the memory as it is now."""
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM memories").fetchone()[0])
+
+    def all(self, memory_id: str, upto: int | None = None) -> list[MemoryItem]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT text, kind, episode, round, importance, seq FROM memories WHERE memory_id = ? ORDER BY seq",
-                (memory_id,),
+                "SELECT text, kind, episode, round, importance, seq FROM memories "
+                "WHERE memory_id = ? AND seq <= ? ORDER BY seq",
+                (memory_id, _upto(upto)),
             ).fetchall()
         return [MemoryItem(*row) for row in rows]
 
     def retrieve(
-        self, memory_id: str, query: str, k: int = 5, *, exclude_episode: str | None = None
+        self,
+        memory_id: str,
+        query: str,
+        k: int = 5,
+        *,
+        exclude_episode: str | None = None,
+        upto: int | None = None,
     ) -> list[MemoryItem]:
-        """The ``k`` best memories of ``memory_id`` for ``query``, oldest first."""
+        """The ``k`` best memories of ``memory_id`` (among rows with ``seq <= upto``) for ``query``, oldest first."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT text, kind, episode, round, importance, seq, embedding FROM memories "
-                "WHERE memory_id = ? ORDER BY seq",
-                (memory_id,),
+                "WHERE memory_id = ? AND seq <= ? ORDER BY seq",
+                (memory_id, _upto(upto)),
             ).fetchall()
         if exclude_episode is not None:
             rows = [r for r in rows if r[2] != exclude_episode]
@@ -218,22 +267,22 @@ class AgentMemory:
     EMPTY_DIGEST = ev.EMPTY_MEMORY_DIGEST
     """The digest of an identity with no memories."""
 
-    def digest(self, memory_id: str) -> str:
-        """A content hash of an identity's memories (recorded in episode logs)."""
+    def digest(self, memory_id: str, upto: int | None = None) -> str:
+        """A content hash of an identity's memories with ``seq <= upto`` (recorded in episode logs)."""
         h = hashlib.blake2b(digest_size=8)
-        for item in self.all(memory_id):
+        for item in self.all(memory_id, upto):
             h.update(
                 f"{item.seq}\0{item.kind}\0{item.episode}\0{item.round}\0{item.importance}\0{item.text}\n".encode()
             )
         return h.hexdigest()
 
-    def rows(self, memory_id: str, after: int = 0) -> list[list[Any]]:
-        """The rows of one identity with ``seq > after``, in the :meth:`dump` format."""
+    def rows(self, memory_id: str, after: int = 0, upto: int | None = None) -> list[list[Any]]:
+        """The rows of one identity with ``after < seq <= upto``, in the :meth:`dump` format."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, memory_id, episode, round, kind, text, importance FROM memories "
-                "WHERE memory_id = ? AND seq > ? ORDER BY seq",
-                (memory_id, after),
+                "WHERE memory_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
+                (memory_id, after, _upto(upto)),
             ).fetchall()
         return [list(r) for r in rows]
 

@@ -85,6 +85,9 @@ class Seat:
     game: dict[str, Any] = field(default_factory=dict)
     """Game-specific state the adapter keeps for the seat (plain data)."""
     calls: int = 0
+    memory_upto: int | None = None
+    """The newest memory row (``seq``) this episode may read, fixed when it starts: episodes
+    that finish later, including those played alongside it, stay unseen."""
 
 
 def read_text(limit: int) -> Any:
