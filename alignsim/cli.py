@@ -140,10 +140,12 @@ def _aggregate(args: list[str]) -> int:
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--no-report", action="store_true", help="skip the analysis report")
     ns = parser.parse_args(args)
+    from alignsim.record import BadFiles
     from alignsim.sweep import aggregate
 
-    tables = aggregate(ns.sweep_dir, report=not ns.no_report, echo=True)
-    return 0 if len(tables.jobs) else 1
+    bad = BadFiles()
+    tables = aggregate(ns.sweep_dir, report=not ns.no_report, echo=True, bad=bad)
+    return _report_skipped("aggregate", bad) or (0 if len(tables.jobs) else 1)
 
 
 def run_from_config(cfg: Any) -> dict[str, Any]:
@@ -242,7 +244,7 @@ def _replay(args: list[str]) -> int:
         "(no model needed), write the new logs under OUT and require them to equal the old ones",
     )
     ns = parser.parse_args(args)
-    from alignsim.record import find_logs
+    from alignsim.record import BadFiles, find_logs
     from alignsim.run import replay, rerun
 
     logs = [log for path in ns.paths for log in find_logs(path)]
@@ -250,26 +252,29 @@ def _replay(args: list[str]) -> int:
         print("alignsim replay: no episode logs found", file=sys.stderr)
         return 2
     failures = 0
+    bad = BadFiles()
     for log in logs:
-        if ns.rerun is not None:
-            try:
-                again = rerun(log, ns.rerun)
-            except ReplayMismatchError as exc:
-                failures += 1
-                print(f"MISMATCH {log}\n  {exc}")
-                continue
-            print(f"ok {log}: re-run with {again.llm_calls} recorded model calls -> {again.log_path}, identical")
-            continue
         try:
+            if ns.rerun is not None:
+                again = rerun(log, ns.rerun)
+                print(f"ok {log}: re-run with {again.llm_calls} recorded model calls -> {again.log_path}, identical")
+                continue
             report = replay(log)
-        except ReplayMismatchError as exc:
+        except LogFormatError as exc:  # not a readable log: report it, skip it, go on
+            bad.add(log, exc)
+            print(f"alignsim replay: skipped {exc}", file=sys.stderr)
+            continue
+        except (ReplayMismatchError, AlignsimError) as exc:
             failures += 1
             print(f"MISMATCH {log}\n  {exc}")
             continue
         note = f" ({'; '.join(report.warnings)})" if report.warnings else ""
         print(f"ok {log}: {report.steps} steps, {report.events} env events, {report.digests} observations{note}")
-    print(f"{len(logs) - failures}/{len(logs)} logs replay exactly")
-    return 1 if failures else 0
+    read = len(logs) - len(bad)
+    print(f"{read - failures}/{read} logs replay exactly" + (f"; {bad.summary()}" if bad else ""))
+    if bad and not read:
+        return 2
+    return 1 if failures or bad else 0
 
 
 # --------------------------------------------------------------------- view
@@ -402,10 +407,25 @@ def _export(args: list[str]) -> int:
     parser.add_argument("--inspect", metavar="OUT", type=Path, required=True, help="write an Inspect AI eval log")
     ns = parser.parse_args(args)
     from alignsim.export.inspect import export_inspect
+    from alignsim.record import BadFiles
 
-    out = export_inspect(ns.paths, ns.inspect)
+    bad = BadFiles()
+    try:
+        out = export_inspect(ns.paths, ns.inspect, bad=bad)
+    except FileNotFoundError:
+        _report_skipped("export", bad)
+        raise
     print(f"wrote {out} (open it with: inspect view --log-dir {out.parent})")
-    return 0
+    return _report_skipped("export", bad)
+
+
+def _report_skipped(command: str, bad: Any) -> int:
+    """Print one line per file a folder command skipped, then the count; 1 if any, else 0."""
+    for message in bad:
+        print(f"alignsim {command}: skipped {message}", file=sys.stderr)
+    if bad:
+        print(f"alignsim {command}: {bad.summary()}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 # --------------------------------------------------------------------- analyze
@@ -432,25 +452,32 @@ def _analyze(args: list[str]) -> int:
     parser.add_argument("--graphs", type=int, default=1, help="episodes whose trust graphs are exported")
     ns = parser.parse_args(args)
     from alignsim.analysis import analyze
+    from alignsim.record import BadFiles
 
     first = ns.paths[0]
     out = ns.out or ((first if first.is_dir() else first.parent) / "analysis")
-    result = analyze(
-        ns.paths,
-        out,
-        by=[c.strip() for c in ns.by.split(",") if c.strip()],
-        formats=["csv", "parquet"] if ns.format == "both" else [ns.format],
-        n_resamples=ns.resamples,
-        seed=ns.seed,
-        jobs=ns.jobs,
-        cache_dir=None if ns.no_cache else out / "cache",
-        write_frames=not ns.no_frames,
-        make_plots=not ns.no_plots,
-        make_report=not ns.no_report,
-        graph_episodes=ns.graphs,
-    )
+    bad = BadFiles()
+    try:
+        result = analyze(
+            ns.paths,
+            out,
+            by=[c.strip() for c in ns.by.split(",") if c.strip()],
+            formats=["csv", "parquet"] if ns.format == "both" else [ns.format],
+            n_resamples=ns.resamples,
+            seed=ns.seed,
+            jobs=ns.jobs,
+            cache_dir=None if ns.no_cache else out / "cache",
+            write_frames=not ns.no_frames,
+            make_plots=not ns.no_plots,
+            make_report=not ns.no_report,
+            graph_episodes=ns.graphs,
+            bad=bad,
+        )
+    except FileNotFoundError:
+        _report_skipped("analyze", bad)
+        raise
     print(result.text())
-    return 0 if len(result.episodes) else 1
+    return _report_skipped("analyze", bad) or (0 if len(result.episodes) else 1)
 
 
 # --------------------------------------------------------------------- list

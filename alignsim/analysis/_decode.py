@@ -22,8 +22,7 @@ from typing import Any
 
 import msgspec
 
-from alignsim.errors import LogFormatError
-from alignsim.record.io import is_json_line, split_log
+from alignsim.record.io import decode, is_json_line, split_log
 from alignsim.record.schema import Header
 
 __all__ = ["DecodedLog", "decode_log"]
@@ -197,7 +196,7 @@ def decode_log(path: str | os.PathLike[str]) -> DecodedLog:
     keep = [line for line in body if line.startswith(_WANTED_PREFIXES) or not line.startswith(_CANONICAL)]
     try:
         events = _batch_decoder.decode(b"[" + b",".join(keep) + b"]")
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         events = _decode_lines(path, body, keep)
     if not all(line.startswith(_CANONICAL) for line in keep):
         # Non-canonical lines may have been of a type analysis does not read.
@@ -212,8 +211,5 @@ def _decode_lines(path: Path, body: list[bytes], keep: list[bytes]) -> list[Any]
     for number, line in enumerate(body, start=2):
         if id(line) not in wanted:
             continue
-        try:
-            events.append(_line_decoder.decode(line))
-        except msgspec.DecodeError as exc:
-            raise LogFormatError(f"{path}: line {number}: {exc}") from exc
+        events.append(decode(_line_decoder, line, path, f"line {number}"))
     return events

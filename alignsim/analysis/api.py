@@ -24,7 +24,8 @@ from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
 from alignsim.analysis.traitors import SEED_METRICS
 from alignsim.errors import ConfigError
-from alignsim.record import find_logs
+from alignsim.record import BadFiles, find_logs
+from alignsim.record.io import LOG_SUFFIX
 
 __all__ = ["AnalysisResult", "analyze", "load_inputs"]
 
@@ -139,12 +140,17 @@ _TEXT_METRICS = (
 
 
 def load_inputs(
-    paths: Sequence[str | os.PathLike[str]], *, cache_dir: str | os.PathLike[str] | None = None, jobs: int = 1
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
+    bad: BadFiles | None = None,
 ) -> Frames:
     """Frames from episode logs and/or seed-format ``votes.csv`` files.
 
     A ``.jsonl`` file or a folder holding logs is read as alignsim logs; a ``.csv`` file,
     or a folder with ``votes.csv`` files and no logs, as the seed system's vote logs.
+    ``bad``: see :func:`~.frames.load_frames`.
     """
     log_paths: list[Path] = []
     seed_paths: list[Path] = []
@@ -158,7 +164,7 @@ def load_inputs(
             log_paths.append(path)
     parts = []
     if log_paths:
-        parts.append(load_frames(log_paths, cache_dir=cache_dir, jobs=jobs))
+        parts.append(load_frames(log_paths, cache_dir=cache_dir, jobs=jobs, bad=bad))
     if seed_paths:
         parts.append(read_seed_votes(seed_paths))
     if not parts:
@@ -184,6 +190,7 @@ def analyze(
     cache_dir: str | os.PathLike[str] | None = None,
     jobs: int = 1,
     graph_episodes: int = 1,
+    bad: BadFiles | None = None,
 ) -> AnalysisResult:
     """Analyse every episode log (or seed vote log) at ``paths``.
 
@@ -201,11 +208,13 @@ def analyze(
         cache_dir: frame cache (see :func:`~.frames.load_frames`); ``out_dir/cache`` is a good place.
         jobs: worker processes for reading logs.
         graph_episodes: how many episodes get their per-round trust graphs exported and drawn.
+        bad: where to record logs that cannot be read (each is then left out of every
+            table, and a note says how many); None raises for the first instead.
 
     Raises:
-        FileNotFoundError: a path does not exist, or holds no logs.
+        FileNotFoundError: a path does not exist, or holds no readable logs.
         alignsim.errors.ConfigError: an unknown ``by`` column or format.
-        alignsim.errors.LogFormatError: a log cannot be read.
+        alignsim.errors.LogFormatError: a log cannot be read (only when ``bad`` is None).
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -215,9 +224,12 @@ def analyze(
         raise ConfigError("format", f"unknown format(s) {unknown_formats}; use csv and/or parquet")
     if "parquet" in formats and importlib.util.find_spec("pyarrow") is None:
         raise ConfigError("format", "parquet needs pyarrow: pip install 'alignsim[parquet]'")
-    frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs)
+    frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs, bad=bad)
     if frames.episodes.empty:
-        raise FileNotFoundError(f"no episode logs or seed votes.csv files found at {', '.join(map(str, paths))}")
+        readable = "readable " if bad else ""
+        raise FileNotFoundError(
+            f"no {readable}episode logs or seed votes.csv files found at {', '.join(map(str, paths))}"
+        )
     notes = list(frames.notes)
     all_episodes = episode_table(frames)
     unknown = [c for c in by if c not in all_episodes.columns]
@@ -269,11 +281,17 @@ def analyze(
         seed=seed,
         notes=notes,
     )
-    if all_episodes["env_id"].str.startswith("principal_agent-").any():
+    # The family readers read only the logs of their family that the frames could read.
+    logs = frames.episodes[frames.episodes["path"].str.endswith(LOG_SUFFIX).fillna(False).to_numpy(bool)]
+    pa_logs = logs.loc[logs["env_id"].str.startswith("principal_agent-").to_numpy(bool), "path"].tolist()
+    if pa_logs:
         from alignsim.analysis.principal_agent import analyze_principal_agent
 
-        result.principal_agent = analyze_principal_agent(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
-    drifting = analyze_drift(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
+        result.principal_agent = analyze_principal_agent(
+            pa_logs, n_resamples=n_resamples, seed=seed, statuses=statuses, bad=bad
+        )
+    drift_logs = logs.loc[logs["env_id"].str.match(r"^(self_evolution|threshold_game)-").to_numpy(bool), "path"]
+    drifting = analyze_drift(drift_logs.tolist(), n_resamples=n_resamples, seed=seed, statuses=statuses, bad=bad)
     result.drift = None if drifting.frames.empty else drifting
     if out_dir is not None:
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)

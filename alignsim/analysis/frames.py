@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from alignsim.analysis._decode import DecodedLog, decode_log
-from alignsim.record import EpisodeLog, find_logs
+from alignsim.errors import LogFormatError
+from alignsim.record import BadFiles, EpisodeLog, find_logs, read_each
 
 try:  # optional: faster string columns and the parquet cache
     import pyarrow as _pa
@@ -520,8 +521,23 @@ def _raw_from_decoded(logs: Iterable[DecodedLog]) -> dict[str, pd.DataFrame]:
             gc.enable()
 
 
-def _raw_from_paths(paths: Sequence[Path]) -> dict[str, pd.DataFrame]:
-    return _raw_from_decoded(decode_log(p) for p in paths)
+Skipped = list[tuple[str, str]]
+"""``(path, one-line reason)`` of each log that could not be read."""
+
+
+def _raw_from_paths(paths: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Skipped]:
+    """The raw frames of the logs at ``paths``, and the logs skipped as unreadable."""
+    bad = BadFiles()
+    raw = _raw_from_decoded(log for _, log in read_each(paths, decode_log, bad))
+    return raw, bad.items()
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` made absolute, links resolved where possible (a link loop stays as it is, to be reported)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 # ---------------------------------------------------------------- derived columns
@@ -686,6 +702,7 @@ def load_frames(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     jobs: int = 1,
+    bad: BadFiles | None = None,
 ) -> Frames:
     """Frames from every episode log at ``paths`` (files, run folders, sweep folders).
 
@@ -695,17 +712,19 @@ def load_frames(
             folder's logs are unchanged (names, sizes, modification times). Needs pyarrow;
             without it the cache is skipped and a note says so.
         jobs: worker processes for decoding (folders are the unit of work); 1 = in process.
+        bad: where to record the logs that cannot be read, which are then left out (and a
+            note says how many); None raises for the first of them instead.
 
     Raises:
         FileNotFoundError: a path does not exist.
-        alignsim.errors.LogFormatError: a log cannot be read.
+        alignsim.errors.LogFormatError: a log cannot be read (only when ``bad`` is None).
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     files: list[Path] = []
     for p in paths:
         files.extend(find_logs(p))
-    files = sorted(dict.fromkeys(Path(f).resolve() for f in files))
+    files = sorted(dict.fromkeys(_resolved(Path(f)) for f in files))
     notes: list[str] = []
     cache = _Cache(Path(cache_dir)) if cache_dir is not None else None
     if cache is not None and not cache.available:
@@ -720,12 +739,14 @@ def load_frames(
         for f in files:
             by_dir.setdefault(f.parent, []).append(f)
     parts: list[dict[str, pd.DataFrame]] = []
+    skipped: Skipped = []
     todo: list[tuple[Path, list[Path]]] = []
     hits = 0
     for folder, logs in by_dir.items():
         cached = cache.load(folder, logs) if cache is not None else None
         if cached is not None:
-            parts.append(cached)
+            parts.append(cached[0])
+            skipped += cached[1]
             hits += 1
         else:
             todo.append((folder, logs))
@@ -735,13 +756,20 @@ def load_frames(
             results = list(pool.map(_raw_from_paths, [[f for _, logs in chunk for f in logs] for chunk in chunks]))
         fresh = _split_by_folder(results, todo)
     else:
-        fresh = [(folder, logs, _raw_from_paths(logs)) for folder, logs in todo]
-    for folder, logs, raw in fresh:
+        fresh = [(folder, logs, *_raw_from_paths(logs)) for folder, logs in todo]
+    for folder, logs, raw, unreadable in fresh:
         if cache is not None:
-            cache.store(folder, logs, raw)
+            cache.store(folder, logs, raw, unreadable)
         parts.append(raw)
+        skipped += unreadable
     if cache is not None:
         notes.append(f"frame cache: {hits} folder(s) reused, {len(todo)} parsed")
+    if skipped:
+        if bad is None:
+            raise LogFormatError(skipped[0][1])
+        for path, reason in skipped:
+            bad.add(path, reason)
+        notes.append(f"{len(skipped)} unreadable log(s) skipped")
     raw = _concat(parts)
     return _finish(raw, notes)
 
@@ -758,18 +786,20 @@ def _chunks(todo: list[tuple[Path, list[Path]]], jobs: int) -> list[list[tuple[P
 
 
 def _split_by_folder(
-    results: list[dict[str, pd.DataFrame]], todo: list[tuple[Path, list[Path]]]
-) -> list[tuple[Path, list[Path], dict[str, pd.DataFrame]]]:
+    results: list[tuple[dict[str, pd.DataFrame], Skipped]], todo: list[tuple[Path, list[Path]]]
+) -> list[tuple[Path, list[Path], dict[str, pd.DataFrame], Skipped]]:
     """Reassemble the per-chunk results of :func:`_chunks` into one result per folder."""
     merged: dict[Path, list[dict[str, pd.DataFrame]]] = {}
+    unreadable: dict[Path, Skipped] = {}
     order = iter(results)
     for folder, logs in todo:
         total = 0
         while total < len(logs):
-            part = next(order)
+            part, skipped = next(order)
             merged.setdefault(folder, []).append(part)
-            total += len(part["episodes"])
-    return [(folder, logs, _concat(merged[folder])) for folder, logs in todo]
+            unreadable.setdefault(folder, []).extend(skipped)
+            total += len(part["episodes"]) + len(skipped)
+    return [(folder, logs, _concat(merged[folder]), unreadable.get(folder, [])) for folder, logs in todo]
 
 
 def _concat(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
@@ -801,32 +831,40 @@ class _Cache:
     def _manifest(folder: Path, logs: Sequence[Path]) -> dict[str, Any]:
         entries = []
         for log in logs:
-            st = log.stat()
-            entries.append([log.name, st.st_size, st.st_mtime_ns])
+            try:
+                st = log.stat()
+                entries.append([log.name, st.st_size, st.st_mtime_ns, st.st_mode])
+            except OSError:  # a dangling link or a link loop: unreadable, and reported as such
+                entries.append([log.name, -1, -1, -1])
         return {"frames_version": FRAMES_VERSION, "folder": str(folder), "logs": entries}
 
-    def load(self, folder: Path, logs: Sequence[Path]) -> dict[str, pd.DataFrame] | None:
+    def load(self, folder: Path, logs: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Skipped] | None:
         slot = self._slot(folder)
         manifest_path = slot / "manifest.json"
         if not manifest_path.exists():
             return None
         try:
             stored = json.loads(manifest_path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
+        if not isinstance(stored, dict):
+            return None
+        skipped = stored.pop("skipped", [])
         if stored != self._manifest(folder, logs):
             return None
         try:
-            return {name: pd.read_parquet(slot / f"{name}.parquet") for name in _RAW_FRAMES_ALL}
+            raw = {name: pd.read_parquet(slot / f"{name}.parquet") for name in _RAW_FRAMES_ALL}
         except (OSError, ValueError):
             return None
+        return raw, [(str(path), str(reason)) for path, reason in skipped]
 
-    def store(self, folder: Path, logs: Sequence[Path], raw: dict[str, pd.DataFrame]) -> None:
+    def store(self, folder: Path, logs: Sequence[Path], raw: dict[str, pd.DataFrame], skipped: Skipped) -> None:
         slot = self._slot(folder)
         slot.mkdir(parents=True, exist_ok=True)
         manifest_path = slot / "manifest.json"
         manifest_path.unlink(missing_ok=True)  # invalid while the frames are rewritten
         for name, frame in raw.items():
             frame.to_parquet(slot / f"{name}.parquet", index=False)
-        # Written last: a cache slot counts only once all its frames are in place.
-        manifest_path.write_text(json.dumps(self._manifest(folder, logs)))
+        # Written last: a cache slot counts only once all its frames are in place. The logs
+        # found unreadable are kept with it, so a cached folder reports them again.
+        manifest_path.write_text(json.dumps({**self._manifest(folder, logs), "skipped": skipped}))

@@ -97,6 +97,7 @@ def _with_ci(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def _sample_lies(result: AnalysisResult, limit: int = 8) -> pd.DataFrame:
     """A few labelled lies with the speaker's message, read back from the logs."""
+    from alignsim.errors import LogFormatError
     from alignsim.record import read_log
     from alignsim.record import schema as ev
 
@@ -112,7 +113,11 @@ def _sample_lies(result: AnalysisResult, limit: int = 8) -> pd.DataFrame:
         messages: dict[int, str] = {}
         if isinstance(path, str) and path.endswith(".jsonl") and os.path.exists(path):
             wanted = set(part["seq"].tolist())
-            for event in read_log(path).events:
+            try:
+                events = read_log(path).events
+            except LogFormatError:  # changed since it was analysed: the sample goes without its text
+                events = []
+            for event in events:
                 if isinstance(event, ev.Speech) and event.seq in wanted:
                     messages[event.seq] = event.message
         rows.extend(

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alignsim.record import EpisodeLog, find_logs, read_log
+from alignsim.record import BadFiles, EpisodeLog, find_logs, read_each, read_log
 from alignsim.record import schema as ev
 
 __all__ = ["INSPECT_LOG_VERSION", "eval_log", "export_inspect"]
@@ -289,11 +289,22 @@ def eval_log(logs: Sequence[EpisodeLog]) -> dict[str, Any]:
 
 
 def export_inspect(
-    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], out: str | os.PathLike[str]
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    bad: BadFiles | None = None,
 ) -> Path:
-    """Write the episodes at ``paths`` (logs or folders) as one Inspect eval log (``.json``) at ``out``."""
+    """Write the episodes at ``paths`` (logs or folders) as one Inspect eval log (``.json``) at ``out``.
+
+    With ``bad``, a log that cannot be read is recorded there and left out; without it, the
+    first such log raises :class:`~alignsim.errors.LogFormatError`. ``FileNotFoundError``
+    when no readable log is left.
+    """
     items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    logs = [read_log(p) for item in items for p in find_logs(item)]
+    found = [p for item in items for p in find_logs(item)]
+    logs = [log for _, log in read_each(found, read_log, bad)]
+    if not logs:
+        raise FileNotFoundError(f"no readable episode logs at {', '.join(map(str, items))}")
     data = eval_log(logs)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
