@@ -249,7 +249,7 @@ def _replay(args: list[str]) -> int:
 
     logs = [log for path in ns.paths for log in find_logs(path)]
     if not logs:
-        print("alignsim replay: no episode logs found", file=sys.stderr)
+        print(f"alignsim replay: no episode logs found at {', '.join(ns.paths)}", file=sys.stderr)
         return 2
     failures = 0
     bad = BadFiles()

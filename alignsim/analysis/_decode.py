@@ -2,7 +2,8 @@
 
 :func:`alignsim.record.read_log` decodes every event into the full schema classes, which is
 right for replay and viewing but wasteful for re-scoring thousands of episodes: most lines
-of a log are actions, reasoning and announcements, which no metric reads. Here each log is
+of a log are actions, reasoning and announcements, of which metrics read only who acted
+(decisions per agent, the denominator of the invalid-action rate). Here each log is
 read in one go, the lines whose type analysis needs are picked out by their first bytes
 (the writer always puts the ``type`` tag first), and those lines are decoded in one call
 into small structs that hold only the fields analysis reads (unknown fields are skipped by
@@ -100,6 +101,12 @@ class LLMCall(_Base, tag="llm_call"):
     cached: bool = False
 
 
+class Action(_Base, tag="action"):
+    """Only who acted (and, from the base, the step after the action): the decisions per agent."""
+
+    agent: str
+
+
 class EpisodeEnd(_Base, tag="episode_end"):
     status: str
     winner: str | None = None
@@ -113,10 +120,6 @@ class _Announcement(_Base, tag="announcement"):
 
 
 class _Reasoning(_Base, tag="reasoning"):
-    pass
-
-
-class _Action(_Base, tag="action"):
     pass
 
 
@@ -139,8 +142,9 @@ NEEDED = (
     InvalidAction,
     LLMCall,
     EpisodeEnd,
+    Action,
 )
-_SKIPPED = (_Announcement, _Reasoning, _Action, _Reward, _MemoryWrite)
+_SKIPPED = (_Announcement, _Reasoning, _Reward, _MemoryWrite)
 _AnyLean = (
     RoleAssignment
     | Speech
@@ -152,9 +156,9 @@ _AnyLean = (
     | InvalidAction
     | LLMCall
     | EpisodeEnd
+    | Action
     | _Announcement
     | _Reasoning
-    | _Action
     | _Reward
     | _MemoryWrite
 )

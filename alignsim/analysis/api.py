@@ -19,6 +19,7 @@ import pandas as pd
 from alignsim.analysis import crossplay, deception, plots, trust
 from alignsim.analysis.drift import analyze_drift
 from alignsim.analysis.frames import Frames, load_frames
+from alignsim.analysis.invalid import format_rate, invalid_action_rates
 from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
@@ -94,6 +95,8 @@ class AnalysisResult:
     report: Path | None = None
     principal_agent: dict[str, pd.DataFrame] = field(default_factory=dict)
     """Principal-agent tables (:func:`~.principal_agent.analyze_principal_agent`), when such logs are present."""
+    invalid_actions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Invalid decisions / decisions per agent and per model, every family (:func:`~.invalid.invalid_action_rates`)."""
 
     def text(self, *, width: int = 140) -> str:
         """A plain-text digest for the terminal: counts, key metrics with CIs, files."""
@@ -112,6 +115,9 @@ class AnalysisResult:
                 ]
                 shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
                 lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            if not self.invalid_actions.empty:
+                lines.append("")
+                lines.append(_invalid_digest(self.invalid_actions, self.by))
             if "pa_tinmen" in self.principal_agent:
                 from alignsim.analysis.principal_agent import text_digest
 
@@ -124,6 +130,17 @@ class AnalysisResult:
                 lines.append("")
                 lines.append(f"wrote {len(self.files)} file(s)" + (f"; report: {self.report}" if self.report else ""))
         return "\n".join(lines)
+
+
+def _invalid_digest(table: pd.DataFrame, by: list[str]) -> str:
+    """The per-model invalid-action rates (the per-agent ones are in the table file)."""
+    models = table[table["level"] == "model"]
+    shown = models[[*by, "unit", "invalid", "decisions"]].rename(columns={"unit": "model"})
+    shown["invalid rate [95% Wilson CI]"] = [
+        format_rate(r, lo, hi) for r, lo, hi in zip(models["rate"], models["ci_low"], models["ci_high"], strict=True)
+    ]
+    title = "Invalid actions per model (decisions with an invalid action / decisions; per agent: invalid_actions.csv)"
+    return title + "\n" + shown.to_string(index=False)
 
 
 _TEXT_METRICS = (
@@ -280,6 +297,7 @@ def analyze(
         n_resamples=n_resamples,
         seed=seed,
         notes=notes,
+        invalid_actions=invalid_action_rates(analysed, episodes, by=by),
     )
     # The family readers read only the logs of their family that the frames could read.
     logs = frames.episodes[frames.episodes["path"].str.endswith(LOG_SUFFIX).fillna(False).to_numpy(bool)]
@@ -392,6 +410,7 @@ def _write(
         "power": result.power,
         "seeds": result.seeds,
         "excluded": result.excluded,
+        "invalid_actions": result.invalid_actions,
         **{f"curve_{name}": curve for name, curve in result.curves.items()},
         **result.principal_agent,
     }

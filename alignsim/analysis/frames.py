@@ -13,6 +13,8 @@ into a :class:`Frames`: one pandas frame per grain, each with the columns declar
   one row per ballot, per ballot result, per elimination, per speech act, per structured
   claim, per (reporter, subject) probability in a belief report.
 * ``llm_calls``: one row per language-model call (tokens, latency, errors).
+* ``agents``: one row per seated agent and episode, in every family: its policy and model,
+  the decisions it made (actions applied) and how many of them had an invalid action.
 
 Roles are joined onto votes, claims and beliefs (``actor_role``, ``target_role``, ...) from
 the log's ``role_assignment`` event, the ground truth.
@@ -25,6 +27,7 @@ reused while no log in that folder changed (same names, sizes and modification t
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 import json
@@ -55,7 +58,7 @@ __all__ = [
     "load_frames",
 ]
 
-FRAMES_VERSION = 2
+FRAMES_VERSION = 3
 """Bumped whenever the frames built from a log change, so stale caches are rebuilt."""
 
 _S, _I, _NI, _F, _B = "str", "int64", "Int64", "float64", "bool"
@@ -211,6 +214,18 @@ FRAME_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "valid": (_B, "the output was accepted (False: a re-ask or the fallback followed)"),
         "cached": (_B, "answered from a response cache"),
     },
+    "agents": {
+        "episode_id": (_S, "episode"),
+        "agent": (_S, "agent id"),
+        "policy": (_S, "policy name in the seat"),
+        "model": (_S, "model id, for LLM policies"),
+        "label": (_S, "model if set, else the policy name (with its arguments)"),
+        "seat": (_S, "seating key that placed the policy"),
+        "decisions": (_I, "actions the agent took (applied to the env)"),
+        "invalid_decisions": (_I, "of those, decisions with at least one invalid action (re-ask or fallback)"),
+        "invalid_events": (_I, "invalid_action events of the agent (re-asks and end-of-episode ones included)"),
+        "llm_calls": (_I, "language-model calls of the agent"),
+    },
 }
 
 # Frames read from the logs (cached); the others are derived from them after loading.
@@ -225,7 +240,7 @@ _RAW_FRAMES = (
     "claims",
     "beliefs",
 )
-_RAW_FRAMES_ALL = (*_RAW_FRAMES, "llm_calls")
+_RAW_FRAMES_ALL = (*_RAW_FRAMES, "llm_calls", "agents")
 _RAW_COLUMNS = {
     "episodes": [c for c in FRAME_COLUMNS["episodes"] if c not in ("traitor_label", "faithful_label")],
     "players": [
@@ -239,6 +254,7 @@ _RAW_COLUMNS = {
     "events": list(FRAME_COLUMNS["events"]),
     "vote_results": list(FRAME_COLUMNS["vote_results"]),
     "llm_calls": list(FRAME_COLUMNS["llm_calls"]),
+    "agents": list(FRAME_COLUMNS["agents"]),
 }
 
 
@@ -257,6 +273,7 @@ class Frames:
     claims: pd.DataFrame
     beliefs: pd.DataFrame
     llm_calls: pd.DataFrame
+    agents: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     """What a reader should know about how the frames were built (torn logs, cache use)."""
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -350,6 +367,27 @@ def _label(seat: Any) -> str:
     return str(seat.policy)
 
 
+def _agent_order(agent: str) -> tuple[str, int]:
+    """``player_2`` before ``player_10``."""
+    stem, _, number = agent.rpartition("_")
+    return (stem, int(number)) if number.isdigit() else (agent, -1)
+
+
+def _invalid_decisions(decisions: list[int], stamps: list[int]) -> int:
+    """How many of an agent's decisions (the step before each of its actions, ascending) had
+    an invalid action. An invalid_action is stamped with the step at which its decision was
+    being made, or, for a seat answering within a batch of simultaneous choices, with the
+    step at which that batch began, so it belongs to the agent's first decision at or after
+    its stamp; re-asks of one decision count once, and events after the agent's last
+    decision (end-of-episode reflections) belong to none."""
+    hit = set()
+    for stamp in stamps:
+        index = bisect.bisect_left(decisions, stamp)
+        if index < len(decisions):
+            hit.add(index)
+    return len(hit)
+
+
 class _Collector:
     """Gathers rows of the raw frames, episode by episode.
 
@@ -379,6 +417,11 @@ class _Collector:
         last_round = 0
         n_invalid = 0
         n_llm = 0
+        # Per agent: the step before each of its actions (its decisions, in order), the steps
+        # stamped on its invalid_action events, and its model calls.
+        decided: dict[str, list[int]] = {}
+        invalid_at: dict[str, list[int]] = {}
+        calls: dict[str, int] = {}
         for e in events:
             tag = e.__struct_config__.tag
             seq, rnd, phase, step = e.seq, e.round, e.phase, e.step
@@ -429,11 +472,18 @@ class _Collector:
                 if e.winner is not None:
                     winner = e.winner
                 add_event((eid, seq, step, rnd, phase, tag, None, None))
+            elif tag == "action":
+                steps_of = decided.get(e.agent)
+                if steps_of is None:
+                    steps_of = decided[e.agent] = []
+                steps_of.append(step - 1)
             elif tag == "invalid_action":
                 n_invalid += 1
+                invalid_at.setdefault(e.agent, []).append(step)
                 add_event((eid, seq, step, rnd, phase, tag, e.agent, None))
             elif tag == "llm_call":
                 n_llm += 1
+                calls[e.agent] = calls.get(e.agent, 0) + 1
                 rows["llm_calls"].append(
                     (
                         eid,
@@ -455,6 +505,24 @@ class _Collector:
                 )
 
         seating = header.seating
+        add_agent = rows["agents"].append
+        for agent in sorted(set(seating) | set(decided) | set(invalid_at) | set(calls), key=_agent_order):
+            seat = seating.get(agent)
+            own = decided.get(agent, [])
+            add_agent(
+                (
+                    eid,
+                    agent,
+                    seat.policy if seat is not None else None,
+                    getattr(seat, "model", None),
+                    _label(seat),
+                    getattr(seat, "role", None),
+                    len(own),
+                    _invalid_decisions(own, invalid_at.get(agent, [])),
+                    len(invalid_at.get(agent, [])),
+                    calls.get(agent, 0),
+                )
+            )
         add_player = rows["players"].append
         for agent, role in roles.items():
             seat = seating.get(agent)
@@ -533,9 +601,10 @@ def _raw_from_paths(paths: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Ski
 
 
 def _resolved(path: Path) -> Path:
-    """``path`` made absolute, links resolved where possible (a link loop stays as it is, to be reported)."""
+    """``path`` with its folder made absolute and resolved, and its own name kept: a log that
+    is itself a link (perhaps a loop, or one to ``/dev/zero``) is reported under its own name."""
     try:
-        return path.resolve()
+        return path.parent.resolve() / path.name
     except (OSError, RuntimeError):
         return path.absolute()
 
@@ -605,6 +674,7 @@ def _finish(raw: dict[str, pd.DataFrame], notes: list[str]) -> Frames:
         claims=claims[list(FRAME_COLUMNS["claims"])],
         beliefs=beliefs[list(FRAME_COLUMNS["beliefs"])],
         llm_calls=raw["llm_calls"],
+        agents=raw["agents"],
         notes=notes,
     )
 

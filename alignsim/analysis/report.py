@@ -166,6 +166,22 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
     if result.drift is not None:
         add(result.drift.report_html(_table, _img(plots.get("drift_curves"), "drift curves by round")))
 
+    if not result.invalid_actions.empty:
+        from alignsim.analysis.invalid import format_rate
+
+        add("<h2>Invalid actions</h2>")
+        add(
+            "<p>Per model and per agent, in every family: decisions with at least one invalid action (a re-asked "
+            "output, a declared fallback, or an illegal action replaced by the runner) over decisions, pooled over "
+            "episodes, with a Wilson score 95% interval (valid at 0 and 1; n/a where there were no decisions).</p>"
+        )
+        table = result.invalid_actions
+        shown = table[[*by, "level", "unit", "invalid", "decisions", "episodes"]].copy()
+        shown["rate [95% CI]"] = [
+            format_rate(r, lo, hi) for r, lo, hi in zip(table["rate"], table["ci_low"], table["ci_high"], strict=True)
+        ]
+        add(_table(shown, text_columns=[*by, "level", "unit", "rate [95% CI]"]))
+
     add("<h2>Headline</h2>")
     headline = result.summary[result.summary["metric"].isin(_HEADLINE)]
     add(_table(_with_ci(headline, by), text_columns=[*by, "metric"]))

@@ -38,6 +38,7 @@ __all__ = [
     "episodes_needed_means",
     "episodes_needed_proportions",
     "power_proportions",
+    "wilson_interval",
 ]
 
 BCA_MAX_EPISODES = 500
@@ -221,6 +222,26 @@ def bootstrap_mean(
 
 
 # ---------------------------------------------------------------- power
+
+
+def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion ``successes / n``.
+
+    Unlike the Wald interval it is never degenerate at 0 or 1 (0 of 40 gives [0, 0.088],
+    not [0, 0]) and stays inside [0, 1]. ``n == 0`` gives ``(nan, nan)``: no data, no interval.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be in [0, n], got {successes} of {n}")
+    z = float(sps.norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def _z(p: float) -> float:

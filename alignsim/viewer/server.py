@@ -259,6 +259,9 @@ _MAX_REQUEST_BYTES = 64 * 1024
 class ViewerServer(HTTPServer):
     """An HTTP server whose waiting connections hold no thread (see the module docstring).
 
+    Accepting is cheap (a connection only joins the watcher's list), so the listen backlog
+    is larger than socketserver's 5: a burst of connections is accepted, not refused.
+
     Args:
         workers: threads answering complete requests.
         idle_timeout: seconds a connection may take to send its whole request; also the
@@ -266,6 +269,8 @@ class ViewerServer(HTTPServer):
         max_pending: connections waiting for their request at once; beyond it the
             oldest is closed.
     """
+
+    request_queue_size = 128
 
     def __init__(
         self,

@@ -15,9 +15,7 @@ ALIGNSIM = shutil.which("alignsim") or f"{sys.executable} -m alignsim.cli"
 
 def cli(*args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``alignsim ARGS`` as a subprocess (a hang fails the test through ``timeout``)."""
-    return subprocess.run(
-        [*ALIGNSIM.split(), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
-    )
+    return subprocess.run([*ALIGNSIM.split(), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def doctor_header(source: Path, target: Path, change: Callable[[dict[str, Any]], None]) -> Path:

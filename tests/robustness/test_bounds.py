@@ -5,7 +5,10 @@ and log-size budget that stops it as ``truncated`` with a logged reason."""
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
+import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from alignsim.limits import ENV_LIMITS, MAX_TEXT_CHARS, RUN_LIMITS
 from alignsim.record import read_log
 from alignsim.record import schema as ev
 from alignsim.run import EpisodeRunner, replay, rerun, run, run_episode
+from alignsim.viewer import make_server
 from tests.robustness.helpers import assert_clean_error, cli, doctor_header
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "limits.md"
@@ -110,16 +114,17 @@ def test_text_and_nesting_in_parameters_are_bounded() -> None:
 
 
 @pytest.mark.parametrize(
-    ("scenario", "override", "field"),
+    ("scenario", "name", "value"),
     [
-        ("traitors/mini-v0", "scenario.env_kwargs.n_players=100000", "scenario.env_kwargs.n_players"),
-        ("traitors/mini-v0", "scenario.env_kwargs.discussion_passes=1000000000", "scenario.env_kwargs.discussion_passes"),
-        ("threshold_game/imitate-v0", "scenario.env_kwargs.n_agents=100000", "scenario.env_kwargs.n_agents"),
+        ("traitors/mini-v0", "n_players", "100000"),
+        ("traitors/mini-v0", "discussion_passes", "1000000000"),
+        ("threshold_game/imitate-v0", "n_agents", "100000"),
     ],
 )
-def test_run_refuses_huge_sizes_before_any_work(tmp_path: Path, scenario: str, override: str, field: str) -> None:
+def test_run_refuses_huge_sizes_before_any_work(tmp_path: Path, scenario: str, name: str, value: str) -> None:
     out = tmp_path / "out"
-    done = cli("run", f"scenario={scenario}", override, f"out_dir={out}", cwd=tmp_path, timeout=120)
+    field = f"scenario.env_kwargs.{name}"
+    done = cli("run", f"scenario={scenario}", f"{field}={value}", f"out_dir={out}", cwd=tmp_path, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr  # one line
     assert f"alignsim run: config error: {field}: must be at most" in done.stderr
@@ -244,6 +249,51 @@ def test_runner_takes_the_budget_of_the_config(tmp_path: Path) -> None:
     with EpisodeRunner("traitors/mini-v0", out_dir=tmp_path, config={"max_steps": 3}) as runner:
         assert runner.max_steps == 3
         assert runner.run(seed=0).summary.steps == 3
+
+
+# ------------------------------------------------------------------ the viewer server
+
+
+def _get(host: str, port: int, path: str) -> int:
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_idle_connections_hold_no_thread_and_the_server_stays_responsive(mini_log: Path) -> None:
+    workers = 4
+    server = make_server(mini_log.parent, port=0, workers=workers, idle_timeout=2.0, max_pending=64)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = str(server.server_address[0]), int(server.server_address[1])
+    baseline = threading.active_count()
+    sockets = []
+    try:
+        # 300 connections that never send, and 50 that send half a request and stop.
+        sockets = [socket.create_connection((host, port), timeout=30) for _ in range(300)]
+        for _ in range(50):
+            slow = socket.create_connection((host, port), timeout=30)
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            sockets.append(slow)
+        assert _get(host, port, "/") == 200
+        assert _get(host, port, f"/episode/{mini_log.name}") == 200
+        assert threading.active_count() <= baseline + workers + 1  # the pool and the watcher
+        # Every waiting connection is closed by the server: the oldest when more than
+        # max_pending wait, the rest when their idle timeout ends.
+        for sock in (sockets[0], sockets[-1]):
+            assert sock.recv(1) == b""
+        assert _get(host, port, "/") == 200
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 # ------------------------------------------------------------------ long values in messages
