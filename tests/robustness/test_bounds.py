@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from alignsim import envs
+from alignsim.analysis.transcript import transcript
 from alignsim.cli import main
 from alignsim.envs.principal_agent.config import PrincipalAgentConfig
 from alignsim.envs.self_evolution.single import SelfEvolutionConfig
@@ -192,6 +193,8 @@ def test_step_budget_truncates_with_a_logged_reason_and_the_log_replays(tmp_path
     log = read_log(result.log_path)
     assert log.end is not None and log.end.status == "truncated" and "step budget" in (log.end.reason or "")
     assert log.header.config["max_steps"] == 150  # recorded, so a rerun stops at the same step
+    ending = "episode truncated after 150 actions (step budget: 150 actions reached max_steps=150)"
+    assert transcript(log).endswith(ending)
     assert replay(result.log_path).steps == 150
     again = rerun(result.log_path, tmp_path / "rerun")
     assert read_log(again.log_path).end.reason == log.end.reason
