@@ -30,6 +30,7 @@ __all__ = [
     "ENV_LIMITS",
     "MAX_CONFIG_DEPTH",
     "MAX_CONFIG_ITEMS",
+    "MAX_EVENT_ROUND",
     "MAX_TEXT_CHARS",
     "RUN_LIMITS",
     "ReadLimits",
@@ -48,6 +49,11 @@ MAX_CONFIG_DEPTH = 16
 """Deepest nesting of lists and mappings in an env's parameters."""
 _MAX_AGENT_TEXT = 100_000
 """Longest text an agent may write in one action (about 25k tokens)."""
+
+MAX_EVENT_ROUND = 1_000_000
+"""Largest ``round`` an event of a log may carry: far beyond what any bounded game reaches
+(1,000 rounds), and small enough that analysis, which builds one row per round, cannot be
+made to allocate without bound by a doctored log."""
 
 ENV_LIMITS: dict[str, dict[str, int]] = {
     "traitors": {

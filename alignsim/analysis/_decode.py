@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from alignsim.record.io import decode, is_json_line, split_log
+from alignsim.record.io import check_rounds, decode, is_json_line, split_log
 from alignsim.record.schema import Header
 
 __all__ = ["DecodedLog", "decode_log"]
@@ -205,6 +205,7 @@ def decode_log(path: str | os.PathLike[str]) -> DecodedLog:
     if not all(line.startswith(_CANONICAL) for line in keep):
         # Non-canonical lines may have been of a type analysis does not read.
         events = [e for e in events if not isinstance(e, _SKIPPED)]
+    check_rounds(events, path)  # frames build one row per round
     return DecodedLog(path=path, header=header, events=events, n_events=len(body), torn=torn)
 
 

@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 
 from alignsim.errors import ConfigError, LogFormatError, clip
-from alignsim.limits import check_env_kwargs, read_limits
+from alignsim.limits import MAX_EVENT_ROUND, check_env_kwargs, read_limits
 from alignsim.record.schema import (
     SCHEMA_VERSION,
     AnyEvent,
@@ -306,6 +306,13 @@ def read_header(path: str | os.PathLike[str]) -> Header:
     return header
 
 
+def check_rounds(events: Sequence[Any], path: str | os.PathLike[str]) -> None:
+    """Refuse a log whose events claim a round beyond :data:`~alignsim.limits.MAX_EVENT_ROUND`."""
+    last = max((e.round for e in events), default=0)
+    if last > MAX_EVENT_ROUND:
+        raise LogFormatError(f"{path}: an event is in round {last:,}, beyond the {MAX_EVENT_ROUND:,} any game reaches")
+
+
 _MAX_SEED = 2**64 - 1
 
 
@@ -355,6 +362,7 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
                 warnings.warn(message, TornLogWarning, stacklevel=2)
                 break
             raise LogFormatError(f"{path}: line {number}: {_one_line(str(exc))}") from None
+    check_rounds(log.events, path)
     spath = summary_path(path)
     if os.path.lexists(spath):
         try:

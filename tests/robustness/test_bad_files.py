@@ -55,6 +55,11 @@ BAD_LOGS: dict[str, Callable[[Path, Path], Any]] = {
     "deep_nesting_header": lambda t, g: t.write_bytes(_deep() + b"\n"),
     "deep_nesting_event": _replace_line(3, _deep()),
     "malformed_event": _replace_line(3, b'{"type":"vote","actor":5}'),
+    "event_in_round_1e9": _replace_line(
+        2,
+        b'{"type":"invalid_action","agent":"player_0","policy":"p","reason":"r","raw":null,"fallback":"f",'
+        b'"round":1000000000}',
+    ),
     "header_without_seeds": _header_edit(lambda h: h.pop("seeds")),
     "header_without_env_seed": _header_edit(lambda h: h.__setitem__("seeds", {})),
     "negative_env_seed": _header_edit(lambda h: h["seeds"].__setitem__("env", -1)),
@@ -67,7 +72,7 @@ BAD_LOGS: dict[str, Callable[[Path, Path], Any]] = {
     "a_dangling_symlink": lambda t, g: os.symlink(t.with_name("nowhere"), t),
 }
 LOG_CASES = sorted(BAD_LOGS)
-BODY_CASES = {"deep_nesting_event", "malformed_event"}
+BODY_CASES = {"deep_nesting_event", "malformed_event", "event_in_round_1e9"}
 """Cases whose header is fine: only a full read finds them (the viewer's index reads headers)."""
 
 
