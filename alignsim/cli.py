@@ -171,10 +171,12 @@ def _aggregate(args: list[str]) -> int:
     parser.add_argument("sweep_dir", type=Path)
     parser.add_argument("--no-report", action="store_true", help="skip the analysis report")
     ns = parser.parse_args(args)
+    from alignsim.record import BadFiles
     from alignsim.sweep import aggregate
 
-    tables = aggregate(ns.sweep_dir, report=not ns.no_report, echo=True)
-    return 0 if len(tables.jobs) else 1
+    bad = BadFiles()
+    tables = aggregate(ns.sweep_dir, report=not ns.no_report, echo=True, bad=bad)
+    return _report_skipped("aggregate", bad) or (0 if len(tables.jobs) else 1)
 
 
 def run_from_config(cfg: Any) -> dict[str, Any]:
@@ -294,14 +296,15 @@ def _replay(args: list[str]) -> int:
         "(no model needed), write the new logs under OUT and require them to equal the old ones",
     )
     ns = parser.parse_args(args)
-    from alignsim.record import find_logs
+    from alignsim.record import BadFiles, find_logs
     from alignsim.run import replay, rerun
 
     logs = [log for path in ns.paths for log in find_logs(path)]
     if not logs:
-        print("alignsim replay: no episode logs found", file=sys.stderr)
+        print(f"alignsim replay: no episode logs found at {', '.join(ns.paths)}", file=sys.stderr)
         return 2
     failures = 0
+    bad = BadFiles()
     for log in logs:
         # Each log is checked on its own: one that fails is reported and counted, never the end of the folder.
         try:
@@ -314,15 +317,21 @@ def _replay(args: list[str]) -> int:
                 print(
                     f"ok {log}: {report.steps} steps, {report.events} env events, {report.digests} observations{note}"
                 )
+        except LogFormatError as exc:  # not a readable log: report it, skip it, go on
+            bad.add(log, exc)
+            print(f"alignsim replay: skipped {exc}", file=sys.stderr)
         except ReplayMismatchError as exc:
             failures += 1
             print(f"MISMATCH {log}: {_short(exc)}")
-        except Exception as exc:  # a bad log or a crash in one episode: report it, go on with the rest
+        except Exception as exc:  # a crash in one episode: report it, go on with the rest
             failures += 1
             print(f"FAILED {log}: {type(exc).__name__}: {_short(exc)}")
+    read = len(logs) - len(bad)
     verdict = "identical" if ns.rerun is not None else "logs replay exactly"
-    print(f"{len(logs) - failures}/{len(logs)} {verdict}")
-    return 1 if failures else 0
+    print(f"{read - failures}/{read} {verdict}" + (f"; {bad.summary()}" if bad else ""))
+    if bad and not read:
+        return 2
+    return 1 if failures or bad else 0
 
 
 def _short(exc: BaseException, width: int = 300, lines: int = 4) -> str:
@@ -461,10 +470,27 @@ def _export(args: list[str]) -> int:
     parser.add_argument("--inspect", metavar="OUT", type=Path, required=True, help="write an Inspect AI eval log")
     ns = parser.parse_args(args)
     from alignsim.export.inspect import export_inspect
+    from alignsim.record import BadFiles
 
-    out = export_inspect(ns.paths, ns.inspect, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
+    bad = BadFiles()
+    try:
+        out = export_inspect(
+            ns.paths, ns.inspect, bad=bad, warn=lambda message: print(f"warning: {message}", file=sys.stderr)
+        )
+    except FileNotFoundError:
+        _report_skipped("export", bad)
+        raise
     print(f"wrote {out} (open it with: inspect view --log-dir {out.parent})")
-    return 0
+    return _report_skipped("export", bad)
+
+
+def _report_skipped(command: str, bad: Any) -> int:
+    """Print one line per file a folder command skipped, then the count; 1 if any, else 0."""
+    for message in bad:
+        print(f"alignsim {command}: skipped {message}", file=sys.stderr)
+    if bad:
+        print(f"alignsim {command}: {bad.summary()}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 # --------------------------------------------------------------------- analyze
@@ -491,25 +517,32 @@ def _analyze(args: list[str]) -> int:
     parser.add_argument("--graphs", type=int, default=1, help="episodes whose trust graphs are exported")
     ns = parser.parse_args(args)
     from alignsim.analysis import analyze
+    from alignsim.record import BadFiles
 
     first = ns.paths[0]
     out = ns.out or ((first if first.is_dir() else first.parent) / "analysis")
-    result = analyze(
-        ns.paths,
-        out,
-        by=[c.strip() for c in ns.by.split(",") if c.strip()],
-        formats=["csv", "parquet"] if ns.format == "both" else [ns.format],
-        n_resamples=ns.resamples,
-        seed=ns.seed,
-        jobs=ns.jobs,
-        cache_dir=None if ns.no_cache else out / "cache",
-        write_frames=not ns.no_frames,
-        make_plots=not ns.no_plots,
-        make_report=not ns.no_report,
-        graph_episodes=ns.graphs,
-    )
+    bad = BadFiles()
+    try:
+        result = analyze(
+            ns.paths,
+            out,
+            by=[c.strip() for c in ns.by.split(",") if c.strip()],
+            formats=["csv", "parquet"] if ns.format == "both" else [ns.format],
+            n_resamples=ns.resamples,
+            seed=ns.seed,
+            jobs=ns.jobs,
+            cache_dir=None if ns.no_cache else out / "cache",
+            write_frames=not ns.no_frames,
+            make_plots=not ns.no_plots,
+            make_report=not ns.no_report,
+            graph_episodes=ns.graphs,
+            bad=bad,
+        )
+    except FileNotFoundError:
+        _report_skipped("analyze", bad)
+        raise
     print(result.text())
-    return 0 if len(result.episodes) else 1
+    return _report_skipped("analyze", bad) or (0 if len(result.episodes) else 1)
 
 
 # --------------------------------------------------------------------- list

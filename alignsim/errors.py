@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+MAX_MESSAGE_CHARS = 4000
+"""Longest error message alignsim prints; longer ones are cut (see :func:`clip`)."""
+
+
+def clip(text: str, limit: int = 500) -> str:
+    """``text`` cut to about ``limit`` characters, saying how much was cut.
+
+    Error messages quote values from configs and logs, which can be megabytes long (a
+    10 MB message in a replay mismatch); the start of a value is enough to recognise it.
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 40, 1)
+    return f"{text[:keep]}... [{len(text) - keep:,} more characters cut]"
+
 
 class AlignsimError(Exception):
-    """Base class of every error alignsim raises on purpose."""
+    """Base class of every error alignsim raises on purpose.
+
+    A message longer than :data:`MAX_MESSAGE_CHARS` is cut (with a note of how much), so
+    that no error prints a whole megabyte-sized value.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if len(args) == 1 and isinstance(args[0], str) and len(args[0]) > MAX_MESSAGE_CHARS:
+            args = (clip(args[0], MAX_MESSAGE_CHARS),)
+        super().__init__(*args)
 
 
 class ConfigError(AlignsimError, ValueError):

@@ -35,9 +35,17 @@ from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 from alignsim import agents, envs, scenarios
 from alignsim.agents.policy import BasePolicy, Decision, Policy
 from alignsim.agents.scripted.random_legal import random_legal_action
-from alignsim.errors import AlignsimError, ConfigError, IllegalActionError, ReplayMismatchError
+from alignsim.errors import (
+    AlignsimError,
+    ConfigError,
+    IllegalActionError,
+    LogFormatError,
+    ReplayMismatchError,
+    clip,
+)
+from alignsim.limits import DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_STEPS, RUN_LIMITS, check_run_budget
 from alignsim.progress import EpisodeProgress
-from alignsim.record import EpisodeWriter, read_log, summary_path, write_atomic, write_summary
+from alignsim.record import EpisodeWriter, read_log, read_summary, summary_path, write_atomic, write_summary
 from alignsim.record import schema as ev
 from alignsim.scenarios import ScenarioSpec, SeatSpec, resolve_seating
 
@@ -235,6 +243,11 @@ class EpisodeRunner:
         flush: ``"event"``: every action's events reach the OS before the next action;
             ``"episode"``: buffered.
         fsync: also force logs and summaries to disk at the end of each episode.
+        max_steps, max_log_bytes: the budget of each episode: once it has applied
+            ``max_steps`` actions or written ``max_log_bytes`` bytes of events, the runner
+            stops it (at the end of the turn) as ``truncated``, with ``episode_end.reason``
+            naming the budget. None takes the value in ``config`` (so a rerun of a log
+            applies the budget it was played with), else the default in ``alignsim.limits``.
     """
 
     def __init__(
@@ -247,6 +260,8 @@ class EpisodeRunner:
         llm: Mapping[str, Any] | None = None,
         flush: Literal["event", "episode"] = "event",
         fsync: bool = False,
+        max_steps: int | None = None,
+        max_log_bytes: int | None = None,
     ) -> None:
         spec = _as_spec(scenario)
         self.seat_kwargs = {key: seat_kwargs(seat, llm) for key, seat in spec.seating.items()}
@@ -265,6 +280,16 @@ class EpisodeRunner:
         self.flush = flush
         self.fsync = fsync
         self.config = encode_action(dict(config)) if config is not None else {"scenario": spec.to_dict()}
+        self.max_steps, self.max_log_bytes = check_run_budget(
+            max_steps if max_steps is not None else self.config.get("max_steps", DEFAULT_MAX_STEPS),
+            max_log_bytes if max_log_bytes is not None else self.config.get("max_log_bytes", DEFAULT_MAX_LOG_BYTES),
+        )
+        # A budget given here, not in the config, is recorded in the header's config, so that
+        # a rerun stops the episode where it stopped. (Defaults are not written, so headers of
+        # runs that never set a budget stay as they were.)
+        for key, given in (("max_steps", max_steps), ("max_log_bytes", max_log_bytes)):
+            if given is not None and self.config.get(key) != given:
+                self.config[key] = given
         self.env_id = envs.spec(spec.env_id).id
         self._envs = [envs.make(spec.env_id, **spec.env_kwargs)]
         self.env = self._envs[0]
@@ -346,6 +371,7 @@ class EpisodeRunner:
                 for episode in live:
                     settle(episode.position, episode.fail(exc))
                 raise
+            finished += [e for e in live if e not in finished and e.over_budget()]
             for episode in finished:
                 live.remove(episode)
                 settle(episode.position, episode.finish())
@@ -356,8 +382,11 @@ class EpisodeRunner:
         episode_id = episode_id_for(self.spec, seed, episode_index)
         log_path = self.out_dir / EPISODES_DIR / f"{episode_id}.jsonl"
         done = summary_path(log_path)
-        if done.exists():
-            summary = msgspec.json.decode(done.read_bytes(), type=ev.Summary)
+        if os.path.lexists(done):
+            try:
+                summary = read_summary(done)
+            except LogFormatError:
+                return None  # not a usable done marker: the episode is played again (the old files moved aside)
             if summary.status != "failed":
                 return EpisodeResult(episode_id, log_path, summary, skipped=True)
         return None
@@ -369,7 +398,7 @@ class EpisodeRunner:
         stamp = int(time.time() * 1000)
         for stale in (log_path, summary_path(log_path)):
             # An unfinished or failed earlier attempt: keep it for inspection, never count it.
-            if stale.exists():
+            if os.path.lexists(stale):
                 stale.rename(stale.with_name(f".{stale.name}.attempt-{stamp}"))
         started = time.perf_counter()
         u = env.unwrapped
@@ -523,6 +552,7 @@ class EpisodeRunner:
             duration_s=round(time.perf_counter() - episode.started, 4),
             error=error,
             log_path=str(episode.log_path),
+            reason=episode.stopped_by,
         )
         write_summary(episode.log_path, summary, fsync=self.fsync)
         return summary
@@ -576,6 +606,8 @@ class _LiveEpisode:
         self.batch: list[str] = []
         self.batch_ready = False
         self.truncated = False
+        self.stopped_by: str | None = None
+        """The run budget that stopped this episode, if one did."""
         u = self.u = env.unwrapped
         # After reset, order enforcement is moot: call the env itself and skip a wrapper layer.
         outer = u if type(env) is OrderEnforcingWrapper else env
@@ -589,6 +621,17 @@ class _LiveEpisode:
 
     def record(self, events: list[ev.Event]) -> None:
         self.tally.record(self.writer.write_many(events))
+
+    def over_budget(self) -> bool:
+        """Whether the episode has reached a run budget (then ``stopped_by`` says which)."""
+        runner, steps, written = self.runner, self.tally.steps, self.writer.n_bytes
+        if steps >= runner.max_steps:
+            self.stopped_by = f"step budget: {steps:,} actions reached max_steps={runner.max_steps:,}"
+        elif written >= runner.max_log_bytes:
+            self.stopped_by = (
+                f"log-size budget: {written:,} bytes of events reached max_log_bytes={runner.max_log_bytes:,}"
+            )
+        return self.stopped_by is not None
 
     def next_batch(self) -> list[str]:
         """Agents acting now on unchanged observations; [] once the episode is over."""
@@ -671,10 +714,11 @@ class _LiveEpisode:
         status: Literal["completed", "truncated", "failed"] = (
             "completed" if winner is not None or not self.truncated else "truncated"
         )
+        if self.stopped_by is not None:
+            status = "truncated"
         steps = self.tally.steps
-        self.record(
-            [*self._stamped_policy_events(), ev.EpisodeEnd(status=status, winner=winner, steps=steps, step=steps)]
-        )
+        end = ev.EpisodeEnd(status=status, winner=winner, steps=steps, step=steps, reason=self.stopped_by)
+        self.record([*self._stamped_policy_events(), end])
         self.writer.close(fsync=self.runner.fsync)
         summary = self.runner._summarise(self, status, winner, None)
         return EpisodeResult(self.episode_id, self.log_path, summary)
@@ -738,6 +782,8 @@ def run_episode(
     flush: Literal["event", "episode"] = "event",
     fsync: bool = False,
     resume: bool = True,
+    max_steps: int | None = None,
+    max_log_bytes: int | None = None,
 ) -> EpisodeResult:
     """Play one episode of ``scenario`` and write its log under ``out_dir/episodes/``.
 
@@ -746,7 +792,15 @@ def run_episode(
     :class:`EpisodeRunner` for the other arguments.
     """
     with EpisodeRunner(
-        scenario, out_dir=out_dir, policies=policies, config=config, llm=llm, flush=flush, fsync=fsync
+        scenario,
+        out_dir=out_dir,
+        policies=policies,
+        config=config,
+        llm=llm,
+        flush=flush,
+        fsync=fsync,
+        max_steps=max_steps,
+        max_log_bytes=max_log_bytes,
     ) as runner:
         return runner.run(seed=seed, episode_index=episode_index, resume=resume)
 
@@ -765,6 +819,8 @@ def run(
     fsync: bool = False,
     resume: bool = True,
     progress: bool = False,
+    max_steps: int | None = None,
+    max_log_bytes: int | None = None,
 ) -> list[EpisodeResult]:
     """Validate ``scenario``, then play ``episodes`` episodes (indices 0..n-1), ``lockstep`` at a time.
     Writes ``out_dir/run_summary.json``.
@@ -775,18 +831,33 @@ def run(
     except for memory carried between episodes (in-process memory starts empty in each chunk;
     a memory file is shared, and an episode reads what other processes' episodes had finished
     when it started, recorded in its header). ``llm`` gives defaults for LLM seats
-    (``model``, ``params``, ...); see :class:`EpisodeRunner`. ``progress`` shows progress on
-    stderr: a live bar on a terminal, otherwise a plain line every 15 seconds (see
-    :mod:`alignsim.progress`).
+    (``model``, ``params``, ...); ``max_steps`` and ``max_log_bytes`` are each episode's budget
+    (see :class:`EpisodeRunner`). ``progress`` shows progress on stderr: a live bar on a
+    terminal, otherwise a plain line every 15 seconds (see :mod:`alignsim.progress`).
     """
     spec = _as_spec(scenario)
     if episodes < 1:
         raise ConfigError("episodes", f"must be at least 1, got {episodes}")
     if workers < 1:
         raise ConfigError("workers", f"must be at least 1, got {workers}")
+    for name, value in (("episodes", episodes), ("lockstep", lockstep), ("workers", workers)):
+        if value > RUN_LIMITS[name]:
+            raise ConfigError(name, f"must be at most {RUN_LIMITS[name]:,}, got {value:,} (see docs/limits.md)")
+    budget = dict(config or {})
+    check_run_budget(
+        max_steps if max_steps is not None else budget.get("max_steps", DEFAULT_MAX_STEPS),
+        max_log_bytes if max_log_bytes is not None else budget.get("max_log_bytes", DEFAULT_MAX_LOG_BYTES),
+    )
     validate_scenario(spec, llm=llm)
     jobs = [(seed, index) for index in range(episodes)]
-    options: dict[str, Any] = {"config": config, "llm": llm, "flush": flush, "fsync": fsync}
+    options: dict[str, Any] = {
+        "config": config,
+        "llm": llm,
+        "flush": flush,
+        "fsync": fsync,
+        "max_steps": max_steps,
+        "max_log_bytes": max_log_bytes,
+    }
     description = f"{spec.id} seed={seed}"
     if workers == 1:
         with (
@@ -876,7 +947,7 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
     """
     log = read_log(log_path)
     header = log.header
-    env = envs.make(header.env_id, **header.env_kwargs)
+    env = _env_of_header(log_path, header)
     env.reset(seed=header.seeds["env"])
     produced = _drain(env)
     digests = 0
@@ -898,14 +969,20 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
                 f"step {event.step}: observation of {event.agent} differs (digest {digest}, logged {event.obs_digest})"
             )
         digests += 1
-        env.step(event.action)
+        try:
+            env.step(event.action)
+        except (IllegalActionError, TypeError, ValueError, KeyError, IndexError) as exc:
+            raise ReplayMismatchError(
+                f"step {event.step}: the env refuses the logged action of {event.agent}: {clip(str(exc))}"
+            ) from None
         steps += 1
         produced.extend(_drain(env))
     expected = [msgspec.structs.replace(e, seq=-1) for e in log.events if e.source == "env"]
     for index, (want, got) in enumerate(zip(expected, produced, strict=False)):
         if want != got:
             raise ReplayMismatchError(
-                f"env event {index} (step {want.step}) differs:\n  logged:   {want}\n  replayed: {got}"
+                f"env event {index} (step {want.step}) differs:\n  logged:   {clip(repr(want))}\n"
+                f"  replayed: {clip(repr(got))}"
             )
     if len(expected) != len(produced):
         complete = log.end is not None
@@ -918,6 +995,17 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
             raise ReplayMismatchError(f"winner differs: logged {end.winner}, replayed {winner}")
     env.close()
     return ReplayReport(header.episode_id, steps, len(expected), digests, list(log.warnings))
+
+
+def _env_of_header(log_path: str | os.PathLike[str], header: ev.Header) -> Any:
+    """The env a log's header describes; a header naming an unknown env or invalid
+    parameters is a :class:`~alignsim.errors.LogFormatError` naming the file."""
+    try:
+        return envs.make(header.env_id, **header.env_kwargs)
+    except (ConfigError, KeyError, TypeError) as exc:
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        env_id = clip(header.env_id, 80)
+        raise LogFormatError(f"{log_path}: header: cannot build env {env_id}: {clip(message)}") from None
 
 
 @dataclass
@@ -1058,7 +1146,7 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
     for index, (a, b) in enumerate(zip(old, new, strict=False)):
         if a != b:
             raise ReplayMismatchError(
-                f"event {index} differs:\n  logged: {a.decode()[:500]}\n  rerun:  {b.decode()[:500]}"
+                f"event {index} differs:\n  logged: {clip(a.decode())}\n  rerun:  {clip(b.decode())}"
             )
     if len(old) != len(new):
         raise ReplayMismatchError(f"the log has {len(old)} events, the rerun produced {len(new)}")

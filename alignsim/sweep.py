@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import re
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from hydra.experimental.callback import Callback
 
-from alignsim.errors import ConfigError
-from alignsim.record import find_logs, find_summaries
-from alignsim.record import schema as ev
+from alignsim.errors import ConfigError, LogFormatError
+from alignsim.limits import read_limits
+from alignsim.record import BadFiles, find_logs, find_summaries, read_each, read_summary
+from alignsim.record.io import read_file, read_header
 
 __all__ = [
     "ALLOWED_TARGETS",
@@ -264,9 +265,9 @@ class SweepWatcher:
             if path in self.seen:
                 continue
             try:
-                summary = msgspec.json.decode(path.read_bytes(), type=ev.Summary)
-            except (OSError, msgspec.DecodeError):
-                continue  # being replaced right now; the next poll reads it
+                summary = read_summary(path)
+            except LogFormatError:
+                continue  # being replaced right now (the next poll reads it), or not a summary at all
             self.seen.add(path)
             self.bar.add(summary, earlier=earlier)
 
@@ -287,6 +288,8 @@ class SweepTables:
     usage: Any
     """pandas frame: usage per model, plus a total row."""
     paths: dict[str, Path]
+    skipped: list[str] = field(default_factory=list)
+    """One line per file that could not be read and was left out (it names the file)."""
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
@@ -308,12 +311,10 @@ def _models(job: Path) -> str:
     """The models that played in a job ("-" for scripted play), from the header of one of its logs."""
     episodes = job / "episodes"
     for log in find_logs(episodes) if episodes.is_dir() else []:
-        with log.open("rb") as handle:
-            first = handle.readline()
         try:
-            header = msgspec.json.decode(first, type=ev.Header)
-        except msgspec.DecodeError:
-            continue  # an unreadable header says nothing about models; try the next log
+            header = read_header(log)
+        except LogFormatError:
+            continue  # an unreadable header says nothing about models (aggregate reports it); try the next log
         models = sorted({seat.model for seat in header.seating.values() if seat.model})
         return "+".join(models) or "-"
     return "-"
@@ -324,15 +325,22 @@ def _read_yaml(path: Path) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open("rb") as handle:
-        return yaml.load(handle, Loader=loader)
+    data = read_file(path, read_limits().max_summary_bytes, cap_name="ALIGNSIM_MAX_SUMMARY_BYTES")
+    try:
+        return yaml.load(data, Loader=loader)
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise LogFormatError(f"{path}: not readable YAML: {' '.join(str(exc).split())[:200]}") from None
 
 
-def aggregate(sweep_dir: str | os.PathLike[str], *, report: bool = True, echo: bool = False) -> SweepTables:
+def aggregate(
+    sweep_dir: str | os.PathLike[str], *, report: bool = True, echo: bool = False, bad: BadFiles | None = None
+) -> SweepTables:
     """One table of every job's overrides and results, a usage table, and the analysis report.
 
     Reads only the sweep folder (the jobs' ``.hydra`` records and the episode summaries), so it
-    works while a sweep runs, after a crash, and for sweeps run elsewhere.
+    works while a sweep runs, after a crash, and for sweeps run elsewhere. A summary, log or
+    job record that cannot be read is listed in ``SweepTables.skipped`` (and in ``bad``, when
+    given) and left out; the rest is aggregated.
     """
     import pandas as pd
 
@@ -341,15 +349,22 @@ def aggregate(sweep_dir: str | os.PathLike[str], *, report: bool = True, echo: b
     root = Path(sweep_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"no sweep folder {root}")
+    caller_lists = bad is not None  # the caller reports the skipped files itself
+    bad = bad if bad is not None else BadFiles()
     rows = []
     for job in _job_dirs(root):
-        overrides = [str(o) for o in _read_yaml(job / ".hydra" / "overrides.yaml")]
-        cfg = _read_yaml(job / ".hydra" / "config.yaml") or {}
-        expected = int(cfg.get("episodes") or 0)
-        summaries = [msgspec.json.decode(p.read_bytes(), type=ev.Summary) for p in find_summaries(job / "episodes")]
+        try:
+            overrides = [str(o) for o in _read_yaml(job / ".hydra" / "overrides.yaml") or []]
+            cfg = _read_yaml(job / ".hydra" / "config.yaml") or {}
+            if not isinstance(cfg, dict):
+                raise LogFormatError(f"{job / '.hydra' / 'config.yaml'}: not a mapping")
+            expected = int(cfg.get("episodes") or 0)
+        except (LogFormatError, ValueError, TypeError) as exc:
+            bad.add(job / ".hydra", exc)
+            continue
+        summaries = [summary for _, summary in read_each(find_summaries(job / "episodes"), read_summary, bad)]
         finished = [s for s in summaries if s.status != "failed"]
-        record = job / "job.json"
-        ran_on = json.loads(record.read_text()) if record.exists() else {}
+        ran_on = _job_record(job / "job.json", bad)
         row: dict[str, Any] = {"job": job.name, **_override_columns(overrides)}
         row.update(
             scenario=(cfg.get("scenario") or {}).get("id"),
@@ -391,10 +406,29 @@ def aggregate(sweep_dir: str | os.PathLike[str], *, report: bool = True, echo: b
         from alignsim.analysis import analyze
 
         paths["analysis"] = root / "analysis"
-        analyze([root], paths["analysis"])
+        try:
+            analyze([root], paths["analysis"], bad=bad)
+        except FileNotFoundError:  # every log unreadable: each is listed in bad
+            del paths["analysis"]
     if echo:
         _print_tables(root, jobs, usage, paths)
-    return SweepTables(jobs=jobs, usage=usage, paths=paths)
+        if bad and not caller_lists:
+            for message in bad:
+                print(f"alignsim aggregate: skipped {message}", file=sys.stderr)
+            print(f"alignsim aggregate: {bad.summary()}", file=sys.stderr)
+    return SweepTables(jobs=jobs, usage=usage, paths=paths, skipped=list(bad))
+
+
+def _job_record(path: Path, bad: BadFiles) -> dict[str, Any]:
+    """A job's ``job.json`` (host, pid, times); {} when absent, recorded in ``bad`` when unreadable."""
+    if not os.path.lexists(path):
+        return {}
+    try:
+        record = json.loads(read_file(path, read_limits().max_summary_bytes, cap_name="ALIGNSIM_MAX_SUMMARY_BYTES"))
+    except (LogFormatError, ValueError, RecursionError) as exc:
+        bad.add(path, exc if isinstance(exc, LogFormatError) else f"not a job record: {exc}")
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 _ECHO_ROWS = 40

@@ -2,7 +2,8 @@
 
 :func:`alignsim.record.read_log` decodes every event into the full schema classes, which is
 right for replay and viewing but wasteful for re-scoring thousands of episodes: most lines
-of a log are actions, reasoning and announcements, which no metric reads. Here each log is
+of a log are actions, reasoning and announcements, of which metrics read only who acted
+(decisions per agent, the denominator of the invalid-action rate). Here each log is
 read in one go, the lines whose type analysis needs are picked out by their first bytes
 (the writer always puts the ``type`` tag first), and those lines are decoded in one call
 into small structs that hold only the fields analysis reads (unknown fields are skipped by
@@ -22,8 +23,7 @@ from typing import Any
 
 import msgspec
 
-from alignsim.errors import LogFormatError
-from alignsim.record.io import is_json_line, split_log
+from alignsim.record.io import check_rounds, decode, is_json_line, split_log
 from alignsim.record.schema import Header
 
 __all__ = ["DecodedLog", "decode_log"]
@@ -101,6 +101,12 @@ class LLMCall(_Base, tag="llm_call"):
     cached: bool = False
 
 
+class Action(_Base, tag="action"):
+    """Only who acted (and, from the base, the step after the action): the decisions per agent."""
+
+    agent: str
+
+
 class EpisodeEnd(_Base, tag="episode_end"):
     status: str
     winner: str | None = None
@@ -114,10 +120,6 @@ class _Announcement(_Base, tag="announcement"):
 
 
 class _Reasoning(_Base, tag="reasoning"):
-    pass
-
-
-class _Action(_Base, tag="action"):
     pass
 
 
@@ -140,8 +142,9 @@ NEEDED = (
     InvalidAction,
     LLMCall,
     EpisodeEnd,
+    Action,
 )
-_SKIPPED = (_Announcement, _Reasoning, _Action, _Reward, _MemoryWrite)
+_SKIPPED = (_Announcement, _Reasoning, _Reward, _MemoryWrite)
 _AnyLean = (
     RoleAssignment
     | Speech
@@ -153,9 +156,9 @@ _AnyLean = (
     | InvalidAction
     | LLMCall
     | EpisodeEnd
+    | Action
     | _Announcement
     | _Reasoning
-    | _Action
     | _Reward
     | _MemoryWrite
 )
@@ -197,11 +200,12 @@ def decode_log(path: str | os.PathLike[str]) -> DecodedLog:
     keep = [line for line in body if line.startswith(_WANTED_PREFIXES) or not line.startswith(_CANONICAL)]
     try:
         events = _batch_decoder.decode(b"[" + b",".join(keep) + b"]")
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         events = _decode_lines(path, body, keep)
     if not all(line.startswith(_CANONICAL) for line in keep):
         # Non-canonical lines may have been of a type analysis does not read.
         events = [e for e in events if not isinstance(e, _SKIPPED)]
+    check_rounds(events, path)  # frames build one row per round
     return DecodedLog(path=path, header=header, events=events, n_events=len(body), torn=torn)
 
 
@@ -212,8 +216,5 @@ def _decode_lines(path: Path, body: list[bytes], keep: list[bytes]) -> list[Any]
     for number, line in enumerate(body, start=2):
         if id(line) not in wanted:
             continue
-        try:
-            events.append(_line_decoder.decode(line))
-        except msgspec.DecodeError as exc:
-            raise LogFormatError(f"{path}: line {number}: {exc}") from exc
+        events.append(decode(_line_decoder, line, path, f"line {number}"))
     return events

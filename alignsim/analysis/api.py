@@ -19,12 +19,14 @@ import pandas as pd
 from alignsim.analysis import crossplay, deception, plots, trust
 from alignsim.analysis.drift import analyze_drift
 from alignsim.analysis.frames import Frames, load_frames
+from alignsim.analysis.invalid import format_rate, invalid_action_rates
 from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
 from alignsim.analysis.traitors import SEED_METRICS
 from alignsim.errors import ConfigError
-from alignsim.record import find_logs
+from alignsim.record import BadFiles, find_logs
+from alignsim.record.io import LOG_SUFFIX
 
 __all__ = ["AnalysisResult", "analyze", "load_inputs"]
 
@@ -93,6 +95,8 @@ class AnalysisResult:
     report: Path | None = None
     principal_agent: dict[str, pd.DataFrame] = field(default_factory=dict)
     """Principal-agent tables (:func:`~.principal_agent.analyze_principal_agent`), when such logs are present."""
+    invalid_actions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Invalid decisions / decisions per agent and per model, every family (:func:`~.invalid.invalid_action_rates`)."""
 
     def text(self, *, width: int = 140) -> str:
         """A plain-text digest for the terminal: counts, key metrics with CIs, files."""
@@ -123,6 +127,9 @@ class AnalysisResult:
                 ]
                 shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
                 lines.append(shown.to_string(index=False))
+            if not self.invalid_actions.empty:
+                lines.append("")
+                lines.append(_invalid_digest(self.invalid_actions, self.by))
             if "pa_tinmen" in self.principal_agent:
                 from alignsim.analysis.principal_agent import text_digest
 
@@ -135,6 +142,17 @@ class AnalysisResult:
                 lines.append("")
                 lines.append(f"wrote {len(self.files)} file(s)" + (f"; report: {self.report}" if self.report else ""))
         return "\n".join(lines)
+
+
+def _invalid_digest(table: pd.DataFrame, by: list[str]) -> str:
+    """The per-model invalid-action rates (the per-agent ones are in the table file)."""
+    models = table[table["level"] == "model"]
+    shown = models[[*by, "unit", "invalid", "decisions"]].rename(columns={"unit": "model"})
+    shown["invalid rate [95% Wilson CI]"] = [
+        format_rate(r, lo, hi) for r, lo, hi in zip(models["rate"], models["ci_low"], models["ci_high"], strict=True)
+    ]
+    title = "Invalid actions per model (decisions with an invalid action / decisions; per agent: invalid_actions.csv)"
+    return title + "\n" + shown.to_string(index=False)
 
 
 _TEXT_METRICS = (
@@ -151,12 +169,17 @@ _TEXT_METRICS = (
 
 
 def load_inputs(
-    paths: Sequence[str | os.PathLike[str]], *, cache_dir: str | os.PathLike[str] | None = None, jobs: int = 1
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
+    bad: BadFiles | None = None,
 ) -> Frames:
     """Frames from episode logs and/or seed-format ``votes.csv`` files.
 
     A ``.jsonl`` file or a folder holding logs is read as alignsim logs; a ``.csv`` file,
     or a folder with ``votes.csv`` files and no logs, as the seed system's vote logs.
+    ``bad``: see :func:`~.frames.load_frames`.
     """
     log_paths: list[Path] = []
     seed_paths: list[Path] = []
@@ -170,7 +193,7 @@ def load_inputs(
             log_paths.append(path)
     parts = []
     if log_paths:
-        parts.append(load_frames(log_paths, cache_dir=cache_dir, jobs=jobs))
+        parts.append(load_frames(log_paths, cache_dir=cache_dir, jobs=jobs, bad=bad))
     if seed_paths:
         parts.append(read_seed_votes(seed_paths))
     if not parts:
@@ -196,6 +219,7 @@ def analyze(
     cache_dir: str | os.PathLike[str] | None = None,
     jobs: int = 1,
     graph_episodes: int = 1,
+    bad: BadFiles | None = None,
 ) -> AnalysisResult:
     """Analyse every episode log (or seed vote log) at ``paths``.
 
@@ -213,11 +237,13 @@ def analyze(
         cache_dir: frame cache (see :func:`~.frames.load_frames`); ``out_dir/cache`` is a good place.
         jobs: worker processes for reading logs.
         graph_episodes: how many episodes get their per-round trust graphs exported and drawn.
+        bad: where to record logs that cannot be read (each is then left out of every
+            table, and a note says how many); None raises for the first instead.
 
     Raises:
-        FileNotFoundError: a path does not exist, or holds no logs.
+        FileNotFoundError: a path does not exist, or holds no readable logs.
         alignsim.errors.ConfigError: an unknown ``by`` column or format.
-        alignsim.errors.LogFormatError: a log cannot be read.
+        alignsim.errors.LogFormatError: a log cannot be read (only when ``bad`` is None).
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -227,9 +253,12 @@ def analyze(
         raise ConfigError("format", f"unknown format(s) {unknown_formats}; use csv and/or parquet")
     if "parquet" in formats and importlib.util.find_spec("pyarrow") is None:
         raise ConfigError("format", "parquet needs pyarrow: pip install 'alignsim[parquet]'")
-    frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs)
+    frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs, bad=bad)
     if frames.episodes.empty:
-        raise FileNotFoundError(f"no episode logs or seed votes.csv files found at {', '.join(map(str, paths))}")
+        readable = "readable " if bad else ""
+        raise FileNotFoundError(
+            f"no {readable}episode logs or seed votes.csv files found at {', '.join(map(str, paths))}"
+        )
     notes = list(frames.notes)
     all_episodes = episode_table(frames)
     unknown = [c for c in by if c not in all_episodes.columns]
@@ -280,12 +309,19 @@ def analyze(
         n_resamples=n_resamples,
         seed=seed,
         notes=notes,
+        invalid_actions=invalid_action_rates(analysed, episodes, by=by),
     )
-    if all_episodes["env_id"].str.startswith("principal_agent-").any():
+    # The family readers read only the logs of their family that the frames could read.
+    logs = frames.episodes[frames.episodes["path"].str.endswith(LOG_SUFFIX).fillna(False).to_numpy(bool)]
+    pa_logs = logs.loc[logs["env_id"].str.startswith("principal_agent-").to_numpy(bool), "path"].tolist()
+    if pa_logs:
         from alignsim.analysis.principal_agent import analyze_principal_agent
 
-        result.principal_agent = analyze_principal_agent(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
-    drifting = analyze_drift(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
+        result.principal_agent = analyze_principal_agent(
+            pa_logs, n_resamples=n_resamples, seed=seed, statuses=statuses, bad=bad
+        )
+    drift_logs = logs.loc[logs["env_id"].str.match(r"^(self_evolution|threshold_game)-").to_numpy(bool), "path"]
+    drifting = analyze_drift(drift_logs.tolist(), n_resamples=n_resamples, seed=seed, statuses=statuses, bad=bad)
     result.drift = None if drifting.frames.empty else drifting
     if out_dir is not None:
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
@@ -387,6 +423,7 @@ def _write(
         "power": result.power,
         "seeds": result.seeds,
         "excluded": result.excluded,
+        "invalid_actions": result.invalid_actions,
         **{f"curve_{name}": curve for name, curve in result.curves.items()},
         **result.principal_agent,
     }

@@ -50,8 +50,8 @@ import numpy as np
 import pandas as pd
 
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, bootstrap_mean, bootstrap_sums, mean_interval, ratio_interval
-from alignsim.record import find_logs
-from alignsim.record.io import is_json_line, split_log
+from alignsim.record import BadFiles, find_logs, read_each
+from alignsim.record.io import decode, is_json_line, split_log
 
 __all__ = [
     "DriftResult",
@@ -145,15 +145,19 @@ def _read(path: Path) -> tuple[Any, list[Any]] | None:
     if body and not ends_cleanly and not is_json_line(body[-1]):
         body.pop()
     keep = [line for line in body if line.startswith(_PREFIXES)]
-    return header, _decoder.decode(b"[" + b",".join(keep) + b"]")
+    return header, decode(_decoder, b"[" + b",".join(keep) + b"]", path, "self-evolution events")
 
 
 def load_drift(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     statuses: Sequence[str] = ("completed", "truncated"),
+    bad: BadFiles | None = None,
 ) -> DriftFrames:
-    """Read every self-evolution log under ``paths`` (files or folders); other logs are skipped."""
+    """Read every self-evolution log under ``paths`` (files or folders); other logs are skipped.
+
+    With ``bad``, a log that cannot be read is recorded there and skipped; without it, it
+    raises :class:`~alignsim.errors.LogFormatError`."""
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     episodes: list[dict[str, Any]] = []
@@ -161,8 +165,7 @@ def load_drift(
     threshold: list[dict[str, Any]] = []
     network: list[dict[str, Any]] = []
     for p in paths:
-        for path in find_logs(p):
-            read = _read(path)
+        for path, read in read_each(find_logs(p), _read, bad):
             if read is None:
                 continue
             header, events = read
@@ -769,9 +772,11 @@ def analyze_drift(
     seed: int = 0,
     statuses: Sequence[str] = ("completed", "truncated"),
     plot: bool = True,
+    bad: BadFiles | None = None,
 ) -> DriftResult:
-    """Every drift metric of the self-evolution logs at ``paths``; writes tables and a plot to ``out_dir``."""
-    frames = paths if isinstance(paths, DriftFrames) else load_drift(paths, statuses=statuses)
+    """Every drift metric of the self-evolution logs at ``paths``; writes tables and a plot to ``out_dir``.
+    ``bad``: see :func:`load_drift`."""
+    frames = paths if isinstance(paths, DriftFrames) else load_drift(paths, statuses=statuses, bad=bad)
     kw: dict[str, Any] = {"n_resamples": n_resamples, "seed": seed}
     summaries = [
         drift_summary(frame, **kw).assign(game=game)

@@ -13,6 +13,8 @@ into a :class:`Frames`: one pandas frame per grain, each with the columns declar
   one row per ballot, per ballot result, per elimination, per speech act, per structured
   claim, per (reporter, subject) probability in a belief report.
 * ``llm_calls``: one row per language-model call (tokens, latency, errors).
+* ``agents``: one row per seated agent and episode, in every family: its policy and model,
+  the decisions it made (actions applied) and how many of them had an invalid action.
 
 Roles are joined onto votes, claims and beliefs (``actor_role``, ``target_role``, ...) from
 the log's ``role_assignment`` event, the ground truth.
@@ -25,6 +27,7 @@ reused while no log in that folder changed (same names, sizes and modification t
 
 from __future__ import annotations
 
+import bisect
 import gc
 import hashlib
 import json
@@ -39,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from alignsim.analysis._decode import DecodedLog, decode_log
-from alignsim.record import EpisodeLog, find_logs
+from alignsim.errors import LogFormatError
+from alignsim.record import BadFiles, EpisodeLog, find_logs, read_each
 
 try:  # optional: faster string columns and the parquet cache
     import pyarrow as _pa
@@ -54,7 +58,7 @@ __all__ = [
     "load_frames",
 ]
 
-FRAMES_VERSION = 2
+FRAMES_VERSION = 3
 """Bumped whenever the frames built from a log change, so stale caches are rebuilt."""
 
 _S, _I, _NI, _F, _B = "str", "int64", "Int64", "float64", "bool"
@@ -210,6 +214,18 @@ FRAME_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "valid": (_B, "the output was accepted (False: a re-ask or the fallback followed)"),
         "cached": (_B, "answered from a response cache"),
     },
+    "agents": {
+        "episode_id": (_S, "episode"),
+        "agent": (_S, "agent id"),
+        "policy": (_S, "policy name in the seat"),
+        "model": (_S, "model id, for LLM policies"),
+        "label": (_S, "model if set, else the policy name (with its arguments)"),
+        "seat": (_S, "seating key that placed the policy"),
+        "decisions": (_I, "actions the agent took (applied to the env)"),
+        "invalid_decisions": (_I, "of those, decisions with at least one invalid action (re-ask or fallback)"),
+        "invalid_events": (_I, "invalid_action events of the agent (re-asks and end-of-episode ones included)"),
+        "llm_calls": (_I, "language-model calls of the agent"),
+    },
 }
 
 # Frames read from the logs (cached); the others are derived from them after loading.
@@ -224,7 +240,7 @@ _RAW_FRAMES = (
     "claims",
     "beliefs",
 )
-_RAW_FRAMES_ALL = (*_RAW_FRAMES, "llm_calls")
+_RAW_FRAMES_ALL = (*_RAW_FRAMES, "llm_calls", "agents")
 _RAW_COLUMNS = {
     "episodes": [c for c in FRAME_COLUMNS["episodes"] if c not in ("traitor_label", "faithful_label")],
     "players": [
@@ -238,6 +254,7 @@ _RAW_COLUMNS = {
     "events": list(FRAME_COLUMNS["events"]),
     "vote_results": list(FRAME_COLUMNS["vote_results"]),
     "llm_calls": list(FRAME_COLUMNS["llm_calls"]),
+    "agents": list(FRAME_COLUMNS["agents"]),
 }
 
 
@@ -256,6 +273,7 @@ class Frames:
     claims: pd.DataFrame
     beliefs: pd.DataFrame
     llm_calls: pd.DataFrame
+    agents: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     """What a reader should know about how the frames were built (torn logs, cache use)."""
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -349,6 +367,27 @@ def _label(seat: Any) -> str:
     return str(seat.policy)
 
 
+def _agent_order(agent: str) -> tuple[str, int]:
+    """``player_2`` before ``player_10``."""
+    stem, _, number = agent.rpartition("_")
+    return (stem, int(number)) if number.isdigit() else (agent, -1)
+
+
+def _invalid_decisions(decisions: list[int], stamps: list[int]) -> int:
+    """How many of an agent's decisions (the step before each of its actions, ascending) had
+    an invalid action. An invalid_action is stamped with the step at which its decision was
+    being made, or, for a seat answering within a batch of simultaneous choices, with the
+    step at which that batch began, so it belongs to the agent's first decision at or after
+    its stamp; re-asks of one decision count once, and events after the agent's last
+    decision (end-of-episode reflections) belong to none."""
+    hit = set()
+    for stamp in stamps:
+        index = bisect.bisect_left(decisions, stamp)
+        if index < len(decisions):
+            hit.add(index)
+    return len(hit)
+
+
 class _Collector:
     """Gathers rows of the raw frames, episode by episode.
 
@@ -378,6 +417,11 @@ class _Collector:
         last_round = 0
         n_invalid = 0
         n_llm = 0
+        # Per agent: the step before each of its actions (its decisions, in order), the steps
+        # stamped on its invalid_action events, and its model calls.
+        decided: dict[str, list[int]] = {}
+        invalid_at: dict[str, list[int]] = {}
+        calls: dict[str, int] = {}
         for e in events:
             tag = e.__struct_config__.tag
             seq, rnd, phase, step = e.seq, e.round, e.phase, e.step
@@ -428,11 +472,18 @@ class _Collector:
                 if e.winner is not None:
                     winner = e.winner
                 add_event((eid, seq, step, rnd, phase, tag, None, None))
+            elif tag == "action":
+                steps_of = decided.get(e.agent)
+                if steps_of is None:
+                    steps_of = decided[e.agent] = []
+                steps_of.append(step - 1)
             elif tag == "invalid_action":
                 n_invalid += 1
+                invalid_at.setdefault(e.agent, []).append(step)
                 add_event((eid, seq, step, rnd, phase, tag, e.agent, None))
             elif tag == "llm_call":
                 n_llm += 1
+                calls[e.agent] = calls.get(e.agent, 0) + 1
                 rows["llm_calls"].append(
                     (
                         eid,
@@ -454,6 +505,24 @@ class _Collector:
                 )
 
         seating = header.seating
+        add_agent = rows["agents"].append
+        for agent in sorted(set(seating) | set(decided) | set(invalid_at) | set(calls), key=_agent_order):
+            seat = seating.get(agent)
+            own = decided.get(agent, [])
+            add_agent(
+                (
+                    eid,
+                    agent,
+                    seat.policy if seat is not None else None,
+                    getattr(seat, "model", None),
+                    _label(seat),
+                    getattr(seat, "role", None),
+                    len(own),
+                    _invalid_decisions(own, invalid_at.get(agent, [])),
+                    len(invalid_at.get(agent, [])),
+                    calls.get(agent, 0),
+                )
+            )
         add_player = rows["players"].append
         for agent, role in roles.items():
             seat = seating.get(agent)
@@ -520,8 +589,24 @@ def _raw_from_decoded(logs: Iterable[DecodedLog]) -> dict[str, pd.DataFrame]:
             gc.enable()
 
 
-def _raw_from_paths(paths: Sequence[Path]) -> dict[str, pd.DataFrame]:
-    return _raw_from_decoded(decode_log(p) for p in paths)
+Skipped = list[tuple[str, str]]
+"""``(path, one-line reason)`` of each log that could not be read."""
+
+
+def _raw_from_paths(paths: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Skipped]:
+    """The raw frames of the logs at ``paths``, and the logs skipped as unreadable."""
+    bad = BadFiles()
+    raw = _raw_from_decoded(log for _, log in read_each(paths, decode_log, bad))
+    return raw, bad.items()
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with its folder made absolute and resolved, and its own name kept: a log that
+    is itself a link (perhaps a loop, or one to ``/dev/zero``) is reported under its own name."""
+    try:
+        return path.parent.resolve() / path.name
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 # ---------------------------------------------------------------- derived columns
@@ -589,6 +674,7 @@ def _finish(raw: dict[str, pd.DataFrame], notes: list[str]) -> Frames:
         claims=claims[list(FRAME_COLUMNS["claims"])],
         beliefs=beliefs[list(FRAME_COLUMNS["beliefs"])],
         llm_calls=raw["llm_calls"],
+        agents=raw["agents"],
         notes=notes,
     )
 
@@ -686,6 +772,7 @@ def load_frames(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     jobs: int = 1,
+    bad: BadFiles | None = None,
 ) -> Frames:
     """Frames from every episode log at ``paths`` (files, run folders, sweep folders).
 
@@ -695,17 +782,19 @@ def load_frames(
             folder's logs are unchanged (names, sizes, modification times). Needs pyarrow;
             without it the cache is skipped and a note says so.
         jobs: worker processes for decoding (folders are the unit of work); 1 = in process.
+        bad: where to record the logs that cannot be read, which are then left out (and a
+            note says how many); None raises for the first of them instead.
 
     Raises:
         FileNotFoundError: a path does not exist.
-        alignsim.errors.LogFormatError: a log cannot be read.
+        alignsim.errors.LogFormatError: a log cannot be read (only when ``bad`` is None).
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     files: list[Path] = []
     for p in paths:
         files.extend(find_logs(p))
-    files = sorted(dict.fromkeys(Path(f).resolve() for f in files))
+    files = sorted(dict.fromkeys(_resolved(Path(f)) for f in files))
     notes: list[str] = []
     cache = _Cache(Path(cache_dir)) if cache_dir is not None else None
     if cache is not None and not cache.available:
@@ -720,12 +809,14 @@ def load_frames(
         for f in files:
             by_dir.setdefault(f.parent, []).append(f)
     parts: list[dict[str, pd.DataFrame]] = []
+    skipped: Skipped = []
     todo: list[tuple[Path, list[Path]]] = []
     hits = 0
     for folder, logs in by_dir.items():
         cached = cache.load(folder, logs) if cache is not None else None
         if cached is not None:
-            parts.append(cached)
+            parts.append(cached[0])
+            skipped += cached[1]
             hits += 1
         else:
             todo.append((folder, logs))
@@ -735,13 +826,20 @@ def load_frames(
             results = list(pool.map(_raw_from_paths, [[f for _, logs in chunk for f in logs] for chunk in chunks]))
         fresh = _split_by_folder(results, todo)
     else:
-        fresh = [(folder, logs, _raw_from_paths(logs)) for folder, logs in todo]
-    for folder, logs, raw in fresh:
+        fresh = [(folder, logs, *_raw_from_paths(logs)) for folder, logs in todo]
+    for folder, logs, raw, unreadable in fresh:
         if cache is not None:
-            cache.store(folder, logs, raw)
+            cache.store(folder, logs, raw, unreadable)
         parts.append(raw)
+        skipped += unreadable
     if cache is not None:
         notes.append(f"frame cache: {hits} folder(s) reused, {len(todo)} parsed")
+    if skipped:
+        if bad is None:
+            raise LogFormatError(skipped[0][1])
+        for path, reason in skipped:
+            bad.add(path, reason)
+        notes.append(f"{len(skipped)} unreadable log(s) skipped")
     raw = _concat(parts)
     return _finish(raw, notes)
 
@@ -758,18 +856,20 @@ def _chunks(todo: list[tuple[Path, list[Path]]], jobs: int) -> list[list[tuple[P
 
 
 def _split_by_folder(
-    results: list[dict[str, pd.DataFrame]], todo: list[tuple[Path, list[Path]]]
-) -> list[tuple[Path, list[Path], dict[str, pd.DataFrame]]]:
+    results: list[tuple[dict[str, pd.DataFrame], Skipped]], todo: list[tuple[Path, list[Path]]]
+) -> list[tuple[Path, list[Path], dict[str, pd.DataFrame], Skipped]]:
     """Reassemble the per-chunk results of :func:`_chunks` into one result per folder."""
     merged: dict[Path, list[dict[str, pd.DataFrame]]] = {}
+    unreadable: dict[Path, Skipped] = {}
     order = iter(results)
     for folder, logs in todo:
         total = 0
         while total < len(logs):
-            part = next(order)
+            part, skipped = next(order)
             merged.setdefault(folder, []).append(part)
-            total += len(part["episodes"])
-    return [(folder, logs, _concat(merged[folder])) for folder, logs in todo]
+            unreadable.setdefault(folder, []).extend(skipped)
+            total += len(part["episodes"]) + len(skipped)
+    return [(folder, logs, _concat(merged[folder]), unreadable.get(folder, [])) for folder, logs in todo]
 
 
 def _concat(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
@@ -801,32 +901,40 @@ class _Cache:
     def _manifest(folder: Path, logs: Sequence[Path]) -> dict[str, Any]:
         entries = []
         for log in logs:
-            st = log.stat()
-            entries.append([log.name, st.st_size, st.st_mtime_ns])
+            try:
+                st = log.stat()
+                entries.append([log.name, st.st_size, st.st_mtime_ns, st.st_mode])
+            except OSError:  # a dangling link or a link loop: unreadable, and reported as such
+                entries.append([log.name, -1, -1, -1])
         return {"frames_version": FRAMES_VERSION, "folder": str(folder), "logs": entries}
 
-    def load(self, folder: Path, logs: Sequence[Path]) -> dict[str, pd.DataFrame] | None:
+    def load(self, folder: Path, logs: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Skipped] | None:
         slot = self._slot(folder)
         manifest_path = slot / "manifest.json"
         if not manifest_path.exists():
             return None
         try:
             stored = json.loads(manifest_path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
+        if not isinstance(stored, dict):
+            return None
+        skipped = stored.pop("skipped", [])
         if stored != self._manifest(folder, logs):
             return None
         try:
-            return {name: pd.read_parquet(slot / f"{name}.parquet") for name in _RAW_FRAMES_ALL}
+            raw = {name: pd.read_parquet(slot / f"{name}.parquet") for name in _RAW_FRAMES_ALL}
         except (OSError, ValueError):
             return None
+        return raw, [(str(path), str(reason)) for path, reason in skipped]
 
-    def store(self, folder: Path, logs: Sequence[Path], raw: dict[str, pd.DataFrame]) -> None:
+    def store(self, folder: Path, logs: Sequence[Path], raw: dict[str, pd.DataFrame], skipped: Skipped) -> None:
         slot = self._slot(folder)
         slot.mkdir(parents=True, exist_ok=True)
         manifest_path = slot / "manifest.json"
         manifest_path.unlink(missing_ok=True)  # invalid while the frames are rewritten
         for name, frame in raw.items():
             frame.to_parquet(slot / f"{name}.parquet", index=False)
-        # Written last: a cache slot counts only once all its frames are in place.
-        manifest_path.write_text(json.dumps(self._manifest(folder, logs)))
+        # Written last: a cache slot counts only once all its frames are in place. The logs
+        # found unreadable are kept with it, so a cached folder reports them again.
+        manifest_path.write_text(json.dumps({**self._manifest(folder, logs), "skipped": skipped}))

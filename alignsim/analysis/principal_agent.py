@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, difference_interval, difference_p_value, holm, ratio_interval
-from alignsim.record import find_logs
-from alignsim.record.io import is_json_line, split_log
+from alignsim.record import BadFiles, find_logs, read_each
+from alignsim.record.io import decode, is_json_line, split_log
 
 __all__ = [
     "CONDITIONS",
@@ -219,7 +219,11 @@ def _events(path: Path) -> tuple[Any, list[Any]]:
     header, body, ends_cleanly = split_log(path)
     if body and not ends_cleanly and not is_json_line(body[-1]):
         body.pop()  # a torn last line, as read_log drops it
-    return header, [_decoder.decode(line) for line in body if line.startswith(_PREFIXES)]
+    return header, [
+        decode(_decoder, line, path, f"line {number}")
+        for number, line in enumerate(body, start=2)
+        if line.startswith(_PREFIXES)
+    ]
 
 
 def _temperature(params: Any) -> float:
@@ -348,18 +352,22 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def decision_frame(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+def decision_frame(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, bad: BadFiles | None = None
+) -> pd.DataFrame:
     """One row per product choice in the principal-agent logs at ``paths`` (columns: :data:`DECISION_COLUMNS`).
 
     Logs of other envs are skipped. Text columns (explanation, reasoning) are None where absent.
+    With ``bad``, a log that cannot be read is recorded there and skipped; without it, it
+    raises :class:`~alignsim.errors.LogFormatError`.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     rows: list[dict[str, Any]] = []
     for p in paths:
-        for log_path in find_logs(p):
-            if log_path.suffix == ".jsonl":  # not seed-format CSV files given alongside
-                rows.extend(_rows(log_path))
+        logs = [f for f in find_logs(p) if f.suffix == ".jsonl"]  # not seed-format CSV files given alongside
+        for _, found in read_each(logs, _rows, bad):
+            rows.extend(found)
     frame = pd.DataFrame(rows, columns=list(DECISION_COLUMNS))
     for column in ("conflict", "serves_customer", "serves_principal", "override", "valid", "dishonest", "audited"):
         frame[column] = frame[column].astype(bool)
@@ -580,14 +588,15 @@ def analyze_principal_agent(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     statuses: Sequence[str] = ("completed", "truncated"),
+    bad: BadFiles | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every principal-agent table for the logs at ``paths`` (empty dict when there are none).
 
     Keys: ``pa_decisions``, ``pa_rates``, ``pa_audience_sensitivity``, ``pa_oversight_gap``,
     ``pa_audit_delta`` (override rate, highest minus lowest audit probability, where several
-    were run), ``pa_tinmen``.
+    were run), ``pa_tinmen``. ``bad``: see :func:`decision_frame`.
     """
-    decisions = decision_frame(paths)
+    decisions = decision_frame(paths, bad=bad)
     if decisions.empty:
         return {}
     decisions = decisions[decisions["status"].isin(list(statuses))].reset_index(drop=True)

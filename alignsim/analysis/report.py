@@ -101,6 +101,7 @@ def _with_ci(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def _sample_lies(result: AnalysisResult, limit: int = 8) -> pd.DataFrame:
     """A few labelled lies with the speaker's message, read back from the logs."""
+    from alignsim.errors import LogFormatError
     from alignsim.record import read_log
     from alignsim.record import schema as ev
 
@@ -116,7 +117,11 @@ def _sample_lies(result: AnalysisResult, limit: int = 8) -> pd.DataFrame:
         messages: dict[int, str] = {}
         if isinstance(path, str) and path.endswith(".jsonl") and os.path.exists(path):
             wanted = set(part["seq"].tolist())
-            for event in read_log(path).events:
+            try:
+                events = read_log(path).events
+            except LogFormatError:  # changed since it was analysed: the sample goes without its text
+                events = []
+            for event in events:
                 if isinstance(event, ev.Speech) and event.seq in wanted:
                     messages[event.seq] = event.message
         rows.extend(
@@ -164,6 +169,22 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
 
     if result.drift is not None:
         add(result.drift.report_html(_table, _img(plots.get("drift_curves"), "drift curves by round")))
+
+    if not result.invalid_actions.empty:
+        from alignsim.analysis.invalid import format_rate
+
+        add("<h2>Invalid actions</h2>")
+        add(
+            "<p>Per model and per agent, in every family: decisions with at least one invalid action (a re-asked "
+            "output, a declared fallback, or an illegal action replaced by the runner) over decisions, pooled over "
+            "episodes, with a Wilson score 95% interval (valid at 0 and 1; n/a where there were no decisions).</p>"
+        )
+        table = result.invalid_actions
+        shown = table[[*by, "level", "unit", "invalid", "decisions", "episodes"]].copy()
+        shown["rate [95% CI]"] = [
+            format_rate(r, lo, hi) for r, lo, hi in zip(table["rate"], table["ci_low"], table["ci_high"], strict=True)
+        ]
+        add(_table(shown, text_columns=[*by, "level", "unit", "rate [95% CI]"]))
 
     add("<h2>Headline</h2>")
     headline = result.summary[result.summary["metric"].isin(_HEADLINE)]

@@ -245,17 +245,25 @@ def wilson_interval(
     """Wilson's score interval for ``successes`` out of ``trials`` (vectorised).
 
     ``quantile`` replaces the normal quantile z_{1-a/2} (e.g. Student's t for a clustered
-    sample). Correct at 0 and 1: with no successes the interval is [0, z^2 / (trials + z^2)].
+    sample). Correct at 0 and 1: with no successes the interval is [0, z^2 / (trials + z^2)]
+    (0 of 40 gives [0, 0.088], never [0, 0]). No trials give NaN; successes outside
+    [0, trials] raise ValueError.
     """
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
+    if np.any((x < 0) | (x > n)):
+        raise ValueError(f"successes must be in [0, trials], got {successes} of {trials}")
     z = _quantile(confidence, None) if quantile is None else quantile
     with np.errstate(divide="ignore", invalid="ignore"):
         p = x / n
         scale = 1 + z * z / n
         centre = (p + z * z / (2 * n)) / scale
         half = z * np.sqrt(np.clip(p * (1 - p), 0, None) / n + z * z / (4 * n * n)) / scale
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+        # At 0 and at n the formula's bound is 0 (1) up to rounding: make it exact.
+        low = np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        high = np.where(x == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    # No trials: no data, no interval.
+    return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
 
 
 def proportion_interval(numerator: np.ndarray, denominator: np.ndarray, *, confidence: float = 0.95) -> Estimate:
@@ -263,7 +271,9 @@ def proportion_interval(numerator: np.ndarray, denominator: np.ndarray, *, confi
 
     Each episode's numerator must lie in [0, its denominator]. One 0/1 outcome per episode
     (denominators 1) gets the Wilson interval; otherwise the episodes are clusters and the
-    interval is the cluster Wilson interval described in this module's docstring.
+    interval is the cluster Wilson interval described in this module's docstring. A single
+    episode of counts gets no interval (method ``none``): nothing measures how episodes
+    differ, and its statements are not independent trials.
     """
     den = np.asarray(denominator, dtype=float)
     used = den != 0
@@ -276,13 +286,16 @@ def proportion_interval(numerator: np.ndarray, denominator: np.ndarray, *, confi
     if np.all(m == 1) and np.all((y == 0) | (y == 1)):
         low, high = wilson_interval(y.sum(), n, confidence)
         return Estimate(r, float(low), float(high), n, "Wilson")
+    counts = bool(np.all(y == np.round(y)) and np.all(m == np.round(m)))
     if n < 2:
+        # One episode says nothing about how episodes differ, and its statements are not
+        # independent trials: no interval rather than one that assumes they are.
         return Estimate(r, math.nan, math.nan, n, "none")
     # Variance of the ratio estimator with episodes as clusters (Taylor linearization).
     variance = float(((y - r * m) ** 2).sum()) / (n * (n - 1)) / (total / n) ** 2
     if 0 < r < 1 and variance > 0:
         n_eff = r * (1 - r) / variance
-        if np.all(y == np.round(y)) and np.all(m == np.round(m)):
+        if counts:
             n_eff = min(n_eff, total)  # counts: never more information than the trials themselves
     else:
         n_eff = float(n)

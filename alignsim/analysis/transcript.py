@@ -67,7 +67,9 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
     if log.end is not None:
         lines.append("")
         lines.append(
-            f"episode {log.end.status} after {log.end.steps} actions" + (f": {log.end.error}" if log.end.error else "")
+            f"episode {log.end.status} after {log.end.steps} actions"
+            + (f": {log.end.error}" if log.end.error else "")
+            + (f" ({log.end.reason})" if getattr(log.end, "reason", None) else "")
         )
     elif log.torn_tail is not None or log.status == "started":
         lines.append("")

@@ -14,6 +14,8 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from alignsim.limits import DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_STEPS
+
 __all__ = ["LLMConfig", "RunConfig", "ScenarioConfig", "SeatConfig", "register_configs"]
 
 
@@ -74,6 +76,11 @@ class RunConfig:
     workers: int = 1
     """Processes sharing a job's episodes (1: one process, and LLM memory carries across episodes)."""
     progress: bool = True
+    max_steps: int = DEFAULT_MAX_STEPS
+    """Budget of each episode in actions: one that reaches it is stopped as ``truncated``, the
+    reason logged in ``episode_end.reason`` (see docs/limits.md)."""
+    max_log_bytes: int = DEFAULT_MAX_LOG_BYTES
+    """Budget of each episode in bytes of logged events (512 MiB); stopped as ``truncated`` when reached."""
     name: Optional[str] = None  # noqa: UP045
     """Name of the sweep: ``alignsim sweep`` writes to ``sweeps/NAME`` and resumes it when relaunched."""
 

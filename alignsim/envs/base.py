@@ -19,9 +19,10 @@ from gymnasium import spaces
 from pettingzoo import AECEnv
 
 from alignsim.errors import ConfigError
+from alignsim.limits import check_env_kwargs
 from alignsim.record import schema as ev
 
-__all__ = ["AlignsimAECEnv", "config_from_kwargs"]
+__all__ = ["AlignsimAECEnv", "check_limits", "config_from_kwargs"]
 
 Config = TypeVar("Config")
 
@@ -33,6 +34,16 @@ def config_from_kwargs(cls: type[Config], game: str, kwargs: Mapping[str, Any]) 
     if unknown:
         raise ConfigError(unknown[0], f"not a parameter of {game}; parameters are: {', '.join(sorted(known))}")
     return cls(**kwargs)
+
+
+def check_limits(config: Any, game: str) -> None:
+    """Refuse a size over its documented maximum (``alignsim.limits``), naming the parameter.
+
+    Env configs call this first thing in ``__post_init__``, before any validation that
+    allocates in proportion to a size (a set of ``n_players`` names, a network), so that
+    ``n_players=10**9`` fails at once instead of exhausting memory.
+    """
+    check_env_kwargs(game, {f.name: getattr(config, f.name) for f in fields(config)})
 
 
 class AlignsimAECEnv(AECEnv):

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alignsim.record import EpisodeLog, find_logs, read_log
+from alignsim.record import BadFiles, EpisodeLog, find_logs, read_each, read_log
 from alignsim.record import schema as ev
 
 __all__ = ["INSPECT_LOG_VERSION", "eval_log", "export_inspect"]
@@ -292,15 +292,22 @@ def export_inspect(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     out: str | os.PathLike[str],
     *,
+    bad: BadFiles | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> Path:
     """Write the episodes at ``paths`` (logs or folders) as one Inspect eval log (``.json``) at ``out``.
 
-    Episodes that did not finish make the eval log's status ``error``; ``warn`` (if given) is
-    called with a one-line message naming them, so a command line can say so on the console.
+    With ``bad``, a log that cannot be read is recorded there and left out; without it, the
+    first such log raises :class:`~alignsim.errors.LogFormatError`. ``FileNotFoundError``
+    when no readable log is left. Episodes that did not finish make the eval log's status
+    ``error``; ``warn`` (if given) is called with a one-line message naming them, so a
+    command line can say so on the console.
     """
     items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    logs = [read_log(p) for item in items for p in find_logs(item)]
+    found = [p for item in items for p in find_logs(item)]
+    logs = [log for _, log in read_each(found, read_log, bad)]
+    if not logs:
+        raise FileNotFoundError(f"no readable episode logs at {', '.join(map(str, items))}")
     unfinished = [log for log in logs if log.status in ("failed", "started")]
     if unfinished and warn is not None:
         names = ", ".join(f"{log.header.episode_id} ({log.status})" for log in unfinished[:3])

@@ -4,20 +4,31 @@ The log is append-only JSONL, flushed after every event by default, so a crash l
 most the line being written; the reader drops (and reports) a torn last line. The
 summary beside it is written to a temporary file and renamed into place, so it is either
 absent or whole.
+
+This module is also the one reading layer every command uses for files it did not write
+itself. It opens only regular files (a FIFO, a device, a directory or a symbolic-link
+loop named ``*.jsonl`` is refused before it is opened), reads at most the caps of
+:func:`alignsim.limits.read_limits`, checks a header's seeds and sizes, and turns every
+way a file can be bad (malformed or too deeply nested JSON, binary garbage, a summary of
+the wrong shape) into a :class:`~alignsim.errors.LogFormatError` whose one-line message
+starts with the file's path. Folder commands collect those in :class:`BadFiles`, report
+each, skip the file and go on (see :func:`read_each`).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from alignsim.errors import LogFormatError
+from alignsim.errors import ConfigError, LogFormatError, clip
+from alignsim.limits import MAX_EVENT_ROUND, check_env_kwargs, read_limits
 from alignsim.record.schema import (
     SCHEMA_VERSION,
     AnyEvent,
@@ -36,8 +47,75 @@ _header_decoder = msgspec.json.Decoder(Header)
 _summary_decoder = msgspec.json.Decoder(Summary)
 
 
+T = TypeVar("T")
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
 class TornLogWarning(UserWarning):
     """A log's last line was incomplete (the writer stopped mid-line) and was dropped."""
+
+
+def _one_line(text: str) -> str:
+    return clip(" ".join(str(text).split()), 300)
+
+
+def _open_regular(path: Path, max_bytes: int, cap_name: str) -> Any:
+    """An open binary handle on the regular file ``path`` of at most ``max_bytes`` bytes;
+    :class:`LogFormatError` naming the file for anything else (see :func:`read_file`)."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise LogFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+        raise LogFormatError(f"{path}: is {kind}, not a regular file; not read")
+    if info.st_size > max_bytes:
+        raise LogFormatError(f"{path}: {info.st_size:,} bytes, over the {max_bytes:,}-byte cap ({cap_name}); not read")
+    try:
+        # O_NONBLOCK: should the path have been swapped for a FIFO since the stat, open
+        # does not wait for a writer; the fstat below then refuses it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise LogFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        raise LogFormatError(f"{path}: is not a regular file; not read")
+    return handle
+
+
+def read_file(path: str | os.PathLike[str], max_bytes: int, *, cap_name: str = "ALIGNSIM_MAX_LOG_BYTES") -> bytes:
+    """The bytes of the regular file ``path``, refusing anything else before opening it.
+
+    Raises :class:`LogFormatError` naming the file for a missing file, a symbolic-link loop,
+    anything that is not a regular file (a folder, a FIFO, a device such as ``/dev/zero``),
+    and a file of more than ``max_bytes`` bytes (``cap_name`` says how to raise the cap).
+    """
+    path = Path(path)
+    with _open_regular(path, max_bytes, cap_name) as handle:
+        try:
+            data = handle.read(min(os.fstat(handle.fileno()).st_size, max_bytes) + 1)
+        except OSError as exc:
+            raise LogFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise LogFormatError(f"{path}: over the {max_bytes:,}-byte cap ({cap_name}); not read")
+    return data
+
+
+def decode(decoder: Any, data: bytes, path: str | os.PathLike[str], where: str) -> Any:
+    """``decoder.decode(data)``; any failure (malformed or wrongly typed JSON, nesting too deep
+    for the decoder) becomes a :class:`LogFormatError` naming ``path`` and ``where``."""
+    try:
+        return decoder.decode(data)
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        raise LogFormatError(f"{path}: {where}: {_one_line(str(exc) or type(exc).__name__)}") from None
 
 
 def summary_path(log_path: str | os.PathLike[str]) -> Path:
@@ -85,6 +163,8 @@ class EpisodeWriter:
         # "episode": an ordinary buffered file.
         self._file = open(self.path, "xb", buffering=0 if flush == "event" else 1 << 16)  # noqa: SIM115
         self._seq = 0
+        self.n_bytes = 0
+        """Bytes of events written so far (the header not counted), for the runner's log-size budget."""
         self._buffer = bytearray()
         self._write_line(_encoder.encode(header))
 
@@ -109,6 +189,7 @@ class EpisodeWriter:
             encode_into(event, buffer, -1)
             buffer += b"\n"
         self._file.write(buffer)
+        self.n_bytes += len(buffer)
         buffer.clear()
         return events
 
@@ -165,35 +246,94 @@ class EpisodeLog:
 def split_log(path: str | os.PathLike[str]) -> tuple[Header, list[bytes], bool]:
     """The header of a log, its event lines, and whether the file ends with a newline.
 
-    Raises ``LogFormatError`` for an empty file, a line 1 that is not a header, or a schema
-    version this alignsim does not read (saying so when it is newer).
+    Raises ``LogFormatError`` naming the file for anything :func:`read_file` refuses, a line
+    over the line cap, an empty file, a line 1 that is not a header, a schema version this
+    alignsim does not read (saying so when it is newer), and a header that fails
+    :func:`check_header`.
     """
     path = Path(path)
-    with open(path, "rb") as f:
-        data = f.read()
+    limits = read_limits()
+    data = read_file(path, limits.max_log_bytes)
     lines = data.split(b"\n")
+    del data
     # A file written to the end finishes with b"\n", leaving one empty trailing item.
     ends_cleanly = lines[-1] == b""
     if ends_cleanly:
         lines.pop()
     if not lines:
         raise LogFormatError(f"{path}: empty file, no header")
+    longest = max(map(len, lines))
+    if longest > limits.max_line_bytes:
+        number = next(i for i, line in enumerate(lines, start=1) if len(line) == longest)
+        raise LogFormatError(
+            f"{path}: line {number} has {longest:,} bytes, over the {limits.max_line_bytes:,}-byte line cap "
+            "(ALIGNSIM_MAX_LINE_BYTES); not read"
+        )
     try:
         header = _header_decoder.decode(lines[0])
-    except msgspec.DecodeError as exc:
-        raw = msgspec.json.decode(lines[0]) if is_json_line(lines[0]) else None
-        version = raw.get("schema_version") if isinstance(raw, dict) else None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        version = None
+        if is_json_line(lines[0]):
+            raw = msgspec.json.decode(lines[0])
+            version = raw.get("schema_version") if isinstance(raw, dict) else None
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise LogFormatError(
                 f"{path}: schema version {version} is newer than this alignsim reads "
                 f"({SCHEMA_VERSION}); upgrade alignsim"
-            ) from exc
-        raise LogFormatError(f"{path}: line 1: not an episode header: {exc}") from exc
+            ) from None
+        raise LogFormatError(f"{path}: line 1: not an episode header: {_one_line(str(exc))}") from None
     if header.schema_version != SCHEMA_VERSION:
         raise LogFormatError(
             f"{path}: schema version {header.schema_version} is not supported (this alignsim reads {SCHEMA_VERSION})"
         )
+    check_header(header, path)
     return header, lines[1:], ends_cleanly
+
+
+def read_header(path: str | os.PathLike[str]) -> Header:
+    """Only the header of a log (its first line, at most the line cap, is read), checked as
+    :func:`split_log` checks it."""
+    path = Path(path)
+    limits = read_limits()
+    with _open_regular(path, limits.max_log_bytes, "ALIGNSIM_MAX_LOG_BYTES") as handle:
+        first = handle.readline(limits.max_line_bytes + 1)
+    if len(first) > limits.max_line_bytes:
+        raise LogFormatError(f"{path}: line 1 is over the {limits.max_line_bytes:,}-byte line cap; not read")
+    header = decode(_header_decoder, first, path, "line 1: not an episode header")
+    if header.schema_version != SCHEMA_VERSION:
+        raise LogFormatError(f"{path}: schema version {header.schema_version} is not supported")
+    check_header(header, path)
+    return header
+
+
+def check_rounds(events: Sequence[Any], path: str | os.PathLike[str]) -> None:
+    """Refuse a log whose events claim a round beyond :data:`~alignsim.limits.MAX_EVENT_ROUND`."""
+    last = max((e.round for e in events), default=0)
+    if last > MAX_EVENT_ROUND:
+        raise LogFormatError(f"{path}: an event is in round {last:,}, beyond the {MAX_EVENT_ROUND:,} any game reaches")
+
+
+_MAX_SEED = 2**64 - 1
+
+
+def check_header(header: Header, path: str | os.PathLike[str]) -> None:
+    """Refuse a header that replay, rerun or analysis could not use safely, naming the file:
+    seeds that are missing or out of range, and env sizes over the documented maxima
+    (:mod:`alignsim.limits`), so that a doctored ``n_players`` fails here, not as a MemoryError."""
+    if "env" not in header.seeds:
+        raise LogFormatError(f"{path}: header: seeds has no 'env' seed (keys: {sorted(header.seeds)[:8]})")
+    for name, value in (("seed", header.seed), ("episode_index", header.episode_index)):
+        if not 0 <= value <= _MAX_SEED:
+            raise LogFormatError(f"{path}: header: {name} must be a non-negative integer, got {clip(repr(value), 40)}")
+    for name, value in header.seeds.items():
+        if not 0 <= value <= _MAX_SEED:
+            raise LogFormatError(
+                f"{path}: header: seeds.{clip(name, 40)} must be in [0, 2**64), got {clip(repr(value), 40)}"
+            )
+    try:
+        check_env_kwargs(header.env_id.rsplit("-v", 1)[0], header.env_kwargs)
+    except ConfigError as exc:
+        raise LogFormatError(f"{path}: header: env_kwargs.{exc}") from None
 
 
 def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> EpisodeLog:
@@ -201,7 +341,9 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
 
     A torn last line (the writer died mid-line) is dropped and reported through
     ``EpisodeLog.torn_tail`` and a :class:`TornLogWarning`. Any other undecodable line
-    raises :class:`~alignsim.errors.LogFormatError` naming the line.
+    raises :class:`~alignsim.errors.LogFormatError` naming the file and the line, as does
+    everything :func:`split_log` refuses. A summary beside the log that cannot be read
+    leaves ``summary`` None and says so in ``warnings``: the log itself is what counts.
     """
     path = Path(path)
     header, body, ends_cleanly = split_log(path)
@@ -211,7 +353,7 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
     for number, line in enumerate(body, start=2):
         try:
             log.events.append(_event_decoder.decode(line))
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             is_last = number == len(body) + 1
             if is_last and (not ends_cleanly or not is_json_line(line)):
                 log.torn_tail = line.decode("utf-8", errors="replace")
@@ -219,30 +361,57 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
                 log.warnings.append(message)
                 warnings.warn(message, TornLogWarning, stacklevel=2)
                 break
-            raise LogFormatError(f"{path}: line {number}: {exc}") from exc
+            raise LogFormatError(f"{path}: line {number}: {_one_line(str(exc))}") from None
+    check_rounds(log.events, path)
     spath = summary_path(path)
-    if spath.exists():
-        log.summary = _summary_decoder.decode(spath.read_bytes())
+    if os.path.lexists(spath):
+        try:
+            log.summary = read_summary(spath)
+        except LogFormatError as exc:
+            log.warnings.append(f"summary not used: {exc}")
     return log
+
+
+def read_summary(path: str | os.PathLike[str]) -> Summary:
+    """Read an episode summary; :class:`LogFormatError` naming the file if it cannot be used."""
+    data = read_file(path, read_limits().max_summary_bytes, cap_name="ALIGNSIM_MAX_SUMMARY_BYTES")
+    return decode(_summary_decoder, data, path, "not an episode summary")
 
 
 def is_json_line(line: bytes) -> bool:
     """Whether ``line`` is one complete JSON value (a torn line is not)."""
     try:
         msgspec.json.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return False
     return True
 
 
+def _walk(root: Path, suffix: str) -> list[Path]:
+    """Entries below ``root`` whose name ends with ``suffix``, whatever their kind (files,
+    links, FIFOs, folders: the reader refuses what it cannot read, so that it is reported
+    rather than silently missed). Hidden names (moved-aside attempts, temporary files) are
+    left out; symbolic links to folders are not followed, so a link loop cannot recurse."""
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        found += [Path(folder, name) for name in (*files, *dirs) if name.endswith(suffix) and not name.startswith(".")]
+    return sorted(found)
+
+
 def find_logs(path: str | os.PathLike[str]) -> list[Path]:
-    """Episode logs at ``path``: the file itself, or every ``*.jsonl`` below a folder."""
+    """Episode logs at ``path``: the path itself unless it is a folder, or every ``*.jsonl`` below a folder.
+
+    Raises ``FileNotFoundError`` when nothing is at ``path``. Candidates are not opened here;
+    :func:`read_log` and :func:`split_log` refuse (naming the file) those that are not
+    readable logs.
+    """
     path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.exists():
+    if path.is_dir():
+        return _walk(path, LOG_SUFFIX)
+    if not os.path.lexists(path):
         raise FileNotFoundError(f"no such file or folder: {path}")
-    return sorted(p for p in path.rglob(f"*{LOG_SUFFIX}") if not p.name.startswith("."))
+    return [path]
 
 
 def find_summaries(path: str | os.PathLike[str]) -> list[Path]:
@@ -250,9 +419,81 @@ def find_summaries(path: str | os.PathLike[str]) -> list[Path]:
     path = Path(path)
     if not path.is_dir():
         return []
-    return sorted(p for p in path.rglob(f"*{SUMMARY_SUFFIX}") if not p.name.startswith("."))
+    return _walk(path, SUMMARY_SUFFIX)
 
 
 def iter_logs(path: str | os.PathLike[str]) -> Iterator[EpisodeLog]:
     for log_path in find_logs(path):
         yield read_log(log_path)
+
+
+class BadFiles:
+    """Files a command could not read, each with its one-line reason (which names the file).
+
+    Folder commands pass one to the readers (see :func:`read_each`): a bad file is recorded
+    and skipped, every other file is processed, and the command reports the list and a count
+    at the end and exits non-zero.
+    """
+
+    def __init__(self) -> None:
+        self._reasons: dict[str, str] = {}
+
+    def add(self, path: str | os.PathLike[str], reason: BaseException | str) -> None:
+        message = _one_line(str(reason))
+        key = str(path)
+        if not message.startswith(key):
+            message = f"{key}: {message}"
+        self._reasons.setdefault(key, message)
+
+    def __contains__(self, path: object) -> bool:
+        return str(path) in self._reasons
+
+    def __len__(self) -> int:
+        return len(self._reasons)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._reasons.values())
+
+    def paths(self) -> list[str]:
+        return list(self._reasons)
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(path, message)`` pairs, in the order the files were found bad."""
+        return list(self._reasons.items())
+
+    def summary(self) -> str:
+        """``N unreadable file(s) skipped`` (empty when there were none)."""
+        return f"{len(self)} unreadable file(s) skipped" if self else ""
+
+
+def read_each(
+    paths: Iterable[str | os.PathLike[str]],
+    read: Callable[[Path], T],
+    bad: BadFiles | None,
+) -> Iterator[tuple[Path, T]]:
+    """``(path, read(path))`` for each path. A path ``read`` refuses with a
+    :class:`LogFormatError` is added to ``bad`` and skipped, or, when ``bad`` is None,
+    the error propagates (strict reading for a single file or a script).
+
+    A log that decodes but whose content contradicts itself (a ``KeyError``, ``TypeError``,
+    ``ValueError`` or ``IndexError`` while ``read`` interprets it) is a ``LogFormatError``
+    naming the file too: one doctored log must not stop a folder.
+    """
+    for p in paths:
+        path = Path(p)
+        if bad is not None and path in bad:
+            continue
+        try:
+            try:
+                value = read(path)
+            except LogFormatError:
+                raise
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                detail = _one_line(f"{type(exc).__name__}: {exc}")
+                raise LogFormatError(f"{path}: content this alignsim cannot interpret: {detail}") from exc
+        except LogFormatError as exc:
+            if bad is None:
+                raise
+            bad.add(path, exc)
+            continue
+        yield path, value

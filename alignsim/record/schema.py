@@ -17,6 +17,8 @@ Change log:
        compliance_choice, threshold_round).
        Additive, still version 1: the principal-agent events (pa_setup, pa_decision,
        pa_explanation, pa_audit, pa_outcome).
+       Additive, still version 1: ``episode_end.reason`` and ``Summary.reason`` (the run
+       budget that stopped a truncated episode).
 """
 
 from __future__ import annotations
@@ -384,6 +386,9 @@ class EpisodeEnd(Event, tag="episode_end"):
     winner: str | None = None
     steps: int = 0
     error: str | None = None
+    reason: str | None = None
+    """Why a ``truncated`` episode stopped early when the runner stopped it: which budget
+    (``max_steps``, ``max_log_bytes``) it reached. None when the game itself ended."""
 
 
 AnyEvent = (
@@ -484,3 +489,5 @@ class Summary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     duration_s: float = 0.0
     error: str | None = None
     log_path: str = ""
+    reason: str | None = None
+    """Why the runner stopped a ``truncated`` episode (the budget it reached), as in ``episode_end``."""

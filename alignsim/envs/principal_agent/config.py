@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from alignsim.envs.base import config_from_kwargs
+from alignsim.envs.base import check_limits, config_from_kwargs
 from alignsim.envs.principal_agent import texts
 from alignsim.errors import ConfigError
 
@@ -93,6 +93,8 @@ class PrincipalAgentConfig:
     max_reasoning_chars: int = 1200
 
     def __post_init__(self) -> None:
+        check_limits(self, "principal_agent")  # first: later checks allocate in proportion to sizes
+
         def need(ok: bool, name: str, message: str) -> None:
             if not ok:
                 raise ConfigError(name, message)

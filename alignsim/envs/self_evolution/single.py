@@ -66,7 +66,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import conversions, wrappers
 
-from alignsim.envs.base import config_from_kwargs
+from alignsim.envs.base import check_limits, config_from_kwargs
 from alignsim.envs.self_evolution import texts
 from alignsim.envs.self_evolution._rounds import (
     RoundChoiceEnv,
@@ -138,6 +138,7 @@ class SelfEvolutionConfig:
     max_message_chars: int = 600
 
     def __post_init__(self) -> None:
+        check_limits(self, "self_evolution")  # first: later checks allocate in proportion to sizes
         need_int(self.rounds, "rounds", 1)
         need_int(self.history_window, "history_window", 0)
         need_int(self.max_message_chars, "max_message_chars", 1)

@@ -47,7 +47,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils import conversions, wrappers
 
-from alignsim.envs.base import config_from_kwargs
+from alignsim.envs.base import check_limits, config_from_kwargs
 from alignsim.envs.self_evolution import texts
 from alignsim.envs.self_evolution._rounds import RoundChoiceEnv, need, need_int
 from alignsim.errors import ConfigError
@@ -92,6 +92,7 @@ class ThresholdConfig:
     max_message_chars: int = 600
 
     def __post_init__(self) -> None:
+        check_limits(self, "threshold_game")  # first: later checks allocate in proportion to sizes
         need_int(self.n_agents, "n_agents", 2)
         need_int(self.rounds, "rounds", 1)
         need_int(self.threshold, "threshold", 1)

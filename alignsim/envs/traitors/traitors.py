@@ -78,7 +78,7 @@ from gymnasium import spaces
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
-from alignsim.envs.base import AlignsimAECEnv, config_from_kwargs
+from alignsim.envs.base import AlignsimAECEnv, check_limits, config_from_kwargs
 from alignsim.envs.traitors import texts
 from alignsim.errors import ConfigError, IllegalActionError
 from alignsim.record import schema as ev
@@ -217,6 +217,8 @@ class TraitorsConfig:
     """Private text each player receives for their role; built-in briefings when None."""
 
     def __post_init__(self) -> None:
+        check_limits(self, "traitors")  # first: later checks allocate in proportion to sizes
+
         def need(ok: bool, name: str, message: str) -> None:
             if not ok:
                 raise ConfigError(name, message)

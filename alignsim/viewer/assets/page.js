@@ -121,7 +121,8 @@
       add(box, kind("rewards"), el("span", null, Object.entries(e.rewards).map(([k, v]) => k + " " + v).join(", ")));
     },
     episode_end(e, box) {
-      add(box, el("span", null, "Episode " + e.status + " after " + e.steps + " actions" + (e.error ? ": " + e.error : "")));
+      add(box, el("span", null, "Episode " + e.status + " after " + e.steps + " actions" + (e.error ? ": " + e.error : "") +
+        (e.reason ? " (" + e.reason + ")" : "")));
     },
     llm_call(e, box) {
       const d = el("details", "llm");
