@@ -20,6 +20,7 @@ from alignsim.analysis import crossplay, deception, plots, trust
 from alignsim.analysis.drift import analyze_drift
 from alignsim.analysis.frames import Frames, load_frames
 from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
+from alignsim.analysis.principal_agent import GROUPABLE, PARAMETERS
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
 from alignsim.analysis.traitors import SEED_METRICS
@@ -227,14 +228,29 @@ def analyze(
         raise ConfigError("format", f"unknown format(s) {unknown_formats}; use csv and/or parquet")
     if "parquet" in formats and importlib.util.find_spec("pyarrow") is None:
         raise ConfigError("format", "parquet needs pyarrow: pip install 'alignsim[parquet]'")
+    from alignsim.analysis import principal_agent as pa
+
+    # Names no family could group by fail before anything is read or written.
+    unknown = [c for c in by if not _groupable_anywhere(c)]
+    if unknown:
+        raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(_GROUPABLE_NAMES)}")
     frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs)
     if frames.episodes.empty:
         raise FileNotFoundError(f"no episode logs or seed votes.csv files found at {', '.join(map(str, paths))}")
     notes = list(frames.notes)
     all_episodes = episode_table(frames)
-    unknown = [c for c in by if c not in all_episodes.columns]
+    has_pa = all_episodes["env_id"].str.startswith("principal_agent-").any()
+    pa_decisions = pa.decision_frame(paths) if has_pa else None
+    pa_columns = pa.by_columns(pa_decisions) if pa_decisions is not None else []
+    unknown = [c for c in by if c not in all_episodes.columns and c not in pa_columns]
     if unknown:
-        raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(EPISODE_COLUMNS[1:])}")
+        valid = sorted(set(EPISODE_COLUMNS[1:]) | set(pa_columns))
+        raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(valid)}")
+    # Columns only principal-agent decisions have (audit_prob, ...) group those tables only.
+    pa_only = [c for c in by if c not in all_episodes.columns]
+    if pa_only:
+        notes.append(f"--by {', '.join(pa_only)}: principal-agent tables only (not an episode-table column)")
+    by = [c for c in by if c in all_episodes.columns]
     keep = all_episodes["status"].isin(list(statuses)).to_numpy(bool)
     episodes = all_episodes[keep].reset_index(drop=True)
     excluded = all_episodes.loc[~keep, [EP, "scenario", "status", "run_dir"]].reset_index(drop=True)
@@ -281,15 +297,31 @@ def analyze(
         seed=seed,
         notes=notes,
     )
-    if all_episodes["env_id"].str.startswith("principal_agent-").any():
-        from alignsim.analysis.principal_agent import analyze_principal_agent
-
-        result.principal_agent = analyze_principal_agent(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
+    if pa_decisions is not None:
+        result.principal_agent = pa.analyze_principal_agent(
+            paths,
+            by=[*by, *pa_only],
+            n_resamples=n_resamples,
+            seed=seed,
+            statuses=statuses,
+            decisions=pa_decisions,
+        )
     drifting = analyze_drift(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
     result.drift = None if drifting.frames.empty else drifting
     if out_dir is not None:
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
     return result
+
+
+_GROUPABLE_NAMES = sorted(
+    {*EPISODE_COLUMNS[1:], *GROUPABLE, *PARAMETERS, "sanction_amount", "penalty_amount", "seat.<setting>"}
+)
+
+
+def _groupable_anywhere(column: str) -> bool:
+    """Whether some family could group by ``column`` (an episode column, a principal-agent
+    decision column or env parameter, or a seat setting ``seat.<name>``)."""
+    return column in _GROUPABLE_NAMES or column.startswith("seat.")
 
 
 def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
