@@ -537,14 +537,13 @@ def _column_of(key: str) -> str:
 def by_columns(decisions: pd.DataFrame) -> list[str]:
     """Every name ``by`` may use for these decisions: :data:`GROUPABLE` and each logged
     parameter (env parameters by their config name, seat settings as ``seat.<name>``)."""
-    keys = {k for record in _parameter_records(decisions) for k in record} | set(PARAMETERS)
+    keys = {k for text in decisions["parameters"].dropna().unique() for k in json.loads(text)} | set(PARAMETERS)
     return sorted(set(GROUPABLE) | {_column_of(k) for k in keys} | (keys & set(_PARAMETER_COLUMN)))
 
 
 def _varying(decisions: pd.DataFrame) -> list[str]:
     """The parameters that differ between these decisions, as column names, important ones first."""
-    records = list({json.dumps(r, sort_keys=True): r for r in _parameter_records(decisions)}.values())
-    keys = varying_keys(records)
+    keys = varying_keys(json.loads(text) for text in decisions["parameters"].dropna().unique())
     ordered = [k for k in _ORDER if k in keys] + [k for k in keys if k not in _ORDER]
     return [_column_of(k) for k in ordered]
 
