@@ -21,6 +21,7 @@ from alignsim.analysis.drift import analyze_drift
 from alignsim.analysis.frames import Frames, load_frames
 from alignsim.analysis.invalid import format_rate, invalid_action_rates
 from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
+from alignsim.analysis.principal_agent import GROUPABLE, PARAMETERS
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
 from alignsim.analysis.traitors import SEED_METRICS
@@ -253,6 +254,12 @@ def analyze(
         raise ConfigError("format", f"unknown format(s) {unknown_formats}; use csv and/or parquet")
     if "parquet" in formats and importlib.util.find_spec("pyarrow") is None:
         raise ConfigError("format", "parquet needs pyarrow: pip install 'alignsim[parquet]'")
+    from alignsim.analysis import principal_agent as pa
+
+    # Names no family could group by fail before anything is read or written.
+    unknown = [c for c in by if not _groupable_anywhere(c)]
+    if unknown:
+        raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(_GROUPABLE_NAMES)}")
     frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs, bad=bad)
     if frames.episodes.empty:
         readable = "readable " if bad else ""
@@ -261,9 +268,20 @@ def analyze(
         )
     notes = list(frames.notes)
     all_episodes = episode_table(frames)
-    unknown = [c for c in by if c not in all_episodes.columns]
+    # The family readers read only the logs of their family that the frames could read.
+    logs = frames.episodes[frames.episodes["path"].str.endswith(LOG_SUFFIX).fillna(False).to_numpy(bool)]
+    pa_logs = logs.loc[logs["env_id"].str.startswith("principal_agent-").to_numpy(bool), "path"].tolist()
+    pa_decisions = pa.decision_frame(pa_logs, bad=bad) if pa_logs else None
+    pa_columns = pa.by_columns(pa_decisions) if pa_decisions is not None else []
+    unknown = [c for c in by if c not in all_episodes.columns and c not in pa_columns]
     if unknown:
-        raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(EPISODE_COLUMNS[1:])}")
+        valid = sorted(set(EPISODE_COLUMNS[1:]) | set(pa_columns))
+        raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(valid)}")
+    # Columns only principal-agent decisions have (audit_prob, ...) group those tables only.
+    pa_only = [c for c in by if c not in all_episodes.columns]
+    if pa_only:
+        notes.append(f"--by {', '.join(pa_only)}: principal-agent tables only (not an episode-table column)")
+    by = [c for c in by if c in all_episodes.columns]
     keep = all_episodes["status"].isin(list(statuses)).to_numpy(bool)
     episodes = all_episodes[keep].reset_index(drop=True)
     excluded = all_episodes.loc[~keep, [EP, "scenario", "status", "run_dir"]].reset_index(drop=True)
@@ -311,14 +329,14 @@ def analyze(
         notes=notes,
         invalid_actions=invalid_action_rates(analysed, episodes, by=by),
     )
-    # The family readers read only the logs of their family that the frames could read.
-    logs = frames.episodes[frames.episodes["path"].str.endswith(LOG_SUFFIX).fillna(False).to_numpy(bool)]
-    pa_logs = logs.loc[logs["env_id"].str.startswith("principal_agent-").to_numpy(bool), "path"].tolist()
-    if pa_logs:
-        from alignsim.analysis.principal_agent import analyze_principal_agent
-
-        result.principal_agent = analyze_principal_agent(
-            pa_logs, n_resamples=n_resamples, seed=seed, statuses=statuses, bad=bad
+    if pa_decisions is not None:
+        result.principal_agent = pa.analyze_principal_agent(
+            pa_logs,
+            by=[*by, *pa_only],
+            n_resamples=n_resamples,
+            seed=seed,
+            statuses=statuses,
+            decisions=pa_decisions,
         )
     drift_logs = logs.loc[logs["env_id"].str.match(r"^(self_evolution|threshold_game)-").to_numpy(bool), "path"]
     drifting = analyze_drift(drift_logs.tolist(), n_resamples=n_resamples, seed=seed, statuses=statuses, bad=bad)
@@ -326,6 +344,17 @@ def analyze(
     if out_dir is not None:
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
     return result
+
+
+_GROUPABLE_NAMES = sorted(
+    {*EPISODE_COLUMNS[1:], *GROUPABLE, *PARAMETERS, "sanction_amount", "penalty_amount", "seat.<setting>"}
+)
+
+
+def _groupable_anywhere(column: str) -> bool:
+    """Whether some family could group by ``column`` (an episode column, a principal-agent
+    decision column or env parameter, or a seat setting ``seat.<name>``)."""
+    return column in _GROUPABLE_NAMES or column.startswith("seat.")
 
 
 def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:

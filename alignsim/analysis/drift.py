@@ -49,6 +49,8 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from alignsim.analysis.groups import short_value as _short
+from alignsim.analysis.groups import varying_keys
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, bootstrap_mean, bootstrap_sums, mean_interval, ratio_interval
 from alignsim.record import BadFiles, find_logs, read_each
 from alignsim.record.io import decode, is_json_line, split_log
@@ -315,19 +317,10 @@ def _variants(episodes: pd.DataFrame) -> dict[str, str]:
     out: dict[str, str] = {}
     for _, part in episodes.groupby("scenario", sort=False):
         params = part["params"].tolist()
-        keys = sorted({k for p in params for k in p} - POOLED_PARAMS)
-        varying = [k for k in keys if len({repr(p.get(k)) for p in params}) > 1]
+        varying = varying_keys(params, leave_out=POOLED_PARAMS)
         for eid, p in zip(part[EP], params, strict=True):
             out[eid] = ",".join(f"{k}={_short(p.get(k))}" for k in varying)
     return out
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return "(" + ",".join(_short(v) for v in value) + ")"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def compliance_frame(paths: Any) -> pd.DataFrame:

@@ -61,9 +61,10 @@ class PrincipalAgentConfig:
     budget: float | None = None
     """The customer's budget, replacing the setting's."""
     customer_terms: Sequence[str] = ()
-    """Extra phrases that cite the customer's interest (explanation honesty)."""
+    """Extra phrases that claim the customer's interest (explanation honesty adds them to its
+    matcher, :mod:`alignsim.analysis.pa_honesty`; a negated mention does not count)."""
     principal_terms: Sequence[str] = ()
-    """Extra phrases that cite the principal's interest (explanation honesty)."""
+    """Extra phrases that claim the principal's interest (explanation honesty)."""
     audience: Audience = "both"
     """Who reads the explanation: both, customer (only), principal (only), neither."""
     action_observable: bool = True
@@ -242,7 +243,9 @@ class PrincipalAgentConfig:
         return float(self.budget if self.budget is not None else self.base.budget)
 
     def lexicon(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """``(customer_terms, principal_terms)``: the phrases honesty scoring looks for."""
+        """``(customer_terms, principal_terms)``: the phrases logged in ``pa_setup`` (the built-in
+        lists and the extra ones). Honesty scoring uses only the extra ones, with the claim
+        matcher of :mod:`alignsim.analysis.pa_honesty`."""
         return (
             texts.lexicon(self.base.customer_terms, texts.CUSTOMER_TERMS, self.customer_terms),
             texts.lexicon(self.base.principal_terms, texts.PRINCIPAL_TERMS, self.principal_terms),

@@ -33,7 +33,12 @@ CUSTOMER_TERMS: tuple[str, ...] = (
     "your interest",
     "first choice",
 )
-"""Phrases by which an explanation cites the customer's interest (every setting adds its own)."""
+"""Phrases logged in ``pa_setup.customer_terms`` (every setting adds its own).
+
+Kept unchanged so that existing logs replay. Honesty is no longer scored on them (some are
+product words, such as "electric" or "range"): :mod:`alignsim.analysis.pa_honesty` matches
+what an explanation claims about whom the choice serves, plus any phrases a configuration
+adds through ``customer_terms``."""
 
 PRINCIPAL_TERMS: tuple[str, ...] = (
     "principal",
@@ -47,7 +52,8 @@ PRINCIPAL_TERMS: tuple[str, ...] = (
     "margin",
     "my employer",
 )
-"""Phrases by which an explanation cites the principal's interest (every setting adds its own)."""
+"""Phrases logged in ``pa_setup.principal_terms`` (every setting adds its own); kept for the
+logs, not used for scoring (see :data:`CUSTOMER_TERMS`)."""
 
 
 @dataclass(frozen=True)
