@@ -22,7 +22,9 @@ from alignsim.analysis.frames import Frames, load_frames
 from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
-from alignsim.analysis.traitors import SEED_METRICS
+from alignsim.analysis.survival import available as survival_tables_available
+from alignsim.analysis.survival import survival_tables
+from alignsim.analysis.traitors import SEED_METRICS, time_to_event
 from alignsim.errors import ConfigError
 from alignsim.record import find_logs
 
@@ -39,8 +41,14 @@ CURVES = {
     "traitor_mass": "Faithful belief mass on traitors",
     "stability": "Suspicion graph stability (TNS_r)",
     "vote_entropy": "Day-vote entropy (bits)",
+    "detected_votes": "Traitors detected by faithful votes, by round r",
 }
+"""Per-round curves of the Traitors analysis: each in two forms (``conditional`` on the game
+still running, and ``cumulative`` over all games; :func:`~.metrics.round_curve`)."""
 _CURVE_UNITS = {"stability": "Jaccard similarity", "vote_entropy": "bits"}
+_CURVE_CARRY = {"detected_votes": "state"}
+"""Curves of a state that accumulates (carried as is past a game's end); the others are
+rates, whose cumulative form is the mean over rounds 1..r."""
 _KEY_RATES = (
     "faithful_win",
     "misbanish",
@@ -76,6 +84,11 @@ class AnalysisResult:
     trust_repair: pd.DataFrame
     trust_repair_summary: pd.DataFrame
     curves: dict[str, pd.DataFrame]
+    """Per-round curves by name (:data:`CURVES`), both forms, with their risk sets."""
+    survival: pd.DataFrame
+    """Kaplan-Meier survival tables of the time-to-event metrics (:func:`~.survival.survival_tables`)."""
+    survival_summary: pd.DataFrame
+    """Per time-to-event metric and group: units, events, censored, median time and its CI."""
     crossplay_matrix: pd.DataFrame
     crossplay_skills: pd.DataFrame
     power: pd.DataFrame
@@ -245,10 +258,24 @@ def analyze(
     summary = summarize(episodes[~other_family], by=by, n_resamples=n_resamples, seed=seed)
     rounds = round_table(analysed)
     curves = {
-        name: round_curve(rounds, name, by=by, proportion=name != "vote_entropy", n_resamples=n_resamples, seed=seed)
+        name: round_curve(
+            rounds,
+            name,
+            by=by,
+            proportion=name != "vote_entropy",
+            carry=_CURVE_CARRY.get(name, "rate"),
+            n_resamples=n_resamples,
+            seed=seed,
+        )
         for name in CURVES
         if name in rounds.columns and rounds[name].notna().any()
     }
+    traitors_only = analysed.select(episodes.loc[~other_family, EP]) if other_family.any() else analysed
+    survival, survival_summary = survival_tables(
+        time_to_event(traitors_only).join(episodes.set_index(EP)[by], on=EP), by=by
+    )
+    if not survival_tables_available() and len(survival_summary) == 0 and (~other_family).any():
+        notes.append("time-to-event tables (Kaplan-Meier) need statsmodels: pip install 'alignsim[drift]'")
     statements = deception.statements(analysed)
     rates = deception.rates_by(statements, n_resamples=n_resamples, seed=seed)
     edges = trust.trust_edges(analysed)
@@ -270,6 +297,8 @@ def analyze(
         trust_repair=repair,
         trust_repair_summary=repair_summary,
         curves=curves,
+        survival=survival,
+        survival_summary=survival_summary,
         crossplay_matrix=matrix,
         crossplay_skills=skills,
         power=_power(summary, by),
@@ -388,6 +417,8 @@ def _write(
         "seeds": result.seeds,
         "excluded": result.excluded,
         **{f"curve_{name}": curve for name, curve in result.curves.items()},
+        "survival": result.survival,
+        "survival_summary": result.survival_summary,
         **result.principal_agent,
     }
     if not result.crossplay_matrix.empty:
@@ -450,7 +481,13 @@ def _plots(result: AnalysisResult, out: Path, graphs: dict[str, dict]) -> dict[s
         )
     if result.curves:
         made["round_curves"] = plots.plot_round_curves(
-            result.curves, out / "round_curves.png", by=by, titles=CURVES, units=_CURVE_UNITS
+            result.curves,
+            out / "round_curves.png",
+            by=by,
+            title="Per-round curves (mean over episodes, 95% CI)",
+            titles=CURVES,
+            units=_CURVE_UNITS,
+            risk_label="episodes still running",
         )
     if not result.statements.empty:
         made["deception"] = plots.plot_deception(result.statements, out / "deception.png")

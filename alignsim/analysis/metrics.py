@@ -21,6 +21,7 @@ from alignsim.analysis.frames import Frames
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, bootstrap_sums, ratio_interval
 
 __all__ = [
+    "CURVE_FORMS",
     "EPISODE_COLUMNS",
     "METRICS",
     "Metric",
@@ -430,11 +431,14 @@ def round_table(frames: Frames) -> pd.DataFrame:
     """Per (episode, round) metrics for curves over rounds: vote metrics (``fcr``, ``fas``,
     ``vote_entropy``, ``misbanish``, ``n_alive``), graph metrics (``reciprocity``,
     ``clustering``, ``stability``, ``belief_stability``, ``traitor_mass``) and deception
-    (``dpr_traitor``, ``dpr_faithful``), with the episode's descriptive columns."""
+    (``dpr_traitor``, ``dpr_faithful``) and detection so far (``detected_votes``,
+    ``detected_beliefs``: share of the traitors detected by the round), with the episode's
+    descriptive columns."""
     parts = [
         traitors.round_vote_metrics(frames),
         trust.round_trust_metrics(frames),
         deception.round_deception(frames),
+        trust.round_detection(frames),
     ]
     table = pd.concat(parts, axis=1).reset_index()
     info = frames.episodes.set_index(EP)[list(EPISODE_COLUMNS[1:])]
@@ -557,6 +561,10 @@ def _bullshit_estimate(group: pd.DataFrame, name: str, n_resamples: int, confide
     return Estimate(point, float(low[0]), float(high[0]), n_used, method)
 
 
+CURVE_FORMS = ("conditional", "cumulative")
+"""The two forms of every per-round curve (see :func:`round_curve`)."""
+
+
 def round_curve(
     rounds: pd.DataFrame,
     value: str,
@@ -567,42 +575,94 @@ def round_curve(
     seed: int = 0,
     min_episodes: int = 1,
     proportion: bool = True,
+    carry: str = "rate",
 ) -> pd.DataFrame:
-    """A per-round rate curve with CIs over episodes, for any per-round metric.
+    """A per-round curve with CIs over episodes, in two forms, with its risk set.
 
-    Works for any frame with ``episode_id``, ``round`` and a ``value`` column (Traitors
-    round metrics now; violation rates V_t of the self-evolution family later): at each
-    round, the mean over episodes that reached it (so later rounds hold only longer games;
-    ``n`` says how many).
+    Works for any frame with ``episode_id``, ``round`` and a ``value`` column (one row per
+    round an episode reached; the value may be missing in a round). Games end at different
+    rounds, and which games are still running at round r depends on how they went (only
+    games the faithful were winning reach round 3), so a curve over the games still running
+    mixes survivors. Two forms:
+
+    * ``conditional``: at round r, the mean over the episodes still running at r (that
+      reached r) with a value at r: what happens at round r *given* the game got there.
+    * ``cumulative``: at round r, the mean over **all** episodes of each episode's value
+      *by* round r, which does not condition on survival: with ``carry="rate"`` the
+      episode's mean over its rounds 1..min(r, last) (at the last round this is the
+      episode-level metric of :data:`METRICS`); with ``carry="state"`` (a value that
+      accumulates, e.g. "traitors detected so far") its value at round min(r, last). An
+      episode that ended before r keeps (carries) its final value: a decided game's
+      outcome is final. An episode cut off undecided (``status`` ``truncated``, when the
+      frame has a ``status`` column) is **censored**: its future is unknown, so it leaves
+      both forms after its last round (with one ``max_rounds`` per group this happens
+      past the curve's last round only).
 
     Returns:
-        One row per (group, round): the ``by`` columns, ``round``, ``estimate``, ``ci_low``,
-        ``ci_high``, ``n``, ``method``.
+        One row per (group, form, round): the ``by`` columns, ``form``, ``round``,
+        ``estimate``, ``ci_low``, ``ci_high``, ``n`` (episodes in the estimate), ``at_risk``
+        (the risk set: episodes still running at round r), ``ended`` (decided before r,
+        carried in the cumulative form), ``censored`` (cut off undecided before r, in
+        neither form) and ``method``.
     """
+    if carry not in ("rate", "state"):
+        raise ValueError(f"carry must be 'rate' or 'state', got {carry!r}")
     by = list(by)
+    columns = [*by, "form", RND, "estimate", "ci_low", "ci_high", "n", "at_risk", "ended", "censored", "method"]
     rows = []
-    data = rounds[[*by, RND, value]].dropna(subset=[value])
-    for key, group in data.groupby([*by, RND], sort=True):
+    data = rounds[[EP, *by, RND, value, *(["status"] if "status" in rounds.columns else [])]]
+    groups = data.groupby(by, sort=True, dropna=False) if by else [((), data)]
+    for key, part in groups:
         key = key if isinstance(key, tuple) else (key,)
-        if len(group) < min_episodes:
-            continue
-        values = group[value].to_numpy(float)
-        est = ratio_interval(
-            values,
-            np.ones_like(values),
-            proportion=proportion,
-            n_resamples=n_resamples,
-            confidence=confidence,
-            seed=seed,
-        )[0]
-        rows.append(
-            {
-                **dict(zip([*by, RND], key, strict=True)),
-                "estimate": est.estimate,
-                "ci_low": est.ci_low,
-                "ci_high": est.ci_high,
-                "n": est.n,
-                "method": est.method,
+        wide = part.pivot_table(index=EP, columns=RND, values=value, aggfunc="mean", dropna=False)
+        reached = part.assign(_reached=1.0).pivot_table(index=EP, columns=RND, values="_reached", aggfunc="max")
+        wide = wide.reindex(index=reached.index, columns=reached.columns)
+        reached = reached.notna()
+        last = part.groupby(EP)[RND].max().reindex(reached.index)
+        censored = (
+            (part.groupby(EP)["status"].first() == "truncated").reindex(reached.index)
+            if "status" in part.columns
+            else pd.Series(False, index=reached.index)
+        ).to_numpy(bool)
+        if carry == "rate":
+            counts = wide.notna().cumsum(axis=1)
+            cumulative = wide.fillna(0.0).cumsum(axis=1) / counts.where(counts > 0)
+        else:
+            cumulative = wide.ffill(axis=1)
+        for r in reached.columns:
+            after = (last < r).to_numpy(bool)
+            risk = {
+                "at_risk": int(reached[r].sum()),
+                "ended": int((after & ~censored).sum()),
+                "censored": int((after & censored).sum()),
             }
-        )
-    return pd.DataFrame(rows, columns=[*by, RND, "estimate", "ci_low", "ci_high", "n", "method"])
+            for form, values in (
+                ("conditional", wide[r][reached[r].to_numpy(bool)]),
+                ("cumulative", cumulative[r][~(after & censored)]),
+            ):
+                values = values.dropna().to_numpy(float)
+                if len(values) < max(1, min_episodes):
+                    continue
+                est = ratio_interval(
+                    values,
+                    np.ones_like(values),
+                    proportion=proportion,
+                    n_resamples=n_resamples,
+                    confidence=confidence,
+                    seed=seed,
+                )[0]
+                rows.append(
+                    {
+                        **dict(zip(by, key, strict=True)),
+                        "form": form,
+                        RND: r,
+                        "estimate": est.estimate,
+                        "ci_low": est.ci_low,
+                        "ci_high": est.ci_high,
+                        "n": est.n,
+                        **risk,
+                        "method": est.method,
+                    }
+                )
+    out = pd.DataFrame(rows, columns=columns)
+    return out.sort_values([*by, "form", RND], kind="stable").reset_index(drop=True)
