@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -179,3 +180,12 @@ def test_round_curve_plot_prints_the_risk_set_under_each_round(folder: Path, tmp
     assert texts == ["40", "31", "23"]
     styles = sorted(line.get_linestyle() for line in figures[0].axes[0].lines)
     assert styles == ["-", "--"]
+
+
+def test_identical_non_dyadic_ratios_never_get_a_zero_width_interval() -> None:
+    from alignsim.analysis.stats import proportion_interval
+
+    # Six episodes at 7.4 / 8 each (a curve point where every unit is alike): rounding left a
+    # variance of ~1e-33, an effective sample size of ~1e31 and the interval [0.925, 0.925].
+    est = proportion_interval(np.full(6, 7.4), np.full(6, 8.0))
+    assert est.ci_high - est.ci_low > 0.1 and est.ci_low < 0.925 < est.ci_high
