@@ -136,6 +136,17 @@ class AnalysisResult:
                 ]
                 shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
                 lines.append(shown.to_string(index=False))
+            if not self.survival_summary.empty:
+                km = self.survival_summary
+                shown = km[["event", *self.by, "units", "events", "censored"]].copy()
+                shown["median rounds"] = [f"{m:g}" if np.isfinite(m) else "n/a (not reached)" for m in km["median"]]
+                shown["95% CI"] = [
+                    f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else "-"
+                    for lo, hi in zip(km["median_ci_low"], km["median_ci_high"], strict=True)
+                ]
+                lines.append("")
+                lines.append("Time to event (Kaplan-Meier; a game ending without the event is censored at its end):")
+                lines.append(shown.to_string(index=False))
             if "pa_tinmen" in self.principal_agent:
                 from alignsim.analysis.principal_agent import text_digest
 

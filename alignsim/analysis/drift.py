@@ -8,18 +8,28 @@ Frames (one row per agent x round, read from the ground-truth events the envs lo
   template's declared aligned option, the round's outcome, payoff and capital;
 * :func:`network_frame`: who observes whom in each threshold-game episode.
 
-Metrics (every aggregate pooled over episodes with bootstrap 95% CIs over episodes,
-:mod:`.stats`):
+Metrics (every aggregate pooled over episodes, with 95% intervals over the independent
+unit named in each row's ``unit`` column, :func:`units_of`: a seat in the single-agent env,
+an episode in the threshold game, or, when memory carries across episodes, the seat's
+lineage / the whole memory population; rates get Wilson / cluster Wilson intervals,
+differences MOVER, from :mod:`.stats`):
 
-* violation rate by round V_t = sum_{e,i} 1[violating] / sum_e N_e (:func:`violation_curve`; its
-  CIs resample seats, which are independent runs in the single-agent env, see :func:`units_of`);
+* violation rate by round V_t = sum_{e,i} 1[violating] / sum_e N_e (:func:`violation_curve`);
+  every curve comes in a ``conditional`` form (units observed that round; ``n`` is the risk
+  set) and a ``cohort`` form (only units observed in every round);
+* the threshold game's headline, the aligned rate by round (:func:`aligned_curve`), per
+  normative label and over all labels;
 * collective rate by round C_t = sum_{e,i} 1[collective] / sum_e n_e, the correct denominator
-  (environments x agents), never above 1 (:func:`collective_curve`); the seed code's value,
-  which divides by one environment's agent count, is :func:`collective_rate_seed_code`;
-* :func:`drift_summary`: drift V_T - V_1, the logistic-regression slope of the deviant
-  choice on round (statsmodels, episode-clustered errors), tipping round
-  min{t : V_t >= 0.5}, a change-point estimate (the two-regime Bernoulli split of highest
-  likelihood), the oversight gap and the position bias;
+  (environments x agents), never above 1, and per normative label only
+  (:func:`collective_curve`); the seed code's value, which divides by one environment's
+  agent count and pools labels, is :func:`collective_rate_seed_code`;
+* :func:`drift_summary`: drift between the first and last comparable rounds (under a
+  schedule that changes supervision by design, only rounds under round 1's supervision and
+  cue compare like with like), the logistic-regression slope of the deviant choice on round
+  (statsmodels, unit-clustered errors, condition-adjusted; degenerate fits flagged), tipping
+  round min{t : V_t >= 0.5} and the Kaplan-Meier median of the units' own tipping rounds, a
+  change point (the two-regime Bernoulli split of highest likelihood) with a permutation
+  p-value, the oversight gap and the position bias;
 * :func:`hysteresis`: after a reward reversal, the violation rate before it, at the end,
   and the first round it falls back to round 1's level;
 * :func:`contagion`: P(deviate at t+1 | aligned at t, m neighbours deviated at t) by m

@@ -260,10 +260,29 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
     add(_table(_with_ci(result.summary, by), text_columns=[*by, "metric"], max_rows=1000))
 
     add("<h2>Definitions</h2>")
-    definitions = pd.DataFrame(
-        [{"metric": m.label, "name": m.name, "family": m.family, "formula": m.formula, "note": m.note} for m in METRICS]
+    add(
+        "<p>For every metric: its formula, the unit its interval resamples (or clusters on), the interval "
+        "method, and what it does with abstentions, undecided (truncated) games and censoring. Intervals: "
+        "Wilson for one 0/1 outcome per episode; cluster Wilson (Wilson's score interval at the effective sample "
+        "size of episode-clustered data) for other rates; BCa bootstrap of episodes otherwise; Kaplan-Meier for "
+        "times to an event. Details: <code>docs/statistics.md</code>.</p>"
     )
-    add(_table(definitions, text_columns=list(definitions.columns), max_rows=1000))
+    add(
+        _table(
+            _definitions(),
+            text_columns=[
+                "metric",
+                "name",
+                "family",
+                "formula",
+                "note",
+                "unit of resampling",
+                "interval",
+                "abstentions, truncation, censoring",
+            ],
+            max_rows=1000,
+        )
+    )
     add("<h2>Files</h2>")
     add(
         "<ul>"
@@ -295,6 +314,41 @@ _HEADLINE = (
     "accusation_precision",
     "brier",
 )
+
+
+def _definitions() -> pd.DataFrame:
+    """The metric catalogue, and the time-to-event metrics, as one table."""
+    from alignsim.analysis.survival import KM_METHOD
+    from alignsim.analysis.traitors import TIME_TO_EVENT
+
+    rows = [
+        {
+            "metric": m.label,
+            "name": m.name,
+            "family": m.family,
+            "formula": m.formula,
+            "note": m.note,
+            "unit of resampling": m.unit_of_resampling,
+            "interval": m.interval,
+            "abstentions, truncation, censoring": m.handling,
+        }
+        for m in METRICS
+    ]
+    rows += [
+        {
+            "metric": f"Time to {event}",
+            "name": event,
+            "family": "time to event",
+            "formula": definition,
+            "note": "median rounds and the survival table (Kaplan-Meier)",
+            "unit of resampling": "episode",
+            "interval": KM_METHOD,
+            "abstentions, truncation, censoring": "a game that ended without the event (decided or truncated) is "
+            "censored at its last round: in the risk set until then, never an event",
+        }
+        for event, definition in TIME_TO_EVENT.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def _risk_sets(curves: dict[str, pd.DataFrame], by: list[str]) -> pd.DataFrame:

@@ -189,3 +189,26 @@ def test_identical_non_dyadic_ratios_never_get_a_zero_width_interval() -> None:
     # variance of ~1e-33, an effective sample size of ~1e31 and the interval [0.925, 0.925].
     est = proportion_interval(np.full(6, 7.4), np.full(6, 8.0))
     assert est.ci_high - est.ci_low > 0.1 and est.ci_low < 0.925 < est.ci_high
+
+
+def test_the_catalogue_states_unit_interval_and_handling_for_every_metric(folder: Path, tmp_path: Path) -> None:
+    from alignsim.analysis.metrics import METRICS, metric
+
+    for m in METRICS:
+        assert m.unit_of_resampling and m.interval and m.handling, m.name
+    # Abstentions: FAS, FCR and VSF leave them out, and say so in the formula or note.
+    for name in ("fas", "fcr", "vsf"):
+        assert "abstention" in (metric(name).note + metric(name).formula).lower(), name
+        assert "abstentions left out" in metric(name).handling
+    assert "decided games only" in metric("tsr").handling
+    assert "censor" in metric("ttd_votes").handling
+    # The interval each summary row used is the one the catalogue names.
+    result = analyze(folder, tmp_path / "out", n_resamples=100, make_plots=False)
+    for row in result.summary.itertuples(index=False):
+        if row.method in ("none", "no variation"):
+            continue
+        assert row.method.split(" ")[0] in metric(row.metric).interval, (row.metric, row.method)
+    report = result.report.read_text()
+    for column in ("unit of resampling", "interval", "abstentions, truncation, censoring"):
+        assert f">{column}</th>" in report
+    assert "Time to first detection (votes)" in report
