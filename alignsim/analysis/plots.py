@@ -5,9 +5,10 @@ Figure``), never through ``pyplot``, so plotting neither needs a display nor cha
 backend of a notebook or program that imports alignsim. Every function writes one PNG
 and returns its path.
 
-:func:`plot_round_curves` draws any per-round rate with its CI band (one line per group),
-from :func:`~.metrics.round_curve` tables: Traitors round metrics now, the violation
-curves V_t of the self-evolution family when it exists.
+:func:`plot_round_curves` draws any per-round rate with its CI band (one line per group)
+and the risk set (n) under every point, from :func:`~.metrics.round_curve` tables (both
+forms: conditional solid, cumulative dashed) and the drift curves of the self-evolution
+family.
 """
 
 from __future__ import annotations
