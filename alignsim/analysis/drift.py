@@ -668,7 +668,8 @@ def _logit_slope(frame: pd.DataFrame) -> tuple[float, float, float, str]:
     as a number: ``all 0`` / ``all 1`` (no variation), ``one round``, ``separation`` (the
     outcome is perfectly or quasi-perfectly predicted, so the maximum-likelihood slope does
     not exist), ``no variation between units`` (the clustered interval has zero width: every
-    unit behaved identically), ``needs statsmodels``. ``ok`` otherwise.
+    unit behaved identically), ``one unit (no interval)``, ``needs statsmodels``. ``ok``
+    otherwise.
     """
     nan = math.nan
     y = frame["deviant"].to_numpy(float)
@@ -694,7 +695,8 @@ def _logit_slope(frame: pd.DataFrame) -> tuple[float, float, float, str]:
         warnings.simplefilter("always")
         try:
             model = sm.GLM(y, x, family=sm.families.Binomial())
-            fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}) if len(set(groups)) > 1 else model.fit()
+            naive = model.fit()
+            fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}) if len(set(groups)) > 1 else naive
         except (ValueError, np.linalg.LinAlgError):
             return nan, nan, nan, "fit failed"
     separated = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
@@ -702,8 +704,13 @@ def _logit_slope(frame: pd.DataFrame) -> tuple[float, float, float, str]:
     if separated or np.any(mu < 1e-8) or np.any(mu > 1 - 1e-8):
         return nan, nan, nan, "separation"
     slope = float(fit.params[1])
+    if len(set(groups)) < 2:
+        # Choices of one unit are not independent: no interval can be had from one unit.
+        return slope, nan, nan, "one unit (no interval)"
     low, high = (float(v) for v in fit.conf_int()[1])
-    if not (np.isfinite(low) and np.isfinite(high)) or high - low <= 1e-9 * max(1.0, abs(slope)):
+    # Scale-free: a clustered standard error that vanishes next to the model-based one means
+    # every unit carries the same information (identical units): the interval says nothing.
+    if not (np.isfinite(low) and np.isfinite(high)) or float(fit.bse[1]) <= 1e-6 * float(naive.bse[1]):
         return slope, nan, nan, "no variation between units"
     return slope, low, high, "ok"
 
@@ -1170,7 +1177,7 @@ class DriftResult:
             lines.append("")
             lines.append(self.summary[keep].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
             lines.extend(
-                f"note: {basis}" for basis in sorted(set(self.summary["drift_basis"])) if basis != "all rounds"
+                f"note: {basis}" for basis in sorted(set(self.summary["drift_basis"])) if basis.startswith("rounds")
             )
         return "\n".join(lines)
 

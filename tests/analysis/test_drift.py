@@ -308,6 +308,13 @@ def test_degenerate_logistic_fits_are_flagged_not_printed() -> None:
     assert same["slope_fit"] == "no variation between units"
     assert np.isfinite(same["slope"]) and pd.isna(same["slope_ci_low"]) and pd.isna(same["slope_ci_high"])
     assert drift_summary(frame(lambda e, t: False), n_resamples=100).iloc[0]["slope_fit"] == "all 0"
+    # Half the units always deviate, half never: round says nothing and every unit's score for
+    # the slope cancels, so the clustered SE is ~1e-9 of the model-based one.
+    constant = drift_summary(frame(lambda e, t: e < 5), n_resamples=100).iloc[0]
+    assert constant["slope_fit"] == "no variation between units" and pd.isna(constant["slope_ci_low"])
+    # One unit: its choices are not independent, so no interval.
+    one = drift_summary(frame(lambda e, t: (e + t) % 3 == 0).query("episode_id == 'e0'"), n_resamples=100)
+    assert one.iloc[0]["slope_fit"] == "one unit (no interval)" and pd.isna(one.iloc[0]["slope_ci_high"])
     # Violation from round 4 on, in every unit: round perfectly separates the outcome.
     split = drift_summary(frame(lambda e, t: t >= 4), n_resamples=100).iloc[0]
     assert split["slope_fit"] == "separation" and pd.isna(split["slope"])
@@ -351,3 +358,14 @@ def test_capital_is_not_treated_as_a_proportion(run_dir: Path) -> None:
     wealth = analyze_drift(run_dir, n_resamples=100).wealth
     assert (wealth["estimate"] < 1).all()
     assert not wealth["method"].str.contains("Wilson").any()
+
+
+def test_identical_units_are_flagged_whatever_the_scale_of_rounding(tmp_path: Path) -> None:
+    pytest.importorskip("statsmodels")
+    # Scripted imitators never change their choices here (V_t constant in every episode), so
+    # the clustered interval of the slope is rounding noise (its width was 1.3e-8 over all
+    # labels, which an absolute tolerance printed as [-0.000, 0.000], "ok").
+    run("threshold_game/imitate-v0", seed=0, episodes=4, out_dir=tmp_path / "run")
+    summary = analyze_drift(tmp_path / "run", n_resamples=100).summary.set_index("kind")
+    assert summary.loc["all", "slope_fit"] == "no variation between units"
+    assert pd.isna(summary.loc["all", "slope_ci_low"])
