@@ -212,3 +212,13 @@ def test_the_catalogue_states_unit_interval_and_handling_for_every_metric(folder
     for column in ("unit of resampling", "interval", "abstentions, truncation, censoring"):
         assert f">{column}</th>" in report
     assert "Time to first detection (votes)" in report
+
+
+def test_without_statsmodels_the_time_to_event_tables_say_what_to_install(folder: Path, monkeypatch) -> None:
+    from alignsim.analysis import api, survival
+
+    monkeypatch.setattr(survival, "available", lambda: False)
+    monkeypatch.setattr(api, "survival_tables_available", lambda: False)
+    result = analyze(folder, n_resamples=100, make_plots=False, make_report=False)
+    assert result.survival_summary.empty
+    assert any("alignsim[drift]" in note for note in result.notes)
