@@ -24,7 +24,9 @@ from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curv
 from alignsim.analysis.principal_agent import GROUPABLE, PARAMETERS
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
-from alignsim.analysis.traitors import SEED_METRICS
+from alignsim.analysis.survival import available as survival_tables_available
+from alignsim.analysis.survival import survival_tables
+from alignsim.analysis.traitors import SEED_METRICS, time_to_event
 from alignsim.errors import ConfigError
 from alignsim.record import BadFiles, find_logs
 from alignsim.record.io import LOG_SUFFIX
@@ -42,8 +44,14 @@ CURVES = {
     "traitor_mass": "Faithful belief mass on traitors",
     "stability": "Suspicion graph stability (TNS_r)",
     "vote_entropy": "Day-vote entropy (bits)",
+    "detected_votes": "Traitors detected by faithful votes, by round r",
 }
+"""Per-round curves of the Traitors analysis: each in two forms (``conditional`` on the game
+still running, and ``cumulative`` over all games; :func:`~.metrics.round_curve`)."""
 _CURVE_UNITS = {"stability": "Jaccard similarity", "vote_entropy": "bits"}
+_CURVE_CARRY = {"detected_votes": "state"}
+"""Curves of a state that accumulates (carried as is past a game's end); the others are
+rates, whose cumulative form is the mean over rounds 1..r."""
 _KEY_RATES = (
     "faithful_win",
     "misbanish",
@@ -79,6 +87,11 @@ class AnalysisResult:
     trust_repair: pd.DataFrame
     trust_repair_summary: pd.DataFrame
     curves: dict[str, pd.DataFrame]
+    """Per-round curves by name (:data:`CURVES`), both forms, with their risk sets."""
+    survival: pd.DataFrame
+    """Kaplan-Meier survival tables of the time-to-event metrics (:func:`~.survival.survival_tables`)."""
+    survival_summary: pd.DataFrame
+    """Per time-to-event metric and group: units, events, censored, median time and its CI."""
     crossplay_matrix: pd.DataFrame
     crossplay_skills: pd.DataFrame
     power: pd.DataFrame
@@ -131,6 +144,17 @@ class AnalysisResult:
             if not self.invalid_actions.empty:
                 lines.append("")
                 lines.append(_invalid_digest(self.invalid_actions, self.by))
+            if not self.survival_summary.empty:
+                km = self.survival_summary
+                shown = km[["event", *self.by, "units", "events", "censored"]].copy()
+                shown["median rounds"] = [f"{m:g}" if np.isfinite(m) else "n/a (not reached)" for m in km["median"]]
+                shown["95% CI"] = [
+                    f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else "-"
+                    for lo, hi in zip(km["median_ci_low"], km["median_ci_high"], strict=True)
+                ]
+                lines.append("")
+                lines.append("Time to event (Kaplan-Meier; a game ending without the event is censored at its end):")
+                lines.append(shown.to_string(index=False))
             if "pa_tinmen" in self.principal_agent:
                 from alignsim.analysis.principal_agent import text_digest
 
@@ -292,10 +316,24 @@ def analyze(
     summary = summarize(episodes[~other_family], by=by, n_resamples=n_resamples, seed=seed)
     rounds = round_table(analysed)
     curves = {
-        name: round_curve(rounds, name, by=by, proportion=name != "vote_entropy", n_resamples=n_resamples, seed=seed)
+        name: round_curve(
+            rounds,
+            name,
+            by=by,
+            proportion=name != "vote_entropy",
+            carry=_CURVE_CARRY.get(name, "rate"),
+            n_resamples=n_resamples,
+            seed=seed,
+        )
         for name in CURVES
         if name in rounds.columns and rounds[name].notna().any()
     }
+    traitors_only = analysed.select(episodes.loc[~other_family, EP]) if other_family.any() else analysed
+    survival, survival_summary = survival_tables(
+        time_to_event(traitors_only).join(episodes.set_index(EP)[by], on=EP), by=by
+    )
+    if not survival_tables_available() and len(survival_summary) == 0 and (~other_family).any():
+        notes.append("time-to-event tables (Kaplan-Meier) need statsmodels: pip install 'alignsim[drift]'")
     statements = deception.statements(analysed)
     rates = deception.rates_by(statements, n_resamples=n_resamples, seed=seed)
     edges = trust.trust_edges(analysed)
@@ -317,6 +355,8 @@ def analyze(
         trust_repair=repair,
         trust_repair_summary=repair_summary,
         curves=curves,
+        survival=survival,
+        survival_summary=survival_summary,
         crossplay_matrix=matrix,
         crossplay_skills=skills,
         power=_power(summary, by),
@@ -454,6 +494,8 @@ def _write(
         "excluded": result.excluded,
         "invalid_actions": result.invalid_actions,
         **{f"curve_{name}": curve for name, curve in result.curves.items()},
+        "survival": result.survival,
+        "survival_summary": result.survival_summary,
         **result.principal_agent,
     }
     if not result.crossplay_matrix.empty:
@@ -516,7 +558,13 @@ def _plots(result: AnalysisResult, out: Path, graphs: dict[str, dict]) -> dict[s
         )
     if result.curves:
         made["round_curves"] = plots.plot_round_curves(
-            result.curves, out / "round_curves.png", by=by, titles=CURVES, units=_CURVE_UNITS
+            result.curves,
+            out / "round_curves.png",
+            by=by,
+            title="Per-round curves (mean over episodes, 95% CI)",
+            titles=CURVES,
+            units=_CURVE_UNITS,
+            risk_label="episodes still running",
         )
     if not result.statements.empty:
         made["deception"] = plots.plot_deception(result.statements, out / "deception.png")

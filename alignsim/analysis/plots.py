@@ -5,9 +5,10 @@ Figure``), never through ``pyplot``, so plotting neither needs a display nor cha
 backend of a notebook or program that imports alignsim. Every function writes one PNG
 and returns its path.
 
-:func:`plot_round_curves` draws any per-round rate with its CI band (one line per group),
-from :func:`~.metrics.round_curve` tables: Traitors round metrics now, the violation
-curves V_t of the self-evolution family when it exists.
+:func:`plot_round_curves` draws any per-round rate with its CI band (one line per group)
+and the risk set (n) under every point, from :func:`~.metrics.round_curve` tables (both
+forms: conditional solid, cumulative dashed) and the drift curves of the self-evolution
+family.
 """
 
 from __future__ import annotations
@@ -155,61 +156,102 @@ def plot_round_curves(
     title: str = "Per-round rates (mean over episodes, 95% CI)",
     titles: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
+    risk_label: str = "n at risk",
 ) -> Path:
-    """One panel per curve: a line per group with its CI band.
+    """One panel per curve: a line per group with its CI band, and the risk set per round.
 
     Args:
-        curves: :func:`~.metrics.round_curve` tables by name.
+        curves: :func:`~.metrics.round_curve` tables by name (or any table with ``round``,
+            ``estimate``, ``ci_low``, ``ci_high`` and ``n``). A table with a ``form`` column
+            draws its ``conditional`` form solid with its band and its ``cumulative`` form
+            dashed (its band fainter).
         by: the group columns of the curves (one line per group).
         titles: panel title per curve name (default: the name).
         units: y-axis unit per curve name; ``rate`` (the default) fixes the axis to 0..1.
-    One legend below the panels names each group (one colour per group in every panel)
-    with the number of episodes in its first round; later rounds hold fewer (shorter games
-    have ended), which the curve tables' ``n`` column gives round by round.
+        risk_label: what the numbers under each curve count.
+    Under every point of the solid curve its ``n`` (the risk set: episodes still running
+    with a value at that round, or the drift tables' resampled units) is printed in the
+    group's colour, so a late round resting on a few survivors is seen at once. One legend
+    below the panels names each group (one colour per group in every panel) and the forms.
     """
     names = [n for n, c in curves.items() if not c.empty]
     cols = min(2, max(1, len(names)))
     rows = max(1, math.ceil(len(names) / cols))
     # A group keeps its colour in every panel, even where it has no data (e.g. no beliefs).
     colour: dict[tuple[object, ...], str] = {}
-    episodes_at_start: dict[tuple[object, ...], int] = {}
     for name in names:
         curve = curves[name]
         present = [c for c in by if c in curve.columns]
-        for key, part in curve.groupby(present, sort=True) if present else [(("all",), curve)]:
+        for key, _ in curve.groupby(present, sort=True) if present else [(("all",), curve)]:
             key = key if isinstance(key, tuple) else (key,)
             colour.setdefault(key, _COLORS[len(colour) % len(_COLORS)])
-            episodes_at_start[key] = max(episodes_at_start.get(key, 0), int(part.sort_values("round")["n"].iloc[0]))
-    legend_rows = math.ceil(len(colour) / 2)
-    fig = Figure(figsize=(5.2 * cols, 3.2 * rows + 0.9 + 0.25 * legend_rows), layout="constrained")
+    has_forms = any("form" in curves[name].columns for name in names)
+    legend_rows = math.ceil((len(colour) + (2 if has_forms else 0)) / 2)
+    fig = Figure(figsize=(5.2 * cols, 3.5 * rows + 0.9 + 0.25 * legend_rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax, name in zip(axes, names, strict=False):
         curve = curves[name]
         present = [c for c in by if c in curve.columns]
-        for key, part in curve.groupby(present, sort=True) if present else [(("all",), curve)]:
+        groups = list(curve.groupby(present, sort=True)) if present else [(("all",), curve)]
+        for g, (key, part) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
-            part = part.sort_values("round")
-            ax.plot(part["round"], part["estimate"], marker="o", ms=3, color=colour[key])
-            ax.fill_between(
-                part["round"].to_numpy(float),
-                part["ci_low"].to_numpy(float),
-                part["ci_high"].to_numpy(float),
-                color=colour[key],
-                alpha=0.18,
-                linewidth=0,
+            forms = (
+                [(form, part[part["form"] == form]) for form in ("conditional", "cumulative")]
+                if "form" in part.columns
+                else [("conditional", part)]
             )
+            for form, rows_ in forms:
+                rows_ = rows_.sort_values("round")
+                if rows_.empty:
+                    continue
+                solid = form == "conditional"
+                ax.plot(
+                    rows_["round"],
+                    rows_["estimate"],
+                    marker="o" if solid else None,
+                    ms=3,
+                    color=colour[key],
+                    linestyle="-" if solid else "--",
+                    linewidth=1.5 if solid else 1.2,
+                )
+                ax.fill_between(
+                    rows_["round"].to_numpy(float),
+                    rows_["ci_low"].to_numpy(float),
+                    rows_["ci_high"].to_numpy(float),
+                    color=colour[key],
+                    alpha=0.18 if solid else 0.07,
+                    linewidth=0,
+                )
+                if solid:
+                    # The risk set under each point, one line of numbers per group.
+                    for r, n in zip(rows_["round"], rows_["n"], strict=True):
+                        ax.annotate(
+                            f"{int(n)}",
+                            (float(r), 0.0),
+                            xycoords=ax.get_xaxis_transform(),
+                            xytext=(0, 3 + 9 * g),
+                            textcoords="offset points",
+                            ha="center",
+                            fontsize=6.5,
+                            color=colour[key],
+                        )
         unit = (units or {}).get(name, "rate")
         ax.set_title((titles or {}).get(name, name), fontsize=10)
-        ax.set_xlabel("round")
+        ax.set_xlabel(f"round (numbers: {risk_label})")
         ax.set_ylabel(unit)
         if unit in _UNIT_INTERVAL:
-            ax.set_ylim(-0.03, 1.05)
+            ax.set_ylim(-0.03 - 0.07 * len(groups), 1.05)
+        else:
+            low, high = ax.get_ylim()
+            ax.set_ylim(low - (high - low) * 0.08 * len(groups), high)
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    handles = [
-        _legend_line(c, "-", f"{' / '.join(str(k) for k in key)} ({episodes_at_start[key]} episodes)")
-        for key, c in colour.items()
-    ]
+    handles = [_legend_line(c, "-", " / ".join(str(k) for k in key)) for key, c in colour.items()]
+    if has_forms:
+        handles += [
+            _legend_line("#555555", "-", "among games still running (conditional)"),
+            _legend_line("#555555", "--", "all games, by round r (cumulative)"),
+        ]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(2, len(handles)), fontsize=8, frameon=False)
     for ax in axes[len(names) :]:
         ax.set_visible(False)

@@ -203,10 +203,17 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
 
     add("<h2>Over rounds</h2>")
     add(
-        "<p>Per-round means over the episodes that reached each round, with 95% bands. Later rounds hold only "
-        "the longer games, so fewer episodes (<code>tables/curve_*.csv</code> gives <code>n</code> per round).</p>"
+        "<p>Every curve in two forms, with 95% bands. <b>Solid</b> (conditional): the mean over the games still "
+        "running at round r. Which games last depends on how they went, so later rounds hold survivors only: the "
+        "number under each point is that risk set. <b>Dashed</b> (cumulative): every game's value by round r "
+        "(its mean over rounds 1..r, or for detection the share detected so far); a game that ended keeps its final "
+        "value, a game cut off undecided leaves after its last round (censored). The cumulative form does not "
+        "condition on survival, and at the last round equals the episode-level metric. "
+        "<code>tables/curve_*.csv</code> has both forms with <code>n</code>, <code>at_risk</code>, "
+        "<code>ended</code> and <code>censored</code> per round.</p>"
     )
     add(_img(plots.get("round_curves"), "per-round curves"))
+    add(_table(_risk_sets(result.curves, by), text_columns=by))
 
     add("<h2>Deception</h2>")
     add(
@@ -228,6 +235,17 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
         add(_img(plots.get("calibration"), "belief calibration"))
     trust_rows = result.summary[result.summary["family"].isin(["trust", "detection"])]
     add(_table(_with_ci(trust_rows, by), text_columns=[*by, "metric"]))
+    add("<h3>Time to event (Kaplan-Meier)</h3>")
+    add(
+        "<p>Rounds until the first traitor of a game is detected (at least half the faithful day votes name it, "
+        "or the faithful's mean belief reaches 0.5) and until the first traitor is banished. One unit per game. A "
+        "game that ended without the event, decided or cut off, is <b>censored</b> at its last round: in the risk "
+        "set until then, never counted as an event. Median: the first round at which fewer than half the games are "
+        "still without the event (n/a: not reached; an upper limit of n/a is not reached either). The "
+        "<code>detected_votes</code> curve above gives the share detected by round r over all games as they ended "
+        "(<code>tables/survival.csv</code>: the survival tables).</p>"
+    )
+    add(_table(_survival_summary(result.survival_summary), text_columns=["event", *by, "unit", "method"]))
     add("<h3>Trust repair after betrayal (across episodes of a persistent population)</h3>")
     add(
         "<p>A seat exposed as a traitor in one episode: how much more than its own baseline the other players "
@@ -263,10 +281,29 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
     add(_table(_with_ci(result.summary, by), text_columns=[*by, "metric"], max_rows=1000))
 
     add("<h2>Definitions</h2>")
-    definitions = pd.DataFrame(
-        [{"metric": m.label, "name": m.name, "family": m.family, "formula": m.formula, "note": m.note} for m in METRICS]
+    add(
+        "<p>For every metric: its formula, the unit its interval resamples (or clusters on), the interval "
+        "method, and what it does with abstentions, undecided (truncated) games and censoring. Intervals: "
+        "Wilson for one 0/1 outcome per episode; cluster Wilson (Wilson's score interval at the effective sample "
+        "size of episode-clustered data) for other rates; BCa bootstrap of episodes otherwise; Kaplan-Meier for "
+        "times to an event. Details: <code>docs/statistics.md</code>.</p>"
     )
-    add(_table(definitions, text_columns=list(definitions.columns), max_rows=1000))
+    add(
+        _table(
+            _definitions(),
+            text_columns=[
+                "metric",
+                "name",
+                "family",
+                "formula",
+                "note",
+                "unit of resampling",
+                "interval",
+                "abstentions, truncation, censoring",
+            ],
+            max_rows=1000,
+        )
+    )
     add("<h2>Files</h2>")
     add(
         "<ul>"
@@ -298,6 +335,66 @@ _HEADLINE = (
     "accusation_precision",
     "brier",
 )
+
+
+def _definitions() -> pd.DataFrame:
+    """The metric catalogue, and the time-to-event metrics, as one table."""
+    from alignsim.analysis.survival import KM_METHOD
+    from alignsim.analysis.traitors import TIME_TO_EVENT
+
+    rows = [
+        {
+            "metric": m.label,
+            "name": m.name,
+            "family": m.family,
+            "formula": m.formula,
+            "note": m.note,
+            "unit of resampling": m.unit_of_resampling,
+            "interval": m.interval,
+            "abstentions, truncation, censoring": m.handling,
+        }
+        for m in METRICS
+    ]
+    rows += [
+        {
+            "metric": f"Time to {event}",
+            "name": event,
+            "family": "time to event",
+            "formula": definition,
+            "note": "median rounds and the survival table (Kaplan-Meier)",
+            "unit of resampling": "episode",
+            "interval": KM_METHOD,
+            "abstentions, truncation, censoring": "a game that ended without the event (decided or truncated) is "
+            "censored at its last round: in the risk set until then, never an event",
+        }
+        for event, definition in TIME_TO_EVENT.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _risk_sets(curves: dict[str, pd.DataFrame], by: list[str]) -> pd.DataFrame:
+    """Per group and round: games still running, ended (decided) before it, censored before it."""
+    columns = ["round", "at_risk", "ended", "censored"]
+    widest = max(curves.values(), key=lambda c: c["round"].nunique() if not c.empty else 0, default=None)
+    if widest is None or widest.empty:
+        return pd.DataFrame()
+    keys = [c for c in by if c in widest.columns]
+    table = widest[widest["form"] == "conditional"][[*keys, *columns]].drop_duplicates([*keys, "round"])
+    return table.rename(
+        columns={"at_risk": "games running", "ended": "ended (decided)", "censored": "cut off (censored)"}
+    ).reset_index(drop=True)
+
+
+def _survival_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    if summary is None or summary.empty:
+        return pd.DataFrame()
+    out = summary.copy()
+    out["median"] = ["n/a (not reached)" if not np.isfinite(m) else _fmt(m) for m in out["median"]]
+    out["95% CI"] = [
+        f"[{_fmt(lo) if np.isfinite(lo) else 'n/a'}, {_fmt(hi) if np.isfinite(hi) else 'not reached'}]"
+        for lo, hi in zip(out["median_ci_low"], out["median_ci_high"], strict=True)
+    ]
+    return out.drop(columns=["median_ci_low", "median_ci_high"])
 
 
 def _seed_table(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:

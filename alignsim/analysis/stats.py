@@ -292,7 +292,11 @@ def proportion_interval(numerator: np.ndarray, denominator: np.ndarray, *, confi
         # independent trials: no interval rather than one that assumes they are.
         return Estimate(r, math.nan, math.nan, n, "none")
     # Variance of the ratio estimator with episodes as clusters (Taylor linearization).
-    variance = float(((y - r * m) ** 2).sum()) / (n * (n - 1)) / (total / n) ** 2
+    # Residuals at rounding level (every episode at the same non-dyadic ratio, e.g. 7.4 / 8)
+    # are zero: a variance of 1e-33 would give n_eff ~ 1e31 and a zero-width interval.
+    residuals = y - r * m
+    residuals[np.abs(residuals) <= 1e-12 * np.maximum(1.0, m)] = 0.0
+    variance = float((residuals**2).sum()) / (n * (n - 1)) / (total / n) ** 2
     if 0 < r < 1 and variance > 0:
         n_eff = r * (1 - r) / variance
         if counts:

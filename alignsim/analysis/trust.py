@@ -45,6 +45,7 @@ from alignsim.analysis.frames import Frames
 
 __all__ = [
     "detection_times",
+    "round_detection",
     "round_trust_metrics",
     "suspicion_received",
     "trust_edges",
@@ -364,6 +365,31 @@ def detection_times(frames: Frames) -> pd.DataFrame:
     banished = out["elimination_cause"] == "banished"
     out["banished_round"] = out["eliminated_round"].astype(float).where(banished)
     return out[[EP, "traitor", "ttd_votes", "ttd_beliefs", "banished_round"]]
+
+
+def round_detection(frames: Frames) -> pd.DataFrame:
+    """Per (episode, round reached): the share of the dealt traitors detected by that round.
+
+    ``detected_votes`` counts the traitors whose ``ttd_votes`` (see :func:`detection_times`)
+    is at most the round; ``detected_beliefs`` the same by beliefs, only in episodes that
+    asked for belief reports (missing otherwise). Index ``(episode_id, round)``. A state
+    that accumulates: its curve over all games carries a game's final value past its end
+    (``round_curve(..., carry="state")``).
+    """
+    grid = frames.rounds[[EP, RND]]
+    out = pd.DataFrame(index=pd.MultiIndex.from_frame(grid))
+    times = detection_times(frames)
+    dealt = frames.episodes.set_index(EP)["n_traitors"].astype(float)
+    asked = frames.episodes.set_index(EP)["belief_reports"].fillna(False).astype(bool)
+    for kind in ("votes", "beliefs"):
+        found = times[[EP, f"ttd_{kind}"]].dropna().rename(columns={f"ttd_{kind}": "at"}).merge(grid, on=EP)
+        found = found[found["at"] <= found[RND]]
+        detected = found.groupby([EP, RND]).size().reindex(out.index, fill_value=0).astype(float)
+        share = detected / dealt.reindex(grid[EP]).where(lambda d: d > 0).to_numpy()
+        if kind == "beliefs":
+            share = share.where(asked.reindex(grid[EP]).to_numpy(bool))
+        out[f"detected_{kind}"] = share
+    return out
 
 
 def trust_repair(frames: Frames, edges: pd.DataFrame | None = None, *, max_lag: int = 3) -> pd.DataFrame:

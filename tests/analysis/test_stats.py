@@ -95,9 +95,15 @@ def test_round_curve_works_for_any_per_round_rate() -> None:
             "violation": [0.0, 0.5, 1.0, 0.0, 0.0, 1.0, 0.5, 1.0],
         }
     )
-    curve = round_curve(rounds, "violation", n_resamples=200).set_index("round")
+    both = round_curve(rounds, "violation", n_resamples=200)
+    curve = both[both["form"] == "conditional"].set_index("round")
     assert curve["estimate"].tolist() == pytest.approx([0.5 / 3, 1.5 / 3, 1.0])
-    assert curve["n"].tolist() == [3, 3, 2]
+    assert curve["n"].tolist() == [3, 3, 2] and curve["at_risk"].tolist() == [3, 3, 2]
+    # Over all episodes, each episode's mean over rounds 1..r; e3 (ended, no status: not
+    # censored) carries its mean 0.75 into round 3.
+    cumulative = both[both["form"] == "cumulative"].set_index("round")
+    assert cumulative["estimate"].tolist() == pytest.approx([0.5 / 3, (0.25 + 0 + 0.75) / 3, (0.5 + 1 / 3 + 0.75) / 3])
+    assert cumulative["n"].tolist() == [3, 3, 3]
     # Round 3: both episodes at 1.0 (two 0/1 outcomes): Wilson's interval, not [1, 1].
     assert curve.loc[3, "method"] == "Wilson"
     assert curve.loc[3, "ci_high"] == 1 and curve.loc[3, "ci_low"] == pytest.approx(2 / (2 + 1.959964**2))
