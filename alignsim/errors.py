@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(name: object, known: Iterable[object]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, or ``""`` when none is close."""
+    choices = [str(k) for k in known]
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
 
 class AlignsimError(Exception):
     """Base class of every error alignsim raises on purpose."""
@@ -23,7 +33,7 @@ class UnknownIdError(AlignsimError, KeyError):
         self.name = name
         self.known = known
         listing = ", ".join(known) if known else "(none registered)"
-        super().__init__(f"unknown {kind} {name!r}; registered: {listing}")
+        super().__init__(f"unknown {kind} {name!r}{did_you_mean(name, known)}; registered: {listing}")
 
     def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
         return str(self.args[0])

@@ -19,7 +19,13 @@ __all__ = ["LLMConfig", "RunConfig", "ScenarioConfig", "SeatConfig", "register_c
 
 @dataclass
 class SeatConfig:
-    """Which policy fills the seats of one seating key (a role, an agent id, or ``*``)."""
+    """Which policy fills the seats of one seating key (a role, an agent id, or ``*``).
+
+    The shape of each entry of ``ScenarioConfig.seating``. The entries are stored untyped, so an
+    override can add one that the scenario lacks (``scenario.seating.traitor.kwargs.model=M``):
+    an entry without ``policy`` takes the ``"*"`` seat's policy, kwargs and focal flag
+    (``ScenarioSpec.from_dict`` checks the fields).
+    """
 
     policy: str = MISSING
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -33,7 +39,8 @@ class ScenarioConfig:
     id: str = MISSING
     env_id: str = MISSING
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    seating: dict[str, SeatConfig] = field(default_factory=dict)
+    seating: dict[str, Any] = field(default_factory=dict)
+    """Seating key -> ``{policy, kwargs, focal}`` (see :class:`SeatConfig`)."""
     description: str = ""
 
 
@@ -125,7 +132,7 @@ def register_configs() -> None:
             id=data["id"],
             env_id=data["env_id"],
             env_kwargs=data["env_kwargs"],
-            seating={k: SeatConfig(**v) for k, v in data["seating"].items()},
+            seating=data["seating"],
             description=data["description"],
         )
         store.store(group=f"scenario/{family}", name=name, node=node)
