@@ -17,7 +17,8 @@ alignsim diff LOG_A LOG_B          where two episodes part and how their outcome
 alignsim export PATH --inspect OUT.json
                                    episodes (a log, run or sweep) as an Inspect AI eval log
 alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
-alignsim list [envs|scenarios|policies]
+alignsim list [envs|scenarios|policies|llm|experiments|backends]
+                                   what a config can name (docs/configuration.md explains the config)
 """
 
 from __future__ import annotations
@@ -86,9 +87,12 @@ def _run(args: list[str]) -> int:
 def _output_overrides(pre: Any, extra: Sequence[str]) -> list[str]:
     """Hydra's own output (``.hydra/``, ``run.log``) goes where the run's ``out_dir`` says, not to ``runs/``."""
     given = {line.split("=", 1)[0].lstrip("+~") for line in [*pre.overrides, *extra]}
+    from omegaconf import OmegaConf
+
     out_dir = pre.resolved.get("out_dir")
-    if out_dir is None:
-        return []
+    written = OmegaConf.to_container(pre.config, resolve=False).get("out_dir")  # type: ignore[union-attr]
+    if out_dir is None or "${hydra" in str(written):
+        return []  # no out_dir, or one placed inside Hydra's own output folder
     key = "hydra.sweep.dir" if pre.multirun else "hydra.run.dir"
     return [] if key in given else [f"{key}=${{out_dir}}"]
 
@@ -551,25 +555,69 @@ def _analyze(args: list[str]) -> int:
 # --------------------------------------------------------------------- list
 
 
+LIST_KINDS = {
+    "envs": "environments (scenario.env_id)",
+    "scenarios": "scenarios (scenario=ID)",
+    "policies": "policies (scenario.seating.ROLE.policy=NAME)",
+    "llm": "llm configs (llm=NAME)",
+    "experiments": "experiments (+experiment=NAME)",
+    "backends": "model providers (llm.model=PROVIDER/MODEL)",
+}
+_LIST_ALIASES = {"env": "envs", "scenario": "scenarios", "policy": "policies", "experiment": "experiments"}
+_LIST_ALIASES |= {"backend": "backends", "providers": "backends", "provider": "backends"}
+
+
 def _list(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="alignsim list")
-    parser.add_argument("kind", nargs="?", choices=["envs", "scenarios", "policies"], default=None)
+    parser = argparse.ArgumentParser(
+        prog="alignsim list", description="What a config can name: " + "; ".join(LIST_KINDS.values()) + "."
+    )
+    parser.add_argument("kind", nargs="?", choices=[*LIST_KINDS, *_LIST_ALIASES], default=None)
     ns = parser.parse_args(args)
+    kinds = [_LIST_ALIASES.get(ns.kind, ns.kind)] if ns.kind else list(LIST_KINDS)
+    for kind in kinds:
+        print(f"{LIST_KINDS[kind]}:")
+        for name, description in _listing(kind):
+            print(f"  {name:34} {description}")
+    return 0
+
+
+def _first_paragraph(yaml_text: str, width: int = 110) -> str:
+    """The opening comment of a config file, up to its first example command, on one line."""
+    words: list[str] = []
+    for line in yaml_text.splitlines():
+        if not line.startswith("#") or line.startswith("# @package"):
+            if words:
+                break
+            continue
+        text = line[1:]
+        if text.startswith("   ") or not text.strip():  # an indented example command or a blank: paragraph ends
+            if words:
+                break
+            continue
+        words += text.split()
+    about = " ".join(words)
+    return about if len(about) <= width else about[: width - 3].rsplit(" ", 1)[0] + "..."
+
+
+def _listing(kind: str) -> list[tuple[str, str]]:
+    """(name, one-line description) of everything of one kind a config can name."""
     from alignsim import agents, envs, scenarios
 
-    kinds = [ns.kind] if ns.kind else ["envs", "scenarios", "policies"]
-    for kind in kinds:
-        print(f"{kind}:")
-        if kind == "envs":
-            for env_id in envs.ids():
-                print(f"  {env_id:28} {envs.spec(env_id).description}")
-        elif kind == "scenarios":
-            for scenario_id in scenarios.ids():
-                print(f"  {scenario_id:28} {scenarios.get(scenario_id).description}")
-        else:
-            for name in agents.ids():
-                print(f"  {name:28} {agents.spec(name).description}")
-    return 0
+    if kind == "envs":
+        return [(env_id, envs.spec(env_id).description) for env_id in envs.ids()]
+    if kind == "scenarios":
+        return [(scenario_id, scenarios.get(scenario_id).description) for scenario_id in scenarios.ids()]
+    if kind == "policies":
+        return [(name, agents.spec(name).description) for name in agents.ids()]
+    if kind == "backends":
+        from alignsim.agents.llm.backends import PROVIDERS
+
+        return [(f"{name}/MODEL", (factory.__doc__ or "").strip()) for name, factory in sorted(PROVIDERS.items())]
+    from importlib.resources import files
+
+    folder = files("alignsim.conf").joinpath("llm" if kind == "llm" else "experiment")
+    entries = sorted((e for e in folder.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
+    return [(entry.name.removesuffix(".yaml"), _first_paragraph(entry.read_text())) for entry in entries]
 
 
 if __name__ == "__main__":

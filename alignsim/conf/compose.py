@@ -186,7 +186,8 @@ class Composer:
             prefix = group[len(root) + 1 :] if group != root else ""
             options = self.group_options(root)
             wanted = f"{prefix}/{option}" if prefix else option
-            listing = f"; see `alignsim list {root}`" if root in ("llm", "scenario", "experiment") else ""
+            kinds = {"llm": "llm", "scenario": "scenarios", "experiment": "experiments"}
+            listing = f"; see `alignsim list {kinds[root]}`" if root in kinds else ""
             shown = ", ".join(options) if len(options) <= 12 else f"{len(options)} options"
             return ConfigError(
                 root, f"{wanted!r} is not an option{did_you_mean(wanted, options)} (options: {shown}){listing}"
@@ -210,6 +211,17 @@ class Composer:
         primary = re.search(r"Cannot find primary config '([^']+)'", message)
         if primary:
             return ConfigError("--config-name", f"no config {primary[1]!r} in the config search path")
+        composing = re.search(
+            r"In '([^']+)': \w+ raised while composing config: (.*?)\s+full_key: (\S+)", message, re.S
+        )
+        if composing:
+            return ConfigError(composing[3], f"{' '.join(composing[2].split())} (in {composing[1]})")
+        occupied = re.search(r"Could not append to config\. An item is already at '([^']+)'", message)
+        if occupied:
+            return ConfigError(occupied[1], "already set: drop the '+' to change it, or write '++' to add or change it")
+        no_group = re.search(r"Could not override '([^']+)'\. No match in the defaults list", message)
+        if no_group:
+            return ConfigError(no_group[1], "this config has no such config group (to add one: +KEY=OPTION)")
         overriding = re.search(r"Could not (?:override|append to config)[^']*'([^']+)'", message)
         if overriding and cause is not None and "not in" in str(cause):
             key = overriding[1]

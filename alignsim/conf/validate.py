@@ -38,12 +38,14 @@ def resolve(cfg: Any, *, multirun: bool) -> dict[str, Any]:
     a ConfigError naming the field.
     """
     from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
+    from omegaconf import open_dict, read_write
     from omegaconf.errors import OmegaConfBaseException
 
     cfg = copy.deepcopy(cfg)
     try:
-        with open_dict(cfg):
+        HydraConfig.instance().set_config(cfg)
+        _resolve_task_fields(cfg)  # the run folder's name may use them: name the field the user wrote first
+        with read_write(cfg.hydra), open_dict(cfg):
             if multirun:
                 folder = os.path.join(str(cfg.hydra.sweep.dir), str(cfg.hydra.sweep.subdir))
             else:
@@ -66,6 +68,19 @@ def resolve(cfg: Any, *, multirun: bool) -> dict[str, Any]:
     except RecursionError:
         raise ConfigError("interpolation", "an interpolation refers to itself (a cycle)") from None
     return resolved
+
+
+def _resolve_task_fields(cfg: Any) -> None:
+    """Resolve the task's fields that need nothing from Hydra's runtime; raise on the first that fails."""
+    from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
+
+    for key in cfg:
+        if key == "hydra":
+            continue
+        try:
+            _plain(cfg[key])
+        except (InterpolationToMissingValueError, MissingMandatoryValue):
+            continue  # e.g. ${hydra:runtime.output_dir}, filled in below
 
 
 def _plain(value: Any) -> Any:
@@ -161,7 +176,12 @@ _LAUNCHER_CHECKS = {
 
 
 def check_hydra(resolved: Mapping[str, Any]) -> None:
-    """Launcher settings whose bad values would otherwise fail only once the jobs start."""
+    """Launcher settings whose bad values would otherwise fail only once the jobs start; and, once more, the
+    allow-lists on the resolved parts of the Hydra node (``alignsim.conf.safety.check_config`` checks them
+    before resolution, where no interpolation can have built a target yet)."""
+    from alignsim.conf.safety import check_targets
+
+    check_targets({"hydra": resolved.get("hydra") or {}})
     launcher = ((resolved.get("hydra") or {}).get("launcher")) or {}
     target = str(launcher.get("_target_", ""))
     for name, rule in _LAUNCHER_CHECKS.get(target.rsplit(".", 1)[-1], {}).items():
