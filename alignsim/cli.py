@@ -194,6 +194,8 @@ def _sweep(args: list[str]) -> int:
     if not any(a.lstrip("+").startswith("hydra/launcher=") for a in args):
         args.append("hydra/launcher=local")  # one job per core on this machine
     pre = preflight(args, multirun=True)
+    if pre.args is not None and pre.args.shows:  # --help, --cfg, --info: Hydra prints, nothing runs
+        return _hydra(pre, "alignsim sweep")
     given = {line.split("=", 1)[0].lstrip("+~") for line in pre.overrides}
     name = sweep_name(pre, pre.overrides)
     extra = []

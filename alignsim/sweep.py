@@ -125,12 +125,15 @@ def preflight(args: Sequence[str], *, multirun: bool | None = None, validate: bo
 
     from alignsim.conf.compose import Composer, UnknownKeyError, parse_args
     from alignsim.conf.safety import check_config, check_targets
-    from alignsim.conf.validate import check_run_config, resolve
+    from alignsim.conf.validate import check_run_config, resolve, start
 
+    start()
     hargs = parse_args(args)
-    if multirun:
+    if hargs.shows and hargs.multirun:
+        raise ConfigError("--multirun", "--cfg, --info and --help show one config; drop -m")
+    if multirun and not hargs.shows:
         hargs.namespace.multirun = True
-    infer = multirun is None
+    infer = multirun is None and not hargs.shows
     with Composer(hargs) as composer:
         parser = OverridesParser.create(config_loader=composer.hydra.config_loader)
         lines = []
@@ -179,8 +182,8 @@ def preflight(args: Sequence[str], *, multirun: bool | None = None, validate: bo
 
         cfg = compose()
         check_config(cfg)
-        if not (hargs.multirun or _multirun_mode(cfg) or (infer and sweep)):
-            if sweep:
+        if hargs.shows or not (hargs.multirun or _multirun_mode(cfg) or (infer and sweep)):
+            if sweep and not hargs.shows:
                 key = next(iter(sweep))
                 raise ConfigError(
                     key,
@@ -231,7 +234,8 @@ def preflight(args: Sequence[str], *, multirun: bool | None = None, validate: bo
     jobs = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(sweep[k] for k in keys))] or [{}]
     base_episodes = int(cfg.episodes)
     total = sum(int(job.get("episodes", base_episodes)) for job in jobs)
-    overrides = [ln.text for ln in given]
+    # --cfg/--info/--help show the first job's config (Hydra would refuse swept values there).
+    overrides = first_job()[: len(given)] if hargs.shows else [ln.text for ln in given]
     return Preflight(
         config=cfg,
         sweep=sweep,

@@ -69,7 +69,8 @@ class RunConfig:
     episodes: int = 1
     """Episodes to play (episode indices 0..episodes-1)."""
     out_dir: Optional[str] = None  # noqa: UP045
-    """Where logs go; defaults to Hydra's output directory."""
+    """Where everything goes: logs, ``run.log`` and Hydra's ``.hydra/`` (Hydra's run folder follows it);
+    in a multirun, the sweep's folder (each job in its own subfolder). Default: Hydra's output folder."""
     flush: str = "event"
     """``event``: every action's events reach the OS before the next action; ``episode``: buffered."""
     fsync: bool = False

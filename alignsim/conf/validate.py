@@ -152,6 +152,13 @@ def check_llm(resolved: Mapping[str, Any]) -> None:
 
 
 _scenario_cache: dict[str, None] = {}
+"""Scenario contents already validated in this preflight (paths may change between two, so it is
+cleared at the start of each: see :func:`start`)."""
+
+
+def start() -> None:
+    """Forget what an earlier check validated."""
+    _scenario_cache.clear()
 
 
 def check_scenario(resolved: Mapping[str, Any]) -> Any:

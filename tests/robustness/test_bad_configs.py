@@ -177,9 +177,35 @@ def test_an_accepted_run_writes_only_under_out_dir(workdir: Path, capsys: pytest
     assert (out / ".hydra" / "config.yaml").exists() and (out / "run.log").exists()
     assert len(list((out / "episodes").glob("*.summary.json"))) == 1
     swept = invoke(
-        ["sweep", "name=s", "scenario=traitors/mini-v0", "seed=0,1", f"out_dir={workdir / 'grid'}"], workdir, capsys
+        [
+            "sweep",
+            "name=s",
+            "scenario=traitors/mini-v0",
+            "seed=0,1",
+            f"out_dir={workdir / 'grid'}",
+            "hydra/launcher=basic",
+            "hydra.callbacks.aggregate.report=false",
+        ],
+        workdir,
+        capsys,
     )
     assert swept.code == 0, swept.stderr
     assert {p.split("/")[0] for p in swept.written} == {"grid"}
     assert len(list((workdir / "grid").glob("*/episodes/*.summary.json"))) == 2
     assert pd.read_csv(workdir / "grid" / "results.csv")["complete"].all()
+
+
+@pytest.mark.parametrize("with_out_dir", [False, True], ids=["no-out_dir", "out_dir"])
+def test_a_run_rejected_after_hydra_started_leaves_nothing(
+    with_out_dir: bool, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last line of defence: a config error raised once Hydra has made the run folder removes it."""
+    import alignsim.run
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise ConfigError("scenario.env_kwargs", "rejected once the run had started")
+
+    monkeypatch.setattr(alignsim.run, "run", refuse)
+    out = [f"out_dir={workdir / 'deep' / 'out'}"] if with_out_dir else []
+    outcome = invoke(["run", "scenario=traitors/mini-v0", *out], workdir, capsys)
+    assert_rejected(outcome, "run", "scenario.env_kwargs")
