@@ -17,7 +17,8 @@ alignsim diff LOG_A LOG_B          where two episodes part and how their outcome
 alignsim export PATH --inspect OUT.json
                                    episodes (a log, run or sweep) as an Inspect AI eval log
 alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
-alignsim list [envs|scenarios|policies]
+alignsim list [envs|scenarios|policies|llm|experiments|backends]
+                                   what a config can name (docs/configuration.md explains the config)
 
 -v, --verbose (any command): also show other libraries' progress bars and warnings.
 """
@@ -110,50 +111,131 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: list[str]) -> int:
     from alignsim.sweep import preflight
 
-    preflight([a for a in args if a not in ("-m", "--multirun")])
-    return _hydra(args, "alignsim run")
+    pre = preflight(args, multirun=False)
+    return _hydra(pre, "alignsim run")
 
 
-def _hydra(args: list[str], prog: str) -> int:
+def _output_overrides(pre: Any, extra: Sequence[str]) -> list[str]:
+    """Hydra's own output (``.hydra/``, ``run.log``) goes where the run's ``out_dir`` says, not to ``runs/``."""
+    given = {line.split("=", 1)[0].lstrip("+~") for line in [*pre.overrides, *extra]}
+    from omegaconf import OmegaConf
+
+    out_dir = pre.resolved.get("out_dir")
+    written = OmegaConf.to_container(pre.config, resolve=False).get("out_dir")  # type: ignore[union-attr]
+    if out_dir is None or "${hydra" in str(written):
+        return []  # no out_dir, or one placed inside Hydra's own output folder
+    key = "hydra.sweep.dir" if pre.multirun else "hydra.run.dir"
+    return [] if key in given else [f"{key}=${{out_dir}}"]
+
+
+def _hydra(pre: Any, prog: str, extra: Sequence[str] = ()) -> int:
+    """Run Hydra on a checked command line (see ``alignsim.sweep.preflight``); the exit code.
+
+    2 for a config error, 1 when a multirun job failed (each failed job is marked in its
+    ``job.json`` and in ``results.csv``), 0 otherwise.
+    """
     import hydra
     from omegaconf import DictConfig
 
+    from alignsim import sweep
     from alignsim.conf import register_configs
 
     register_configs()
     outcome: dict[str, Any] = {"code": 0}
+    run_dir = _planned_run_dir(pre)
 
     @hydra.main(version_base="1.3", config_path="conf", config_name="config")
     def app(cfg: DictConfig) -> dict[str, Any] | None:
         try:
             return run_from_config(cfg)
         except ConfigError as exc:
+            from hydra.core.hydra_config import HydraConfig
+            from hydra.types import RunMode
+
+            if HydraConfig.get().mode == RunMode.MULTIRUN:
+                raise  # the job is marked failed (job.json) and the sweep exits non-zero
             # Raised before any episode runs: report it plainly instead of a Hydra traceback.
             print(f"{prog}: config error: {exc}", file=sys.stderr)
             outcome["code"] = 2
+            _forget_rejected_run(HydraConfig.get().runtime.output_dir, run_dir)
             return None
 
+    argv = pre.argv([*_output_overrides(pre, extra), *extra])
     saved = sys.argv
-    sys.argv = [prog, *args]
+    sys.argv = [prog, *argv]
+    sweep.failed_jobs.clear()
     try:
         app()
+    except SystemExit as exc:  # Hydra exits after --help and on errors it reports itself
+        return exc.code if isinstance(exc.code, int) else 1
     finally:
         sys.argv = saved
-    return outcome["code"]
+    if sweep.failed_jobs:
+        first = sweep.failed_jobs[0]
+        print(
+            f"{prog}: {len(sweep.failed_jobs)} job(s) failed (marked in each job's job.json and in results.csv); "
+            f"first: {first}",
+            file=sys.stderr,
+        )
+        return 1
+    return int(outcome["code"])
+
+
+def _planned_run_dir(pre: Any) -> tuple[Path | None, bool]:
+    """The run folder preflight resolved, and whether it existed before this command."""
+    folder = ((pre.resolved.get("hydra") or {}).get("run") or {}).get("dir")
+    if pre.resolved.get("out_dir") is not None:
+        folder = pre.resolved["out_dir"]
+    if folder is None or pre.multirun:
+        return None, True
+    path = Path(folder).absolute()
+    return path, path.exists()
+
+
+def _forget_rejected_run(output_dir: str, planned: tuple[Path | None, bool]) -> None:
+    """Remove what Hydra wrote for a run rejected after it started (``.hydra/``, ``run.log``, new folders).
+
+    Only in a folder this command created; the preflight rejects almost everything before Hydra
+    starts, so this is the last line of "a rejected run writes nothing".
+    """
+    import logging
+
+    folder = Path(output_dir).absolute()
+    path, existed = planned
+    if path is None or (folder == path and existed):
+        return
+    for handler in list(logging.getLogger().handlers):
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == folder:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+        (folder / ".hydra" / name).unlink(missing_ok=True)
+    (folder / "run.log").unlink(missing_ok=True)
+    for candidate in (folder / ".hydra", folder, *folder.parents):
+        try:
+            candidate.rmdir()  # only empty folders; stops at the first one holding anything
+        except OSError:
+            break
 
 
 def _sweep(args: list[str]) -> int:
     from alignsim.sweep import SWEEPS_ROOT, SweepWatcher, preflight, sweep_name
 
-    overrides = [a for a in args if a not in ("-m", "--multirun")]
-    given = {a.split("=", 1)[0].lstrip("+") for a in overrides if "=" in a}
-    if "hydra/launcher" not in given:
-        overrides.append("hydra/launcher=local")  # one job per core on this machine
-    pre = preflight(overrides)
-    name = sweep_name(pre, overrides)
+    args = [a for a in args if a not in ("-m", "--multirun")]
+    if not any(a.lstrip("+").startswith("hydra/launcher=") for a in args):
+        args.append("hydra/launcher=local")  # one job per core on this machine
+    pre = preflight(args, multirun=True)
+    if pre.args is not None and pre.args.shows:  # --help, --cfg, --info: Hydra prints, nothing runs
+        return _hydra(pre, "alignsim sweep")
+    given = {line.split("=", 1)[0].lstrip("+~") for line in pre.overrides}
+    name = sweep_name(pre, pre.overrides)
     extra = []
-    sweep_dir = next((a.split("=", 1)[1] for a in overrides if a.startswith("hydra.sweep.dir=")), None)
-    if sweep_dir is None:
+    if "hydra.sweep.dir" in given:
+        sweep_dir = str(pre.resolved["hydra"]["sweep"]["dir"])
+    elif pre.resolved.get("out_dir") is not None:
+        sweep_dir = str(pre.resolved["out_dir"])  # every job's folder, logs and .hydra go under out_dir
+        extra.append("hydra.sweep.dir=${out_dir}")
+    else:
         sweep_dir = f"{SWEEPS_ROOT}/{name}"
         extra.append(f"hydra.sweep.dir={sweep_dir}")
     if "progress" not in given:
@@ -161,7 +243,7 @@ def _sweep(args: list[str]) -> int:
     print(f"sweep {name}: {len(pre.jobs)} job(s), {pre.total_episodes} episode(s) -> {sweep_dir}", file=sys.stderr)
     show = bool(pre.config.progress)
     with SweepWatcher(Path(sweep_dir), pre.total_episodes, enabled=show):
-        return _hydra(["--multirun", *overrides, *extra], "alignsim sweep")
+        return _hydra(pre, "alignsim sweep", extra)
 
 
 def _aggregate(args: list[str]) -> int:
@@ -180,52 +262,51 @@ def _aggregate(args: list[str]) -> int:
 
 
 def run_from_config(cfg: Any) -> dict[str, Any]:
-    """Run a composed ``RunConfig`` (what ``alignsim run`` does after Hydra composes it)."""
+    """Run a composed ``RunConfig`` (what ``alignsim run`` does after Hydra composes it).
+
+    In a multirun, each job plays into its own folder (``out_dir``, when set, is the sweep's
+    folder) and records how it ended in ``job.json`` (``status``: completed or failed, with the
+    error), which ``results.csv`` reports; a failed job raises, so Hydra marks it failed too.
+    """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
+    from alignsim.conf.validate import check_scalars, llm_defaults
     from alignsim.run import run
     from alignsim.scenarios import ScenarioSpec
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    if resolved.get("flush") not in ("event", "episode"):
-        raise ConfigError("flush", f"must be 'event' or 'episode', got {resolved.get('flush')!r}")
-    out_dir = resolved.get("out_dir") or HydraConfig.get().runtime.output_dir
-    scenario = ScenarioSpec.from_dict(resolved["scenario"])
-    llm = {k: v for k, v in resolved["llm"].items() if v not in (None, {}, [])}
-    results = run(
-        scenario,
-        seed=resolved["seed"],
-        episodes=resolved["episodes"],
-        out_dir=out_dir,
-        config=resolved,
-        llm=llm,
-        lockstep=resolved["lockstep"],
-        workers=resolved["workers"],
-        flush=resolved["flush"],
-        fsync=resolved["fsync"],
-        resume=resolved["resume"],
-        progress=resolved["progress"],
-    )
     hydra_config = HydraConfig.get()
-    if hydra_config.mode == RunMode.MULTIRUN:
-        import json
-        import os
-        import socket
-
-        from alignsim.record.io import write_atomic
-
-        job = {
-            "overrides": list(hydra_config.overrides.task),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "started_at": started,
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "episodes": len(results),
-        }
-        write_atomic(Path(out_dir) / "job.json", json.dumps(job, indent=2).encode())
+    multirun = hydra_config.mode == RunMode.MULTIRUN
+    out_dir = hydra_config.runtime.output_dir
+    try:
+        resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+        check_scalars(resolved)
+        if not multirun and resolved.get("out_dir"):
+            out_dir = resolved["out_dir"]
+        scenario = ScenarioSpec.from_dict(resolved["scenario"])
+        results = run(
+            scenario,
+            seed=resolved["seed"],
+            episodes=resolved["episodes"],
+            out_dir=out_dir,
+            config=resolved,
+            llm=llm_defaults(resolved),
+            lockstep=resolved["lockstep"],
+            workers=resolved["workers"],
+            flush=resolved["flush"],
+            fsync=resolved["fsync"],
+            resume=resolved["resume"],
+            progress=resolved["progress"],
+        )
+    except BaseException as exc:
+        if multirun:
+            error = f"config error: {exc}" if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+            _write_job(out_dir, hydra_config, started, status="failed", error=error)
+        raise
+    if multirun:
+        _write_job(out_dir, hydra_config, started, status="completed", episodes=len(results))
         done = sum(not r.skipped for r in results)
         print(f"job {out_dir}: {len(results)} episode(s), {done} played now, {len(results) - done} done earlier")
     else:
@@ -236,6 +317,26 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
             {"episode_id": r.episode_id, "status": r.summary.status, "winner": r.summary.winner} for r in results
         ],
     }
+
+
+def _write_job(out_dir: str, hydra_config: Any, started: str, *, status: str, **fields: Any) -> None:
+    """A multirun job's record: its overrides, where and when it ran, and how it ended."""
+    import json
+    import os
+    import socket
+
+    from alignsim.record.io import write_atomic
+
+    job = {
+        "overrides": list(hydra_config.overrides.task),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started_at": started,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": status,
+        **fields,
+    }
+    write_atomic(Path(out_dir) / "job.json", json.dumps(job, indent=2).encode())
 
 
 def _print_results(results: list[Any], out_dir: str) -> None:
@@ -548,25 +649,69 @@ def _analyze(args: list[str]) -> int:
 # --------------------------------------------------------------------- list
 
 
+LIST_KINDS = {
+    "envs": "environments (scenario.env_id)",
+    "scenarios": "scenarios (scenario=ID)",
+    "policies": "policies (scenario.seating.ROLE.policy=NAME)",
+    "llm": "llm configs (llm=NAME)",
+    "experiments": "experiments (+experiment=NAME)",
+    "backends": "model providers (llm.model=PROVIDER/MODEL)",
+}
+_LIST_ALIASES = {"env": "envs", "scenario": "scenarios", "policy": "policies", "experiment": "experiments"}
+_LIST_ALIASES |= {"backend": "backends", "providers": "backends", "provider": "backends"}
+
+
 def _list(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="alignsim list")
-    parser.add_argument("kind", nargs="?", choices=["envs", "scenarios", "policies"], default=None)
+    parser = argparse.ArgumentParser(
+        prog="alignsim list", description="What a config can name: " + "; ".join(LIST_KINDS.values()) + "."
+    )
+    parser.add_argument("kind", nargs="?", choices=[*LIST_KINDS, *_LIST_ALIASES], default=None)
     ns = parser.parse_args(args)
+    kinds = [_LIST_ALIASES.get(ns.kind, ns.kind)] if ns.kind else list(LIST_KINDS)
+    for kind in kinds:
+        print(f"{LIST_KINDS[kind]}:")
+        for name, description in _listing(kind):
+            print(f"  {name:34} {description}")
+    return 0
+
+
+def _first_paragraph(yaml_text: str, width: int = 110) -> str:
+    """The opening comment of a config file, up to its first example command, on one line."""
+    words: list[str] = []
+    for line in yaml_text.splitlines():
+        if not line.startswith("#") or line.startswith("# @package"):
+            if words:
+                break
+            continue
+        text = line[1:]
+        if text.startswith("   ") or not text.strip():  # an indented example command or a blank: paragraph ends
+            if words:
+                break
+            continue
+        words += text.split()
+    about = " ".join(words)
+    return about if len(about) <= width else about[: width - 3].rsplit(" ", 1)[0] + "..."
+
+
+def _listing(kind: str) -> list[tuple[str, str]]:
+    """(name, one-line description) of everything of one kind a config can name."""
     from alignsim import agents, envs, scenarios
 
-    kinds = [ns.kind] if ns.kind else ["envs", "scenarios", "policies"]
-    for kind in kinds:
-        print(f"{kind}:")
-        if kind == "envs":
-            for env_id in envs.ids():
-                print(f"  {env_id:28} {envs.spec(env_id).description}")
-        elif kind == "scenarios":
-            for scenario_id in scenarios.ids():
-                print(f"  {scenario_id:28} {scenarios.get(scenario_id).description}")
-        else:
-            for name in agents.ids():
-                print(f"  {name:28} {agents.spec(name).description}")
-    return 0
+    if kind == "envs":
+        return [(env_id, envs.spec(env_id).description) for env_id in envs.ids()]
+    if kind == "scenarios":
+        return [(scenario_id, scenarios.get(scenario_id).description) for scenario_id in scenarios.ids()]
+    if kind == "policies":
+        return [(name, agents.spec(name).description) for name in agents.ids()]
+    if kind == "backends":
+        from alignsim.agents.llm.backends import PROVIDERS
+
+        return [(f"{name}/MODEL", (factory.__doc__ or "").strip()) for name, factory in sorted(PROVIDERS.items())]
+    from importlib.resources import files
+
+    folder = files("alignsim.conf").joinpath("llm" if kind == "llm" else "experiment")
+    entries = sorted((e for e in folder.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
+    return [(entry.name.removesuffix(".yaml"), _first_paragraph(entry.read_text())) for entry in entries]
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 MAX_MESSAGE_CHARS = 4000
 """Longest error message alignsim prints; longer ones are cut (see :func:`clip`)."""
 
@@ -17,6 +20,13 @@ def clip(text: str, limit: int = 500) -> str:
         return text
     keep = max(limit - 40, 1)
     return f"{text[:keep]}... [{len(text) - keep:,} more characters cut]"
+
+
+def did_you_mean(name: object, known: Iterable[object]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, or ``""`` when none is close."""
+    choices = [str(k) for k in known]
+    close = difflib.get_close_matches(str(name), choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class AlignsimError(Exception):
@@ -48,7 +58,7 @@ class UnknownIdError(AlignsimError, KeyError):
         self.name = name
         self.known = known
         listing = ", ".join(known) if known else "(none registered)"
-        super().__init__(f"unknown {kind} {name!r}; registered: {listing}")
+        super().__init__(f"unknown {kind} {name!r}{did_you_mean(name, known)}; registered: {listing}")
 
     def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
         return str(self.args[0])

@@ -42,6 +42,7 @@ from alignsim.errors import (
     LogFormatError,
     ReplayMismatchError,
     clip,
+    did_you_mean,
 )
 from alignsim.limits import DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_STEPS, RUN_LIMITS, check_run_budget
 from alignsim.progress import EpisodeProgress
@@ -178,31 +179,67 @@ def _as_spec(scenario: ScenarioSpec | str | Mapping[str, Any]) -> ScenarioSpec:
 
 
 def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None = None) -> None:
-    """Fail fast, before any episode runs: env id, env parameters, policy names and arguments."""
+    """Fail fast, before any episode runs: env id, env parameters, seating keys, policy names and arguments.
+
+    Touches nothing on disk: a policy that offers ``check_kwargs`` (the LLM agent) is checked
+    with it instead of being built, so no model is loaded and no memory file is opened.
+    """
     try:
         env_spec = envs.spec(scenario.env_id)
     except KeyError as exc:
-        raise ConfigError("scenario.env_id", str(exc)) from None
+        raise ConfigError("scenario.env_id", f"{exc}; see `alignsim list envs`") from None
     try:
         env = envs.make(scenario.env_id, **scenario.env_kwargs)
     except ConfigError as exc:
         raise ConfigError(f"scenario.env_kwargs.{exc.field}", str(exc).split(": ", 1)[1]) from None
+    roles = tuple(getattr(env.unwrapped, "metadata", {}).get("roles") or ())
+    players = list(env.possible_agents)
     env.close()
     family = env_spec.id.rsplit("-v", 1)[0]
     for key, seat in scenario.seating.items():
-        try:
-            policy = agents.make(seat.policy, **seat_kwargs(seat, llm))
-        except KeyError as exc:
-            raise ConfigError(f"scenario.seating.{key}.policy", str(exc)) from None
-        except ConfigError as exc:
-            raise ConfigError(f"scenario.seating.{key}.kwargs", str(exc)) from None
-        supported = getattr(policy, "supported_envs", None)
-        if supported is not None and family not in supported:
+        if key != "*" and key not in players and roles and key not in roles:
+            known = ["*", *roles, *players]
+            shown = f"{players[0]}..{players[-1]}" if len(players) > 2 else ", ".join(players)
             raise ConfigError(
-                f"scenario.seating.{key}.policy",
-                f"policy {seat.policy!r} plays {', '.join(supported)}, not {family}",
+                f"scenario.seating.{key}",
+                f"not a role of {env_spec.id} ({', '.join(roles)}), a player ({shown}) or '*'"
+                f"{did_you_mean(key, known)}",
             )
+        field = f"scenario.seating.{key}"
+        try:
+            factory = agents.spec(seat.policy).load()
+        except KeyError as exc:
+            raise ConfigError(f"{field}.policy", f"{exc}; see `alignsim list policies`") from None
+        supported = getattr(factory, "supported_envs", None)
+        if supported is not None and family not in supported:
+            raise ConfigError(f"{field}.policy", f"policy {seat.policy!r} plays {', '.join(supported)}, not {family}")
+        kwargs = seat_kwargs(seat, llm)
+        check = getattr(factory, "check_kwargs", None)
+        if check is not None:
+            _check_policy_kwargs(check, kwargs, field)
+            continue
+        try:
+            policy = agents.make(seat.policy, **kwargs)
+        except ConfigError as exc:
+            raise ConfigError(f"{field}.kwargs", str(exc)) from None
         policy.close()
+
+
+def _check_policy_kwargs(check: Any, kwargs: Mapping[str, Any], field: str) -> None:
+    """Run a policy's ``check_kwargs``; errors name ``scenario.seating.KEY.kwargs.ARG``."""
+    import inspect
+
+    known = [p for p in inspect.signature(check).parameters if p not in ("self", "backend")]
+    for name in kwargs:
+        if name not in known:
+            raise ConfigError(
+                f"{field}.kwargs.{name}",
+                f"not an argument of this policy{did_you_mean(name, known)}; arguments: {', '.join(known)}",
+            )
+    try:
+        check(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{field}.kwargs.{exc.field}", str(exc).split(": ", 1)[1]) from None
 
 
 def _observation_digest(env: Any, agent: str) -> str:

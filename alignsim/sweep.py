@@ -8,9 +8,10 @@ At the end :func:`aggregate` writes ``results.csv`` (one row per job: its overri
 outcomes), ``usage.csv`` (episodes, model calls, tokens and model seconds per model) and the
 analysis report of the whole sweep; ``alignsim aggregate DIR`` does the same on demand.
 
-Before any work starts, :func:`preflight` composes the configuration and checks every
-instantiable target in it (``_target_``, logging factories) against an allow-list, so a
-config or override naming ``os.system`` fails with a clear error instead of running.
+Before any work starts, :func:`preflight` composes the configuration Hydra will run (whatever
+``--config-name``/``--config-dir`` say), checks every instantiable target in it against exact-name
+allow-lists (``alignsim.conf.safety``), and checks every value, swept ones included
+(``alignsim.conf.validate``), so a bad config fails with one line naming the field and nothing written.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+from alignsim.conf.compose import EDITABLE_PREFIXES, HydraArgs
+from alignsim.conf.safety import ALLOWED_TARGETS, check_targets
 from alignsim.errors import ConfigError, LogFormatError
 from alignsim.limits import read_limits
 from alignsim.record import BadFiles, find_logs, find_summaries, read_each, read_summary
@@ -45,56 +48,10 @@ __all__ = [
     "preflight",
 ]
 
-ALLOWED_TARGETS = frozenset(
-    {
-        "alignsim.sweep.AggregateResults",
-        "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
-        "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
-        "hydra_plugins.alignsim_sweeper.sweeper.AlignsimSweeper",
-    }
-)
-"""Targets a config may name. Launchers and sweepers from ``hydra_plugins`` are allowed too
-(Hydra only instantiates registered plugin classes there). Extend with the environment
-variable ``ALIGNSIM_ALLOWED_TARGETS`` (comma-separated names): never from a config itself."""
-
-_PLUGIN_PREFIXES = ("hydra_plugins.",)
 _NON_OUTCOME_KEYS = frozenset({"progress", "lockstep", "workers", "resume", "flush", "fsync", "name", "out_dir"})
 SWEEPS_ROOT = "sweeps"
-
-
-def allowed_target(name: str) -> bool:
-    extra = {t.strip() for t in os.environ.get("ALIGNSIM_ALLOWED_TARGETS", "").split(",") if t.strip()}
-    return name in ALLOWED_TARGETS or name in extra or name.startswith(_PLUGIN_PREFIXES)
-
-
-def check_targets(node: Any, path: str = "") -> None:
-    """Raise ConfigError naming the field if ``node`` names a callable that is not allowed.
-
-    Looks at ``_target_`` keys anywhere, ``()`` factory keys (``logging.config`` calls them)
-    anywhere, and ``class`` keys in Hydra's logging configs (which must be ``logging`` classes).
-    """
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            here = f"{path}.{key}" if path else str(key)
-            if key in ("_target_", "()") and isinstance(value, str) and not allowed_target(value):
-                raise ConfigError(
-                    here,
-                    f"{value!r} is not on the allow-list of instantiable targets; configs and logs may only "
-                    "name alignsim's and Hydra's own classes (set ALIGNSIM_ALLOWED_TARGETS to allow more)",
-                )
-            if key == "()" and callable(value):
-                raise ConfigError(here, "a callable object is not allowed here")
-            if (
-                key == "class"
-                and "_logging." in f"{path}."
-                and isinstance(value, str)
-                and not value.startswith("logging.")
-            ):
-                raise ConfigError(here, f"{value!r}: logging handlers must be classes from the logging module")
-            check_targets(value, here)
-    elif isinstance(node, list | tuple):
-        for i, value in enumerate(node):
-            check_targets(value, f"{path}[{i}]")
+failed_jobs: list[str] = []
+"""Jobs of the last multirun in this process that failed (``overrides: error``), filled by alignsim's sweeper."""
 
 
 # ----------------------------------------------------------------- preflight
@@ -102,7 +59,7 @@ def check_targets(node: Any, path: str = "") -> None:
 
 @dataclass
 class Preflight:
-    """What a launch will do, worked out before any job starts."""
+    """What a launch will do, worked out (and checked) before any job starts."""
 
     config: Any
     """The composed configuration of the first job (Hydra node included)."""
@@ -110,109 +67,249 @@ class Preflight:
     """Swept keys and their values (command line and ``hydra.sweeper.params``)."""
     jobs: list[dict[str, str]] = field(default_factory=list)
     total_episodes: int = 0
+    args: HydraArgs | None = None
+    """The command line as Hydra reads it."""
+    overrides: list[str] = field(default_factory=list)
+    """The overrides to hand to Hydra: the given ones, with ``++`` where a plain override adds a key
+    to ``scenario.env_kwargs`` or ``scenario.seating`` (see ``alignsim.conf.compose.EDITABLE_PREFIXES``)."""
+    multirun: bool = False
+    resolved: dict[str, Any] = field(default_factory=dict)
+    """The first job's config, resolved (empty when only a ``--cfg``/``--info``/``--help`` is shown)."""
+
+    def argv(self, extra: Sequence[str] = ()) -> list[str]:
+        """The command line for Hydra: flags, checked overrides, then ``extra``."""
+        assert self.args is not None
+        return self.args.argv([*self.overrides, *extra])
 
 
-def _split_overrides(overrides: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Separate Hydra's own flags (``--config-dir X``, ``-cd X``, ...) from config overrides."""
-    flags, plain = [], []
-    items = iter(overrides)
-    for item in items:
-        if item.startswith("-"):
-            flags.append(item)
-            if item in ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn") and "=" not in item:
-                flags.append(next(items, ""))
-        else:
-            plain.append(item)
-    return flags, plain
+@dataclass
+class _Line:
+    """One override: its text for Hydra, and what the parser made of it."""
+
+    text: str
+    parsed: Any
+
+    @property
+    def key(self) -> str:
+        return str(self.parsed.get_key_element()).lstrip("+~")
+
+    @property
+    def prefix(self) -> str:
+        return str(self.parsed.get_key_element())[: -len(self.key)] if self.key else ""
+
+    def with_value(self, value: str) -> str:
+        return f"{self.prefix}{self.key}={value}"
 
 
-def preflight(overrides: Sequence[str]) -> Preflight:
-    """Compose the first job's config, check its targets and expand the sweep. Fails before any work."""
-    from hydra import compose, initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
+def _nest(key: str, value: Any) -> dict[str, Any]:
+    node: Any = value
+    for part in reversed(key.split(".")):
+        node = {part: node}
+    return node
+
+
+def preflight(args: Sequence[str], *, multirun: bool | None = None, validate: bool = True) -> Preflight:
+    """Compose the config Hydra will run, check it and every swept value, expand the sweep. Writes nothing.
+
+    ``args`` is the command line after ``alignsim run``/``sweep`` (Hydra's flags included:
+    ``-cn``, ``--config-dir=DIR``, ``-m`` ...). Checks, in order: the allow-lists
+    (``alignsim.conf.safety``) on the run's config, on the multirun's own config and on every
+    config-group value swept; then (``validate``) every value of the first job and every swept
+    value (``alignsim.conf.validate``). Raises ConfigError naming the field.
+
+    ``multirun``: True as with ``-m``; False for Hydra's rule (several values need ``-m`` or
+    ``hydra.mode=MULTIRUN``); None (default) makes any swept value a multirun.
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
 
-    from alignsim.conf import register_configs
+    from alignsim.conf.compose import Composer, UnknownKeyError, parse_args
+    from alignsim.conf.safety import check_config, check_targets
+    from alignsim.conf.validate import check_run_config, resolve, start
 
-    register_configs()
-    flags, plain = _split_overrides(overrides)
-    parser = OverridesParser.create()
-    try:
-        parsed = parser.parse_overrides(plain)
-    except HydraException as exc:
-        raise ConfigError("overrides", str(exc).splitlines()[0]) from None
-    first: list[str] = []
-    sweep: dict[str, list[str]] = {}
-    for override in parsed:
-        key = override.get_key_element().lstrip("+~")
-        if override.is_sweep_override():
-            values = list(override.sweep_string_iterator())
-            sweep[key] = values
-            first.append(f"{key}={values[0]}")
+    start()
+    hargs = parse_args(args)
+    if hargs.shows and hargs.multirun:
+        raise ConfigError("--multirun", "--cfg, --info and --help show one config; drop -m")
+    if multirun and not hargs.shows:
+        hargs.namespace.multirun = True
+    infer = multirun is None and not hargs.shows
+    with Composer(hargs) as composer:
+        parser = OverridesParser.create(config_loader=composer.hydra.config_loader)
+        lines = []
+        for text in hargs.overrides:
+            try:
+                lines.append(_Line(text, parser.parse_override(text)))
+            except HydraException as exc:
+                field_name = text.split("=", 1)[0].lstrip("+~") or "overrides"
+                raise ConfigError(field_name, f"cannot parse {text!r}: {str(exc).splitlines()[0]}") from None
+        sweep: dict[str, list[str]] = {}
+        elements: dict[str, list[Any]] = {}
+        for line in lines:
+            if line.parsed.is_sweep_override():
+                try:
+                    sweep[line.key] = list(line.parsed.sweep_string_iterator())
+                    elements[line.key] = list(line.parsed.sweep_iterator())
+                except HydraException as exc:
+                    raise ConfigError(line.key, str(exc).splitlines()[0]) from None
+                for element in elements[line.key]:
+                    check_targets(_nest(line.key, element))
+            else:
+                check_targets(_nest(line.key, line.parsed.value()))
+
+        def first_job(chosen: Mapping[str, str] | None = None) -> list[str]:
+            """Override lines of one job: every sweep at ``chosen`` (default: its first value)."""
+            out = []
+            for line in lines:
+                if line.parsed.is_sweep_override():
+                    out.append(line.with_value((chosen or {}).get(line.key, sweep[line.key][0])))
+                else:
+                    out.append(line.text)
+            return out
+
+        def compose(chosen: Mapping[str, str] | None = None) -> Any:
+            """Compose one job's config; a plain override adding a key to an editable dict becomes ``++``."""
+            while True:
+                try:
+                    return composer.compose(first_job(chosen))
+                except ConfigError as exc:
+                    key = exc.override_key if isinstance(exc, UnknownKeyError) else None
+                    line = next((ln for ln in lines if ln.key == key and ln.prefix == ""), None)
+                    if line is None or not str(key).startswith(EDITABLE_PREFIXES):
+                        raise
+                    line.text = "++" + line.text
+                    line.parsed = parser.parse_override(line.text)
+
+        cfg = compose()
+        check_config(cfg)
+        if hargs.shows or not (hargs.multirun or _multirun_mode(cfg) or (infer and sweep)):
+            if sweep and not hargs.shows:
+                key = next(iter(sweep))
+                raise ConfigError(
+                    key,
+                    f"several values ({','.join(sweep[key])}) make a sweep: use `alignsim sweep name=NAME ...` "
+                    f"(or --multirun); for a list write {key}=[{','.join(sweep[key])}]",
+                )
         else:
-            first.append(override.input_line or f"{key}={override.get_value_element_as_str()}")
-        if key.endswith("_target_") or key.endswith("()"):
-            values = sweep.get(key) or [override.get_value_element_as_str()]
-            for value in values:
-                check_targets({key.rsplit(".", 1)[-1]: value}, key.rsplit(".", 1)[0] if "." in key else "")
-    config_dir = next((flags[i + 1] for i, f in enumerate(flags[:-1]) if f in ("--config-dir", "-cd")), None)
-    if config_dir:
-        first.append(f"hydra.searchpath=[file://{Path(config_dir).resolve()}]")
-
-    def composed(overrides: list[str]) -> Any:
-        try:
-            return compose("config", overrides=overrides, return_hydra_config=True)
-        except HydraException as exc:
-            cause = exc.__cause__
-            message = str(cause).splitlines()[0] if cause is not None else " ".join(str(exc).split())
-            missing = re.search(r"Could not find '([^']+)/([^']+)'", message)
-            if missing:  # an unknown option of a config group: name the group and what exists
-                group = missing[1].split("/")[0]
-                raise ConfigError(group, f"no option {missing[0].split(chr(39))[1]!r}; see `alignsim list`") from None
-            raise ConfigError(getattr(cause, "full_key", None) or "overrides", message) from None
-
-    with initialize_config_module("alignsim.conf", version_base="1.3"):
-        cfg = composed(first)
-        check_targets(OmegaConf.to_container(cfg, resolve=False))
-        swept = [o for o in parsed if o.is_sweep_override()]
+            hargs.namespace.multirun = True
+            check_config(composer.compose([ln.text for ln in lines], multirun=True))
+        given = list(lines)
         for key, value in (OmegaConf.select(cfg, "hydra.sweeper.params") or {}).items():
             if key in sweep:
                 continue  # the command line wins, as in Hydra's sweeper
-            override = parser.parse_override(f"{key}={value}")
-            sweep[key] = list(override.sweep_string_iterator()) if override.is_sweep_override() else [str(value)]
-            swept.append(override)
-            if key.endswith("_target_"):
-                for target in sweep[key]:
-                    check_targets({"_target_": target}, key.rsplit(".", 1)[0])
-        # Every swept value (command line and the experiment's sweeper params) is checked now,
-        # not when its job comes up: a config group's options by composing, a field's values by
-        # merging them into the typed config. So the sweeper need not check them again.
-        loader = GlobalHydra.instance().config_loader()
-        for override in swept:
-            key = override.get_key_element().lstrip("+~")
-            position = next((i for i, line in enumerate(first) if line.lstrip("+~").startswith(f"{key}=")), None)
-            prefix = first[position].split("=", 1)[0] if position is not None else key
-            if loader.get_group_options(key):
-                rest = first if position is None else [*first[:position], *first[position + 1 :]]
-                for value in sweep[key]:
-                    try:
-                        composed([*rest, f"{prefix}={value}"])
-                    except ConfigError as exc:
-                        raise ConfigError(key, f"{value!r}: {str(exc).split(': ', 1)[1]}") from None
-            elif not prefix.startswith("+") and override.is_sweep_override():
-                for element in override.sweep_iterator():
-                    try:
-                        OmegaConf.update(copy.deepcopy(cfg), key, element, merge=True)
-                    except OmegaConfBaseException as exc:
-                        raise ConfigError(key, str(exc).splitlines()[0]) from None
+            line = _Line(f"{key}={value}", parser.parse_override(f"{key}={value}"))
+            if line.parsed.is_sweep_override():
+                sweep[key] = list(line.parsed.sweep_string_iterator())
+                elements[key] = list(line.parsed.sweep_iterator())
+            else:
+                sweep[key], elements[key] = [str(value)], [line.parsed.value()]
+            for element in elements[key]:
+                check_targets(_nest(key, element))
+            lines.append(line)
+        loader = composer.hydra.config_loader
+        groups = [key for key in sweep if loader.get_group_options(key)]
+        # Every combination of swept config-group options is composed and checked now (an option
+        # may bring its own callbacks or logging), not when its job comes up.
+        composed: dict[tuple[str, ...], Any] = {}
+        for combo in itertools.product(*(sweep[k] for k in groups)):
+            chosen = dict(zip(groups, combo, strict=True))
+            if combo != tuple(sweep[k][0] for k in groups):
+                try:
+                    composed[combo] = compose(chosen)
+                except ConfigError as exc:
+                    shown = ", ".join(f"{k}={v}" for k, v in chosen.items())
+                    raise ConfigError(exc.field, f"{str(exc).split(': ', 1)[1]} (with {shown})") from None
+                check_config(composed[combo])
+            else:
+                composed[combo] = cfg
+        resolved: dict[str, Any] = {}
+        if validate and not hargs.shows:
+            resolved = resolve(cfg, multirun=hargs.multirun)
+            check_run_config(resolved)
+            for job_cfg in composed.values():
+                if job_cfg is not cfg:
+                    check_run_config(resolve(job_cfg, multirun=True))
+            _check_swept_values(cfg, composed, groups, sweep, elements, lines)
     keys = list(sweep)
     jobs = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(sweep[k] for k in keys))] or [{}]
     base_episodes = int(cfg.episodes)
     total = sum(int(job.get("episodes", base_episodes)) for job in jobs)
-    return Preflight(config=cfg, sweep=sweep, jobs=jobs, total_episodes=total)
+    # --cfg/--info/--help show the first job's config (Hydra would refuse swept values there).
+    overrides = first_job()[: len(given)] if hargs.shows else [ln.text for ln in given]
+    return Preflight(
+        config=cfg,
+        sweep=sweep,
+        jobs=jobs,
+        total_episodes=total,
+        args=hargs,
+        overrides=overrides,
+        multirun=hargs.multirun,
+        resolved=resolved,
+    )
+
+
+def _multirun_mode(cfg: Any) -> bool:
+    from hydra.types import RunMode
+
+    return cfg.hydra.get("mode") == RunMode.MULTIRUN
+
+
+def _check_swept_values(
+    cfg: Any,
+    composed: Mapping[tuple[str, ...], Any],
+    groups: Sequence[str],
+    sweep: Mapping[str, list[str]],
+    elements: Mapping[str, list[Any]],
+    lines: Sequence[_Line],
+) -> None:
+    """Check every value swept over a field, before any job starts.
+
+    Values of ``scenario.*``/``llm.*`` fields are checked in every combination with each other and
+    with the swept config groups (one env or policy setting may be valid only with another);
+    other fields value by value.
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from alignsim.conf.validate import _plain, _resolution_error, check_llm, check_scalars, check_scenario
+
+    prefix = {ln.key: ln.prefix for ln in lines}
+    values = [k for k in sweep if k not in groups and not k.startswith("hydra")]
+    structural = [k for k in values if k.startswith(("scenario.", "llm."))]
+    scalar = [k for k in values if k not in structural]
+
+    def task_with(base: Any, assignments: Mapping[str, Any]) -> dict[str, Any]:
+        """The job's own fields, resolved, with ``assignments`` merged as Hydra merges overrides (typed)."""
+        job = copy.deepcopy(base)
+        try:
+            for key, value in assignments.items():
+                OmegaConf.update(job, key, value, merge=True, force_add=prefix.get(key, "").startswith("+"))
+            return {str(k): _plain(job[k]) for k in job if k != "hydra"}
+        except OmegaConfBaseException as exc:
+            raise _resolution_error(exc) from None
+
+    if structural:
+        for combo in itertools.product(*(range(len(elements[k])) for k in structural)):
+            for group_combo, base in composed.items():
+                assignments = {k: elements[k][i] for k, i in zip(structural, combo, strict=True)}
+                try:
+                    resolved = task_with(base, assignments)
+                    check_llm(resolved)
+                    check_scenario(resolved)
+                except ConfigError as exc:
+                    chosen = {
+                        **dict(zip(groups, group_combo, strict=True)),
+                        **{k: str(v) for k, v in assignments.items()},
+                    }
+                    shown = ", ".join(f"{k}={v}" for k, v in chosen.items())
+                    raise ConfigError(exc.field, f"{str(exc).split(': ', 1)[1]} (with {shown})") from None
+    for key in scalar:
+        for element in elements[key]:
+            try:
+                check_scalars(task_with(cfg, {key: element}))
+            except ConfigError as exc:
+                raise ConfigError(exc.field, f"{str(exc).split(': ', 1)[1]} (with {key}={element})") from None
 
 
 def sweep_name(pre: Preflight, overrides: Sequence[str]) -> str:
@@ -364,7 +461,10 @@ def aggregate(
             continue
         summaries = [summary for _, summary in read_each(find_summaries(job / "episodes"), read_summary, bad)]
         finished = [s for s in summaries if s.status != "failed"]
-        ran_on = _job_record(job / "job.json", bad)
+        record = job / "job.json"
+        ran_on = _job_record(record, bad)
+        # job.json is written when a job ends: completed, or failed with its error; none yet: unfinished.
+        status = str(ran_on.get("status", "completed")) if record.exists() else "unfinished"
         row: dict[str, Any] = {"job": job.name, **_override_columns(overrides)}
         row.update(
             scenario=(cfg.get("scenario") or {}).get("id"),
@@ -373,7 +473,9 @@ def aggregate(
             episodes_expected=expected,
             episodes_done=len(finished),
             episodes_failed=len(summaries) - len(finished),
-            complete=len(finished) >= expected,
+            complete=status != "failed" and expected >= 1 and len(finished) >= expected,
+            status=status,
+            error=ran_on.get("error"),
             steps_mean=round(sum(s.steps for s in finished) / len(finished), 2) if finished else None,
             llm_calls=sum(sum(s.llm_calls.values()) for s in summaries),
             tokens=sum(sum(s.tokens.values()) for s in summaries),

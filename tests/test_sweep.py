@@ -52,7 +52,11 @@ def test_preflight_expands_the_grid_from_command_line_and_experiment() -> None:
 
 def test_targets_outside_the_allow_list_fail_naming_the_field() -> None:
     check_targets({"hydra": {"callbacks": {"ok": {"_target_": "alignsim.sweep.AggregateResults"}}}})
-    check_targets({"hydra": {"launcher": {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher"}}})
+    check_targets(
+        {"hydra": {"launcher": {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"}}}
+    )
+    with pytest.raises(ConfigError, match="not on the allow-list"):  # exact names, never a prefix
+        check_targets({"hydra": {"launcher": {"_target_": "hydra_plugins.hydra_joblib_launcher.x.JoblibLauncher"}}})
     with pytest.raises(ConfigError, match=r"hydra\.callbacks\.evil\._target_: 'os\.system'"):
         check_targets({"hydra": {"callbacks": {"evil": {"_target_": "os.system"}}}})
     with pytest.raises(ConfigError, match=r"handlers\.h\.\(\)"):

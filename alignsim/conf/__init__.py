@@ -21,7 +21,13 @@ __all__ = ["LLMConfig", "RunConfig", "ScenarioConfig", "SeatConfig", "register_c
 
 @dataclass
 class SeatConfig:
-    """Which policy fills the seats of one seating key (a role, an agent id, or ``*``)."""
+    """Which policy fills the seats of one seating key (a role, an agent id, or ``*``).
+
+    The shape of each entry of ``ScenarioConfig.seating``. The entries are stored untyped, so an
+    override can add one that the scenario lacks (``scenario.seating.traitor.kwargs.model=M``):
+    an entry without ``policy`` takes the ``"*"`` seat's policy, kwargs and focal flag
+    (``ScenarioSpec.from_dict`` checks the fields).
+    """
 
     policy: str = MISSING
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -35,7 +41,8 @@ class ScenarioConfig:
     id: str = MISSING
     env_id: str = MISSING
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    seating: dict[str, SeatConfig] = field(default_factory=dict)
+    seating: dict[str, Any] = field(default_factory=dict)
+    """Seating key -> ``{policy, kwargs, focal}`` (see :class:`SeatConfig`)."""
     description: str = ""
 
 
@@ -64,7 +71,8 @@ class RunConfig:
     episodes: int = 1
     """Episodes to play (episode indices 0..episodes-1)."""
     out_dir: Optional[str] = None  # noqa: UP045
-    """Where logs go; defaults to Hydra's output directory."""
+    """Where everything goes: logs, ``run.log`` and Hydra's ``.hydra/`` (Hydra's run folder follows it);
+    in a multirun, the sweep's folder (each job in its own subfolder). Default: Hydra's output folder."""
     flush: str = "event"
     """``event``: every action's events reach the OS before the next action; ``episode``: buffered."""
     fsync: bool = False
@@ -132,7 +140,7 @@ def register_configs() -> None:
             id=data["id"],
             env_id=data["env_id"],
             env_kwargs=data["env_kwargs"],
-            seating={k: SeatConfig(**v) for k, v in data["seating"].items()},
+            seating=data["seating"],
             description=data["description"],
         )
         store.store(group=f"scenario/{family}", name=name, node=node)

@@ -10,15 +10,17 @@ each game shapes them differently.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, TypeVar
 
+import msgspec
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
-from alignsim.errors import ConfigError
+from alignsim.errors import ConfigError, did_you_mean
 from alignsim.limits import check_env_kwargs
 from alignsim.record import schema as ev
 
@@ -28,11 +30,20 @@ Config = TypeVar("Config")
 
 
 def config_from_kwargs(cls: type[Config], game: str, kwargs: Mapping[str, Any]) -> Config:
-    """``cls(**kwargs)`` for an env's dataclass config; an unknown name fails first, listing the known ones."""
+    """``cls(**kwargs)`` for an env's dataclass config; an unknown name fails first, listing the known ones,
+    then a value of the wrong type (checked against the field's annotation), before the config's own checks."""
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(kwargs) - known)
     if unknown:
-        raise ConfigError(unknown[0], f"not a parameter of {game}; parameters are: {', '.join(sorted(known))}")
+        raise ConfigError(
+            unknown[0],
+            f"not a parameter of {game}{did_you_mean(unknown[0], known)}; parameters are: {', '.join(sorted(known))}",
+        )
+    # Sizes and nesting first: a type check walks the value, and must not walk a huge one.
+    check_env_kwargs(game, kwargs)
+    hints = typing.get_type_hints(cls)
+    for name, value in kwargs.items():
+        _check_type(name, value, hints[name])
     return cls(**kwargs)
 
 
@@ -44,6 +55,35 @@ def check_limits(config: Any, game: str) -> None:
     ``n_players=10**9`` fails at once instead of exhausting memory.
     """
     check_env_kwargs(game, {f.name: getattr(config, f.name) for f in fields(config)})
+
+
+def _check_type(name: str, value: Any, hint: Any) -> None:
+    """ConfigError unless ``value`` fits the annotation ``hint`` (strictly: no "3" for an int, no 1 for a bool)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if typing.get_origin(hint) is typing.Literal:
+        choices = [repr(c) for c in typing.get_args(hint)]
+        if value not in typing.get_args(hint):
+            listed = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
+            hint_text = did_you_mean(value, typing.get_args(hint))
+            raise ConfigError(name, f"must be {listed}, got {value!r}{hint_text}")
+        return
+    simple = {int: "an integer", bool: "true or false", str: "a text", float: "a number"}
+    if hint in simple:
+        fits = isinstance(value, hint) and (hint is bool or not isinstance(value, bool))
+        if hint is float:
+            fits = isinstance(value, int | float) and not isinstance(value, bool)
+        if not fits:
+            raise ConfigError(name, f"must be {simple[hint]}, got {value!r}")
+        return
+    try:
+        msgspec.convert(value, type=hint, strict=True)
+    except msgspec.ValidationError as exc:
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ConfigError(name, f"{exc} (value: {shown})".replace("Expected", "expected", 1)) from None
+    except TypeError:
+        return  # an annotation msgspec cannot check; the config's own __post_init__ still runs
 
 
 class AlignsimAECEnv(AECEnv):

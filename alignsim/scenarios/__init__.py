@@ -21,6 +21,8 @@ from alignsim.registry import SpecRegistry
 __all__ = ["ScenarioSpec", "SeatSpec", "get", "ids", "register", "resolve_seating"]
 
 _SCENARIO_ID = re.compile(r"^[a-z0-9_]+/[a-z0-9_.-]+-v\d+$")
+MISSING_VALUE = "???"
+"""How OmegaConf shows a value that was never set."""
 
 
 @dataclass(frozen=True)
@@ -65,28 +67,59 @@ class ScenarioSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScenarioSpec:
-        """Build from plain data (e.g. a Hydra ``scenario`` node); errors name the field."""
+        """Build from plain data (e.g. a Hydra ``scenario`` node); errors name the field.
+
+        A seat with no ``policy`` (one that an override such as
+        ``scenario.seating.traitor.kwargs.model=M`` created) takes the policy, arguments and
+        focal flag of the ``"*"`` seat that would otherwise place those players, its own
+        ``kwargs`` on top.
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError("scenario", f"must be a mapping, got {data!r}")
         for key in ("id", "env_id", "seating"):
-            if key not in data or data[key] in (None, ""):
+            if key not in data or data[key] in (None, "", MISSING_VALUE):
                 raise ConfigError(f"scenario.{key}", "is required")
         unknown = set(data) - {"id", "env_id", "env_kwargs", "seating", "description"}
         if unknown:
             raise ConfigError(f"scenario.{sorted(unknown)[0]}", "unknown field")
-        seating = {}
+        if not isinstance(data["id"], str) or not _SCENARIO_ID.match(data["id"]):
+            raise ConfigError(
+                "scenario.id", f"{data['id']!r} must look like 'family/name-vN' (e.g. 'traitors/my-game-v0')"
+            )
+        if not isinstance(data.get("env_kwargs") or {}, Mapping):
+            raise ConfigError("scenario.env_kwargs", f"must be a mapping, got {data['env_kwargs']!r}")
+        if not isinstance(data["seating"], Mapping) or not data["seating"]:
+            raise ConfigError("scenario.seating", "must map roles, player ids or '*' to seats")
+        raw = {}
         for key, seat in dict(data["seating"]).items():
             if isinstance(seat, str):
                 seat = {"policy": seat}
-            seat = dict(seat)
-            if not seat.get("policy"):
-                raise ConfigError(f"scenario.seating.{key}.policy", "is required")
+            if not isinstance(seat, Mapping):
+                raise ConfigError(f"scenario.seating.{key}", f"must be a mapping (policy, kwargs, focal), got {seat!r}")
             bad = set(seat) - {"policy", "kwargs", "focal"}
             if bad:
-                raise ConfigError(f"scenario.seating.{key}.{sorted(bad)[0]}", "unknown field")
-            seating[key] = SeatSpec(
-                policy=seat["policy"],
-                kwargs=MappingProxyType(dict(seat.get("kwargs") or {})),
-                focal=bool(seat.get("focal", False)),
-            )
+                raise ConfigError(f"scenario.seating.{key}.{sorted(bad)[0]}", "unknown field (policy, kwargs, focal)")
+            if not isinstance(seat.get("kwargs") or {}, Mapping):
+                raise ConfigError(f"scenario.seating.{key}.kwargs", f"must be a mapping, got {seat['kwargs']!r}")
+            if seat.get("focal") is not None and not isinstance(seat["focal"], bool):
+                raise ConfigError(f"scenario.seating.{key}.focal", f"must be true or false, got {seat['focal']!r}")
+            raw[str(key)] = dict(seat)
+        cover = raw.get("*", {})
+        seating = {}
+        for key, seat in raw.items():
+            policy = seat.get("policy")
+            kwargs = dict(seat.get("kwargs") or {})
+            focal = seat.get("focal")
+            if policy in (None, "", MISSING_VALUE):
+                inherited = cover.get("policy")
+                if key == "*" or inherited in (None, "", MISSING_VALUE):
+                    raise ConfigError(f"scenario.seating.{key}.policy", "is required (no '*' seat to take it from)")
+                policy = inherited
+                kwargs = {**dict(cover.get("kwargs") or {}), **kwargs}
+                focal = cover.get("focal") if focal is None else focal
+            if not isinstance(policy, str):
+                raise ConfigError(f"scenario.seating.{key}.policy", f"must be a policy name, got {policy!r}")
+            seating[key] = SeatSpec(policy=policy, kwargs=MappingProxyType(kwargs), focal=bool(focal))
         return cls(
             id=data["id"],
             env_id=data["env_id"],

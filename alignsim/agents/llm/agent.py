@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from gymnasium import spaces
 
-from alignsim.agents.llm.backends import PROVIDERS, BackendPool
+from alignsim.agents.llm.backends import BackendPool, check_backend_options, check_model
 from alignsim.agents.llm.memory import AgentMemory
 from alignsim.agents.llm.prompting import defuse, looks_like_injection
 from alignsim.agents.llm.turns import GAMES, Ask, Seat, TurnOptions, game_module
@@ -28,6 +28,7 @@ from alignsim.agents.llm.wrappers import CachedBackend
 from alignsim.agents.policy import BasePolicy, Decision
 from alignsim.errors import ConfigError
 from alignsim.record import schema as ev
+from alignsim.validation import check_bool, check_choice, check_int, check_keys, check_number, check_writable
 
 SHARED_BACKENDS = BackendPool()
 """Backends shared by every LLMAgent in the process that names the same model and options."""
@@ -44,6 +45,55 @@ MEMORY_DEFAULTS: dict[str, Any] = {
 def release_backends() -> None:
     """Close every shared backend (frees model memory)."""
     SHARED_BACKENDS.close()
+
+
+SAMPLING_PARAMS = ("temperature", "top_p")
+EMBEDDERS = ("lexical", "minilm")
+
+
+def check_options(
+    model: Any = "transformers/embedded",
+    params: Any = None,
+    backend_options: Any = None,
+    cache: Any = None,
+    max_reasks: Any = 2,
+    reasoning: Any = True,
+    message_tokens: Any = 40,
+    thought_tokens: Any = 24,
+    window: Any = 48,
+    memory: Any = None,
+    backend: Any = None,
+) -> None:
+    """Check :class:`LLMAgent`'s arguments with no side effect (no model loaded, no file created).
+
+    Raises ConfigError naming the argument (``params.temperature``, ``memory.k``,
+    ``backend_options.faults``, ...). Paths (``cache``, ``memory.path``) must be writable.
+    """
+    if backend is None:
+        check_model(model)
+        check_backend_options(model, backend_options)
+    params = check_keys(params, "params", SAMPLING_PARAMS, what="sampling parameter")
+    if "temperature" in params:
+        check_number(params["temperature"], "params.temperature", minimum=0.0)
+    if "top_p" in params:
+        check_number(params["top_p"], "params.top_p", above=0.0, maximum=1.0)
+    if cache is not None:
+        check_writable(cache, "cache", folder=False)
+    check_int(max_reasks, "max_reasks", minimum=0)
+    check_bool(reasoning, "reasoning")
+    for name, value in (("message_tokens", message_tokens), ("thought_tokens", thought_tokens), ("window", window)):
+        check_int(value, name, minimum=1)
+    memory = check_keys(memory, "memory", MEMORY_DEFAULTS, what="memory option")
+    if memory.get("path") is not None:
+        check_writable(memory["path"], "memory.path", folder=False)
+    if "embedder" in memory:
+        check_choice(memory["embedder"], "memory.embedder", EMBEDDERS)
+    if "k" in memory:
+        check_int(memory["k"], "memory.k", minimum=0)
+    if "namespace" in memory and not (isinstance(memory["namespace"], str) and memory["namespace"]):
+        raise ConfigError("memory.namespace", f"must be a non-empty string, got {memory['namespace']!r}")
+    if "reflect" in memory:
+        check_bool(memory["reflect"], "memory.reflect")
 
 
 class LLMAgent(BasePolicy):
@@ -67,6 +117,8 @@ class LLMAgent(BasePolicy):
 
     name = "llm"
     uses_llm: ClassVar[bool] = True
+    check_kwargs = staticmethod(check_options)
+    """Validates the arguments without building anything (see ``alignsim.run.validate_scenario``)."""
     supported_envs = tuple(GAMES)
 
     def __init__(
@@ -83,21 +135,23 @@ class LLMAgent(BasePolicy):
         memory: Mapping[str, Any] | None = None,
         backend: Backend | None = None,
     ) -> None:
-        provider, _, model_name = model.partition("/")
-        if backend is None and (provider not in PROVIDERS or not model_name):
-            raise ConfigError("model", f"{model!r} is not 'provider/model' with provider in {sorted(PROVIDERS)}")
+        check_options(
+            model=model,
+            params=params,
+            backend_options=backend_options,
+            cache=cache,
+            max_reasks=max_reasks,
+            reasoning=reasoning,
+            message_tokens=message_tokens,
+            thought_tokens=thought_tokens,
+            window=window,
+            memory=memory,
+            backend=backend,
+        )
         params = dict(params or {})
-        unknown = set(params) - {"temperature", "top_p"}
-        if unknown:
-            raise ConfigError("params", f"unknown sampling parameters {sorted(unknown)} (temperature, top_p)")
         self.temperature = float(params.get("temperature", 0.7))
         self.top_p = float(params.get("top_p", 0.95))
         memory_config = {**MEMORY_DEFAULTS, **dict(memory or {})}
-        unknown = set(memory_config) - set(MEMORY_DEFAULTS)
-        if unknown:
-            raise ConfigError("memory", f"unknown memory options {sorted(unknown)} ({', '.join(MEMORY_DEFAULTS)})")
-        if max_reasks < 0:
-            raise ConfigError("max_reasks", "must be >= 0")
         self.model = backend.model_id if backend is not None else model
         self.backend_options = dict(backend_options or {})
         self.cache = cache

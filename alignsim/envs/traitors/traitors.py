@@ -289,6 +289,7 @@ class TraitorsConfig:
             )
         if self.topics is not None:
             need(len(self.topics) > 0, "topics", "must not be empty")
+            need(all(str(t).strip() for t in self.topics), "topics", "every topic must be a non-empty text")
         if self.briefings is not None:
             unknown = set(self.briefings) - set(_ROLE_CODE)
             need(not unknown, "briefings", f"keys must be roles (faithful, traitor), got {sorted(unknown)}")

@@ -7,32 +7,37 @@ install when they are missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from alignsim.agents.llm.types import Backend
-from alignsim.errors import ConfigError
+from alignsim.errors import ConfigError, did_you_mean
+from alignsim.validation import check_choice, check_int, check_keys, check_number
 
 
 def _mock(model: str, **kwargs: Any) -> Backend:
+    """Deterministic scripted stand-in (no model), with fault injection: for tests and dry runs."""
     from alignsim.agents.llm.backends.mock import MockBackend
 
     return MockBackend(name=model, **kwargs)
 
 
 def _transformers(model: str, **kwargs: Any) -> Backend:
+    """Hugging Face transformers in this process: the embedded model or a local model folder."""
     from alignsim.agents.llm.backends.transformers import TransformersBackend
 
     return TransformersBackend(model=model, **kwargs)
 
 
 def _vllm(model: str, **kwargs: Any) -> Backend:
+    """vLLM's offline engine in this process (extra [vllm])."""
     from alignsim.agents.llm.backends.vllm import VLLMBackend
 
     return VLLMBackend(model=model, **kwargs)
 
 
 def _openai(model: str, **kwargs: Any) -> Backend:
+    """Any OpenAI-compatible server (vllm serve, transformers serve, llama.cpp, hosted APIs)."""
     from alignsim.agents.llm.backends.openai import OpenAIBackend
 
     return OpenAIBackend(model=model, **kwargs)
@@ -44,6 +49,110 @@ PROVIDERS: dict[str, Callable[..., Backend]] = {
     "vllm": _vllm,
     "openai": _openai,
 }
+
+
+def _mock_options(options: Mapping[str, Any]) -> None:
+    from alignsim.agents.llm.backends.mock import FAULT_KINDS
+
+    check_keys(options, "", ("faults", "fault_kinds", "script"))
+    if "faults" in options:
+        check_number(options["faults"], "faults", minimum=0.0, maximum=1.0)
+    kinds = options.get("fault_kinds", FAULT_KINDS)
+    if isinstance(kinds, str) or not isinstance(kinds, Sequence) or not kinds:
+        raise ConfigError("fault_kinds", f"must be a non-empty list of {', '.join(FAULT_KINDS)}, got {kinds!r}")
+    for kind in kinds:
+        check_choice(kind, "fault_kinds", FAULT_KINDS)
+    script = options.get("script")
+    if script is not None and (
+        isinstance(script, str) or not isinstance(script, Sequence) or not all(isinstance(t, str) for t in script)
+    ):
+        raise ConfigError("script", "must be a list of answer texts")
+
+
+def _transformers_options(options: Mapping[str, Any]) -> None:
+    check_keys(options, "", ("device", "dtype", "max_batch", "threads", "prefix_cache_tokens"))
+    if "device" in options and not (isinstance(options["device"], str) and options["device"]):
+        raise ConfigError("device", f"must name a torch device (cpu, cuda, cuda:1, mps), got {options['device']!r}")
+    if "dtype" in options:
+        check_choice(options["dtype"], "dtype", TORCH_DTYPES)
+    if "max_batch" in options:
+        check_int(options["max_batch"], "max_batch", minimum=1)
+    if options.get("threads") is not None:
+        check_int(options["threads"], "threads", minimum=1)
+    if "prefix_cache_tokens" in options:
+        check_int(options["prefix_cache_tokens"], "prefix_cache_tokens", minimum=0)
+
+
+def _openai_options(options: Mapping[str, Any]) -> None:
+    known = ("base_url", "api_key", "concurrency", "attempts", "backoff_s", "timeout_s", "choice_mode")
+    check_keys(options, "", known)
+    base_url = options.get("base_url")
+    if base_url is not None and not (isinstance(base_url, str) and base_url.startswith(("http://", "https://"))):
+        raise ConfigError("base_url", f"must be an http:// or https:// URL, got {base_url!r}")
+    if options.get("api_key") is not None and not isinstance(options["api_key"], str):
+        raise ConfigError("api_key", "must be a string")
+    for name in ("concurrency", "attempts"):
+        if name in options:
+            check_int(options[name], name, minimum=1)
+    if "backoff_s" in options:
+        check_number(options["backoff_s"], "backoff_s", minimum=0.0)
+    if "timeout_s" in options:
+        check_number(options["timeout_s"], "timeout_s", above=0.0)
+    if "choice_mode" in options:
+        check_choice(options["choice_mode"], "choice_mode", ("prompt", "structured"))
+
+
+VLLM_REFUSED = (
+    "trust_remote_code",
+    "worker_cls",
+    "worker_extension_cls",
+    "hf_overrides",
+    "distributed_executor_backend",
+)
+"""vLLM engine options that name code to import or run; a config may not set them."""
+
+
+def _vllm_options(options: Mapping[str, Any]) -> None:
+    if not isinstance(options, Mapping):
+        raise ConfigError("", f"must be a mapping of engine options, got {options!r}")
+    for name in options:
+        if name in VLLM_REFUSED:
+            raise ConfigError(str(name), "names code for vLLM to import or run; a config may not set it")
+
+
+TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
+OPTION_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
+    "mock": _mock_options,
+    "transformers": _transformers_options,
+    "vllm": _vllm_options,
+    "openai": _openai_options,
+}
+"""Per provider: checks its ``backend_options`` without building the backend (no model, no server)."""
+
+
+def check_model(spec: Any) -> tuple[str, str]:
+    """``provider/model`` with a known provider; ConfigError (field ``model``) otherwise."""
+    if not isinstance(spec, str):
+        raise ConfigError("model", f"must be 'provider/model', got {spec!r}")
+    provider, _, model = spec.partition("/")
+    if provider not in PROVIDERS or not model:
+        hint = did_you_mean(provider, PROVIDERS) if provider not in PROVIDERS else ""
+        raise ConfigError(
+            "model",
+            f"{spec!r} is not 'provider/model' with provider in {sorted(PROVIDERS)}{hint}; "
+            "see `alignsim list backends`",
+        )
+    return provider, model
+
+
+def check_backend_options(spec: str, options: Mapping[str, Any] | None) -> None:
+    """Check ``backend_options`` for the provider of ``spec``: ConfigError with a field relative to them."""
+    provider, _ = check_model(spec)
+    try:
+        OPTION_CHECKS[provider](options or {})
+    except ConfigError as exc:
+        field = "backend_options" + (f".{exc.field}" if exc.field else "")
+        raise ConfigError(field, str(exc).split(": ", 1)[1]) from None
 
 
 def make_backend(spec: str, **kwargs: Any) -> Backend:
@@ -75,4 +184,4 @@ class BackendPool:
         self._backends.clear()
 
 
-__all__ = ["PROVIDERS", "BackendPool", "make_backend"]
+__all__ = ["PROVIDERS", "BackendPool", "check_backend_options", "check_model", "make_backend"]
