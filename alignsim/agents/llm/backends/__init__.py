@@ -1,5 +1,5 @@
 """Backends addressed as ``provider/model``: ``mock/scripted``, ``transformers/embedded``,
-``transformers/<folder>``, ``vllm/<folder>``, ``openai/<model>``.
+``transformers/<folder>``, ``vllm/<folder>``, ``openai/<model>``, ``inspect/<inspect model>``.
 
 Providers import their heavy dependencies only when first used, and say which extra to
 install when they are missing.
@@ -38,11 +38,18 @@ def _openai(model: str, **kwargs: Any) -> Backend:
     return OpenAIBackend(model=model, **kwargs)
 
 
+def _inspect(model: str, **kwargs: Any) -> Backend:
+    from alignsim.agents.llm.backends.inspect import InspectBackend
+
+    return InspectBackend(model=model, **kwargs)
+
+
 PROVIDERS: dict[str, Callable[..., Backend]] = {
     "mock": _mock,
     "transformers": _transformers,
     "vllm": _vllm,
     "openai": _openai,
+    "inspect": _inspect,
 }
 
 
