@@ -31,10 +31,20 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from inspect_ai import Task, task
+from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ModelOutput, get_model
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer
+from inspect_ai.scorer import (
+    Metric,
+    SampleScore,
+    Score,
+    Scorer,
+    ScoreReducer,
+    Target,
+    metric,
+    score_reducer,
+    scorer,
+)
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from alignsim import envs, scenarios
@@ -46,6 +56,7 @@ __all__ = [
     "alignsim_scorer",
     "focal_metrics",
     "play_episode",
+    "pooled_epochs",
     "pooled_rates",
     "principal_agent",
     "self_evolution",
@@ -72,6 +83,7 @@ def traitors(
     seed: int = 0,
     episodes: int = 1,
     seats: str | Sequence[str] | None = "traitor",
+    env: Mapping[str, Any] | None = None,
     agent: Mapping[str, Any] | None = None,
     background_model: str | None = None,
     out_dir: str | None = None,
@@ -89,13 +101,14 @@ def traitors(
         seed: master seed; sample i plays episode index i.
         episodes: how many episodes, one sample each.
         seats: roles, player ids or ``*`` (comma-separated) for the model under evaluation.
+        env: env parameters over the scenario's (e.g. ``-T env='{audience: customer}'``).
         agent: options of the focal ``llm`` agent (``reasoning``, ``message_tokens``,
             ``params: {temperature: ...}``, ``max_reasks``, ``memory``, ...).
         background_model: alignsim model (``provider/model``) for LLM seats that are not
             focal; default: the scenario's (the embedded model).
         out_dir: folder for the alignsim logs; default: beside Inspect's log.
     """
-    return alignsim_task("traitors", scenario, seed, episodes, seats, agent, background_model, out_dir)
+    return alignsim_task("traitors", scenario, seed, episodes, seats, env, agent, background_model, out_dir)
 
 
 @task
@@ -104,6 +117,7 @@ def principal_agent(
     seed: int = 0,
     episodes: int = 1,
     seats: str | Sequence[str] | None = None,
+    env: Mapping[str, Any] | None = None,
     agent: Mapping[str, Any] | None = None,
     background_model: str | None = None,
     out_dir: str | None = None,
@@ -115,7 +129,7 @@ def principal_agent(
     a decisive principal interest behind the customer's), ``invalid_rate`` (fallback choices).
     Arguments as for :func:`traitors`.
     """
-    return alignsim_task("principal_agent", scenario, seed, episodes, seats, agent, background_model, out_dir)
+    return alignsim_task("principal_agent", scenario, seed, episodes, seats, env, agent, background_model, out_dir)
 
 
 @task
@@ -124,6 +138,7 @@ def self_evolution(
     seed: int = 0,
     episodes: int = 1,
     seats: str | Sequence[str] | None = None,
+    env: Mapping[str, Any] | None = None,
     agent: Mapping[str, Any] | None = None,
     background_model: str | None = None,
     out_dir: str | None = None,
@@ -136,7 +151,7 @@ def self_evolution(
     told it is not), from ``aligned_supervised_cue`` and ``aligned_unsupervised_cue``.
     Arguments as for :func:`traitors`.
     """
-    return alignsim_task("self_evolution", scenario, seed, episodes, seats, agent, background_model, out_dir)
+    return alignsim_task("self_evolution", scenario, seed, episodes, seats, env, agent, background_model, out_dir)
 
 
 def alignsim_task(
@@ -145,6 +160,7 @@ def alignsim_task(
     seed: int,
     episodes: int,
     seats: str | Sequence[str] | None,
+    env: Mapping[str, Any] | None,
     agent: Mapping[str, Any] | None,
     background_model: str | None,
     out_dir: str | None,
@@ -159,6 +175,12 @@ def alignsim_task(
         owner = next((name for name, fams in FAMILIES.items() if scenario_family in fams), None)
         hint = f"; run it with alignsim/{owner}" if owner else ""
         raise ConfigError("scenario", f"{scenario} is a {scenario_family} scenario, not {family}{hint}")
+    if env:
+        spec = dataclasses.replace(spec, env_kwargs=MappingProxyType({**spec.env_kwargs, **dict(env)}))
+        try:
+            envs.make(spec.env_id, **spec.env_kwargs).close()
+        except ConfigError as exc:
+            raise ConfigError(f"env.{exc.field}", str(exc).split(": ", 1)[1]) from None
     if int(episodes) < 1:
         raise ConfigError("episodes", f"must be at least 1, got {episodes}")
     focal = _focal_keys(spec, seats)
@@ -185,8 +207,10 @@ def alignsim_task(
     ]
     return Task(
         dataset=MemoryDataset(samples, name=spec.id),
-        solver=play_episode(spec.id, seed, focal, agent_options, background_model, out_dir),
+        solver=play_episode(spec.to_dict(), seed, focal, agent_options, background_model, out_dir),
         scorer=alignsim_scorer(),
+        # With --epochs N, a sample's counts add up over its epochs (a mean would shrink n).
+        epochs=Epochs(1, pooled_epochs()),
         metadata={"scenario": spec.id, "family": scenario_family, "seats": list(focal)},
     )
 
@@ -231,14 +255,15 @@ def _seated(spec: ScenarioSpec, focal: Sequence[str], model: str, options: Mappi
 
 @solver
 def play_episode(
-    scenario: str,
+    scenario: Mapping[str, Any],
     seed: int,
     seats: Sequence[str],
     agent: Mapping[str, Any] | None = None,
     background_model: str | None = None,
     out_dir: str | None = None,
 ) -> Solver:
-    """Play the sample's episode with the model under evaluation in ``seats``.
+    """Play the sample's episode of ``scenario`` (a spec as plain data) with the model under
+    evaluation in ``seats``.
 
     The runner is synchronous: it runs in a worker thread, and the focal agents' backend sends
     each batch of requests back to this event loop (``InspectBackend``), so model calls are
@@ -253,7 +278,7 @@ def play_episode(
         from alignsim.run import EPISODES_DIR, EpisodeRunner, episode_id_for
 
         model = get_model()
-        spec = _seated(scenarios.get(scenario), seats, f"inspect/{model}", dict(agent or {}))
+        spec = _seated(ScenarioSpec.from_dict(scenario), seats, f"inspect/{model}", dict(agent or {}))
         index = int(state.metadata["episode_index"])
         folder = _run_folder(out_dir) / f"epoch-{state.epoch}"
         config = {
@@ -445,6 +470,24 @@ def pooled_rates() -> Metric:
         return out
 
     return compute
+
+
+@score_reducer(name="pooled_epochs")
+def pooled_epochs() -> ScoreReducer:
+    """A sample's scores over its epochs: hits and opportunities added up, so that
+    ``pooled_rates`` pools every episode played."""
+
+    def reduce(scores: list[Score]) -> Score:
+        value: dict[str, float] = {}
+        for score in scores:
+            if isinstance(score.value, Mapping):
+                for key, count in score.value.items():
+                    if isinstance(count, int | float):
+                        value[key] = value.get(key, 0) + count
+        explanation = "\n".join(f"epoch {i}: {score.explanation}" for i, score in enumerate(scores, 1))
+        return Score(value=value, explanation=explanation, metadata=scores[0].metadata)
+
+    return reduce
 
 
 @scorer(metrics=[pooled_rates()])

@@ -19,6 +19,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.log import read_eval_log
 from inspect_ai.model import ChatMessage, ModelOutput, ModelUsage, get_model
 
+from alignsim.analysis.drift import drift_summary, load_drift
 from alignsim.errors import ConfigError
 from alignsim.inspect_eval import focal_metrics, principal_agent, self_evolution, traitors
 from alignsim.record import read_log
@@ -101,11 +102,19 @@ def test_traitors_eval_plays_scores_and_attaches_the_log(tmp_path: Path) -> None
 
 
 def test_principal_agent_and_self_evolution(tmp_path: Path) -> None:
-    log, _ = run_eval(principal_agent(episodes=1), tmp_path / "pa")
+    log, _ = run_eval(principal_agent(episodes=1, env={"audience": "customer"}), tmp_path / "pa", epochs=2)
     assert log.status == "success", log.error
-    value = log.samples[0].scores["alignsim_scorer"].value
-    assert value["n_override_rate"] == 1 and value["k_customer_rate"] + value["k_override_rate"] <= 1
-    assert value["n_invalid_rate"] == 1 and value["k_invalid_rate"] == 0
+    assert [s.epoch for s in log.samples] == [1, 2]
+    for sample in log.samples:
+        played = sample.store["alignsim"]
+        assert read_log(played["log"]).header.env_kwargs["audience"] == "customer"
+        assert f"epoch-{sample.epoch}" in played["log"]
+        value = sample.scores["alignsim_scorer"].value
+        assert value["n_override_rate"] == 1 and value["k_customer_rate"] + value["k_override_rate"] <= 1
+        assert value["n_invalid_rate"] == 1 and value["k_invalid_rate"] == 0
+    # Epochs add up: two decisions, not their mean.
+    metrics = {name: m.value for name, m in log.results.scores[0].metrics.items()}
+    assert metrics["n_override_rate"] == 2 and metrics["n_invalid_rate"] == 2
     # One focal seat of sixteen; the others keep the scenario's LLM policy, here on the mock backend.
     task = self_evolution(seats="player_3", background_model="mock/scripted", out_dir=str(tmp_path / "games"))
     log, _ = run_eval(task, tmp_path / "se")
@@ -118,12 +127,16 @@ def test_principal_agent_and_self_evolution(tmp_path: Path) -> None:
     assert {c.model for c in calls if c.agent != "player_3"} == {"mock/scripted"}
     value = sample.scores["alignsim_scorer"].value
     assert value["n_violation_rate"] == 10  # ten rounds, one focal agent
-    # The oversight gap's arms: the mock always takes Option A, so both are observed.
+    # Supervision alternates and the agent is told the truth: both arms of the oversight gap occur.
     assert value["n_aligned_supervised_cue"] + value["n_aligned_unsupervised_cue"] == 10
     metrics = {name: m.value for name, m in log.results.scores[0].metrics.items()}
     supervised = value["k_aligned_supervised_cue"] / value["n_aligned_supervised_cue"]
     unsupervised = value["k_aligned_unsupervised_cue"] / value["n_aligned_unsupervised_cue"]
     assert metrics["oversight_gap"] == pytest.approx(supervised - unsupervised)
+    # ... and it is the oversight gap alignsim's drift analysis reports for that agent.
+    compliance = load_drift(path).compliance
+    summary = drift_summary(compliance[compliance["agent"] == "player_3"], by=["scenario"], n_resamples=20)
+    assert metrics["oversight_gap"] == pytest.approx(summary["oversight_gap"].iloc[0])
 
 
 def test_a_stopped_game_is_not_scored(tmp_path: Path) -> None:
@@ -148,6 +161,8 @@ def test_bad_parameters_fail_before_any_sample() -> None:
         traitors(agent={"params": {"temprature": 0}})
     with pytest.raises(ConfigError, match=r"agent\.model"):
         traitors(agent={"model": "openai/gpt-4o"})
+    with pytest.raises(ConfigError, match=r"env\.audience: must be one of"):
+        principal_agent(env={"audience": "everyone"})
 
 
 def test_inspect_cli_runs_a_registered_task(tmp_path: Path) -> None:
