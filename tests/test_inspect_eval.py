@@ -183,7 +183,10 @@ def test_inspect_cli_runs_a_registered_task(tmp_path: Path) -> None:
         "tiktoken.registry.ENCODINGS['o200k_base'] = tiktoken.Encoding(name='o200k_base', pat_str=r'\\S+|\\s+',"
         " mergeable_ranks={bytes([i]): i for i in range(256)}, special_tokens={})\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]), "NO_COLOR": "1"}
+    # The code under test, without the rest of the checkout: a build's alignsim.egg-info there
+    # would hide the installed distribution, and Inspect names tasks of installed packages only.
+    (site / "alignsim").symlink_to(ROOT / "alignsim", target_is_directory=True)
+    env = {**os.environ, "PYTHONPATH": str(site), "NO_COLOR": "1"}
     inspect = Path(sys.executable).with_name("inspect")
     command = [str(inspect), "eval", "alignsim/traitors", "--model", "mockllm/model", "-T", "seed=5"]
     command += ["-T", "agent={reasoning: false}", "--log-dir", str(tmp_path / "logs"), "--display", "plain"]
