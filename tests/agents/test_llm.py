@@ -252,12 +252,12 @@ def test_llm_agent_validates_its_arguments() -> None:
 
 
 def test_openai_choice_matching() -> None:
-    from alignsim.agents.llm.backends.openai import _match_choice
+    from alignsim.agents.llm.backends.openai import match_choice
 
     options = ("player_1", "player_10", "nobody")
-    assert _match_choice(" player_10.", options) == 1
-    assert _match_choice("I vote for player_1 because...", options) == 0
-    assert _match_choice("player_1 or player_10", options) is None
+    assert match_choice(" player_10.", options) == 1
+    assert match_choice("I vote for player_1 because...", options) == 0
+    assert match_choice("player_1 or player_10", options) is None
 
 
 def test_an_episode_that_started_with_memories_reruns_from_its_snapshot(tmp_path: Path) -> None:

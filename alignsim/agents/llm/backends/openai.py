@@ -82,19 +82,12 @@ class OpenAIBackend:
             return list(await asyncio.gather(*(one(r) for r in requests)))
 
     def _payload(self, request: LLMRequest) -> dict[str, Any]:
-        messages = [dict(m) for m in request.messages]
-        if request.choices is not None and self.choice_mode == "prompt":
-            options = ", ".join(request.choices)
-            messages.append({"role": "user", "content": f"Answer with exactly one of: {options}."})
-        if request.prefill:
-            # Continue an assistant turn; servers that support it treat a trailing
-            # assistant message as the start of the reply.
-            messages.append({"role": "assistant", "content": request.prefill})
+        messages = chat_messages(request, list_choices=self.choice_mode == "prompt")
         params = request.params
         payload: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
-            "max_tokens": params.max_tokens if request.choices is None else 16,
+            "max_tokens": params.max_tokens if request.choices is None else CHOICE_TOKENS,
             "temperature": params.temperature,
             "top_p": params.top_p,
             "seed": params.seed,
@@ -136,7 +129,7 @@ class OpenAIBackend:
             choice = body["choices"][0]
             text = choice["message"].get("content") or ""
             usage = body.get("usage") or {}
-            index = _match_choice(text, request.choices) if request.choices is not None else None
+            index = match_choice(text, request.choices) if request.choices is not None else None
             return LLMResponse(
                 text=text,
                 choice=index,
@@ -153,7 +146,26 @@ class OpenAIBackend:
         )
 
 
-def _match_choice(text: str, choices: tuple[str, ...]) -> int | None:
+CHOICE_TOKENS = 16
+"""Token budget of the answer to a choice request in prompt mode (an option's name, not prose)."""
+
+
+def chat_messages(request: LLMRequest, *, list_choices: bool) -> list[dict[str, str]]:
+    """The chat messages sent for ``request``: its messages, then (with ``list_choices``, for
+    servers without constrained decoding) an instruction naming the options, then the
+    prefill as the start of an assistant turn."""
+    messages = [dict(m) for m in request.messages]
+    if request.choices is not None and list_choices:
+        options = ", ".join(request.choices)
+        messages.append({"role": "user", "content": f"Answer with exactly one of: {options}."})
+    if request.prefill:
+        # Continue an assistant turn; servers that support it treat a trailing
+        # assistant message as the start of the reply.
+        messages.append({"role": "assistant", "content": request.prefill})
+    return messages
+
+
+def match_choice(text: str, choices: tuple[str, ...]) -> int | None:
     """The option the answer names: an exact match, else the only option mentioned as a whole word."""
     answer = text.strip().strip(".!\"'`").strip()
     for k, choice in enumerate(choices):
