@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from alignsim.analysis import crossplay, deception, plots, trust
+from alignsim.analysis.chance import NullSource, drift_headline, principal_agent_chance, traitors_chance
 from alignsim.analysis.drift import analyze_drift
 from alignsim.analysis.frames import Frames, load_frames
 from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
@@ -93,6 +94,14 @@ class AnalysisResult:
     report: Path | None = None
     principal_agent: dict[str, pd.DataFrame] = field(default_factory=dict)
     """Principal-agent tables (:func:`~.principal_agent.analyze_principal_agent`), when such logs are present."""
+    drift_headline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Self-evolution headline statistics beside chance (:func:`~.chance.drift_headline`)."""
+    chance: Any = None
+    """The null-policy source of the chance columns (:class:`~.baselines.NullPlay`), None with ``chance=False``."""
+    chance_configs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The configurations the null policy played: env, parameters, policy, episodes, where they came from."""
+    controls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Known-answer controls found among the logs (:func:`~.controls.controls_report`): PASS / FAIL per control."""
 
     def text(self, *, width: int = 140) -> str:
         """A plain-text digest for the terminal: counts, key metrics with CIs, files."""
@@ -122,26 +131,69 @@ class AnalysisResult:
                     for est, n in zip(key["estimate"], key["n"], strict=True)
                 ]
                 shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
-                lines.append(shown.to_string(index=False))
+                lines.append(_beside_chance(shown, key).to_string(index=False))
             if "pa_tinmen" in self.principal_agent:
                 from alignsim.analysis.principal_agent import text_digest
 
                 lines.append("")
                 lines.append(text_digest(self.principal_agent))
+                rates = self.principal_agent.get("pa_rates", pd.DataFrame())
+                key = rates[rates["metric"].isin(_PA_CHANCE_METRICS)] if "chance" in rates else rates.iloc[:0]
+                if not key.empty:
+                    group = list(rates.columns[: rates.columns.get_loc("metric")])
+                    shown = key[[*group, "metric"]].assign(**{"estimate [95% CI]": _estimates(key)})
+                    lines.append("")
+                    lines.append("Principal-agent rates beside chance (the null policy on the same configuration)")
+                    lines.append(_beside_chance(shown, key).to_string(index=False))
             if self.drift is not None:
                 lines.append("")
                 lines.append(self.drift.text())
+                if not self.drift_headline.empty:
+                    head = self.drift_headline
+                    shown = head[["scenario", "variant", "game", "metric"]].assign(
+                        **{"estimate [95% CI]": _estimates(head)}
+                    )
+                    lines.append("")
+                    lines.append("Self-evolution headline beside chance (the null policy on the same configuration)")
+                    lines.append(_beside_chance(shown, head).to_string(index=False))
+            if not self.controls.empty:
+                from alignsim.analysis.controls import controls_text
+
+                lines.append("")
+                lines.append(controls_text(self.controls))
             if self.files:
                 lines.append("")
                 lines.append(f"wrote {len(self.files)} file(s)" + (f"; report: {self.report}" if self.report else ""))
         return "\n".join(lines)
 
 
+def _estimates(table: pd.DataFrame) -> list[str]:
+    """``estimate [low, high]`` per row (``n/a`` where there is no estimate)."""
+    out = []
+    for est, low, high in zip(table["estimate"], table["ci_low"], table["ci_high"], strict=True):
+        if not np.isfinite(est):
+            out.append("n/a")
+        else:
+            out.append(f"{est:.3f} [{low:.3f}, {high:.3f}]" if np.isfinite(low) and np.isfinite(high) else f"{est:.3f}")
+    return out
+
+
+def _beside_chance(shown: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``shown`` with the chance columns of ``table`` (same index) as text, when it has them."""
+    if "chance" not in table or table["chance"].isna().all():
+        return shown
+    from alignsim.analysis.chance import chance_cells
+
+    return pd.concat([shown, chance_cells(table)], axis=1)
+
+
+_PA_CHANCE_METRICS = ("customer_rate", "override_rate", "honesty", "surplus")
 _TEXT_METRICS = (
     "faithful_win",
     "rounds",
     "misbanish",
     "fcr",
+    "idr",
     "fcr_seed",
     "tsr",
     "dpr_traitor",
@@ -196,6 +248,9 @@ def analyze(
     cache_dir: str | os.PathLike[str] | None = None,
     jobs: int = 1,
     graph_episodes: int = 1,
+    chance: bool = True,
+    chance_episodes: int | None = None,
+    chance_cache_dir: str | os.PathLike[str] | None = None,
 ) -> AnalysisResult:
     """Analyse every episode log (or seed vote log) at ``paths``.
 
@@ -213,6 +268,12 @@ def analyze(
         cache_dir: frame cache (see :func:`~.frames.load_frames`); ``out_dir/cache`` is a good place.
         jobs: worker processes for reading logs.
         graph_episodes: how many episodes get their per-round trust graphs exported and drawn.
+        chance: put every headline metric beside its value under the null policy on the same
+            configuration (:mod:`.chance`; simulated with scripted policies, :mod:`.baselines`).
+        chance_episodes: null resampling units per group (default 500, or the
+            ``ALIGNSIM_CHANCE_EPISODES`` environment variable).
+        chance_cache_dir: where null episodes' frames are cached (default ``cache_dir/chance``
+            when ``cache_dir`` is set, else ``~/.cache/alignsim/chance``).
 
     Raises:
         FileNotFoundError: a path does not exist, or holds no logs.
@@ -243,6 +304,19 @@ def analyze(
     # The Traitors metrics (win rates, FCR, TSR, ...) mean nothing for the other families.
     other_family = episodes["env_id"].str.match(r"^(principal_agent|self_evolution|threshold_game)-")
     summary = summarize(episodes[~other_family], by=by, n_resamples=n_resamples, seed=seed)
+    source: NullSource = _NoChance()
+    if chance:
+        from alignsim.analysis.baselines import NullPlay
+
+        if chance_cache_dir is None and cache_dir is not None:
+            chance_cache_dir = Path(cache_dir) / "chance"
+        source = NullPlay(
+            dict(zip(frames.episodes[EP], frames.episodes["path"], strict=True)),
+            episodes=chance_episodes,
+            seed=seed,
+            cache_dir=chance_cache_dir,
+        )
+    summary = traitors_chance(summary, episodes[~other_family], by, source, n_resamples=n_resamples, seed=seed)
     rounds = round_table(analysed)
     curves = {
         name: round_curve(rounds, name, by=by, proportion=name != "vote_entropy", n_resamples=n_resamples, seed=seed)
@@ -284,12 +358,29 @@ def analyze(
     if all_episodes["env_id"].str.startswith("principal_agent-").any():
         from alignsim.analysis.principal_agent import analyze_principal_agent
 
-        result.principal_agent = analyze_principal_agent(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
+        tables = analyze_principal_agent(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
+        result.principal_agent = principal_agent_chance(tables, source, n_resamples=n_resamples, seed=seed)
     drifting = analyze_drift(paths, n_resamples=n_resamples, seed=seed, statuses=statuses)
     result.drift = None if drifting.frames.empty else drifting
+    if result.drift is not None:
+        result.drift_headline = drift_headline(result.drift, source, n_resamples=n_resamples, seed=seed)
+    from alignsim.analysis.controls import controls_report
+
+    result.controls = controls_report(result, source, n_resamples=n_resamples, seed=seed)
+    if chance:
+        result.chance = source
+        result.chance_configs = source.table()  # type: ignore[attr-defined]
+        result.notes.extend(source.notes())  # type: ignore[attr-defined]
     if out_dir is not None:
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
     return result
+
+
+class _NoChance:
+    """The null source of ``chance=False``: no null episodes, so the chance columns stay empty."""
+
+    def data(self, family: str, episode_ids: Any) -> None:
+        return None
 
 
 def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
@@ -387,9 +478,14 @@ def _write(
         "power": result.power,
         "seeds": result.seeds,
         "excluded": result.excluded,
+        "chance_configs": result.chance_configs,
         **{f"curve_{name}": curve for name, curve in result.curves.items()},
         **result.principal_agent,
     }
+    if not result.drift_headline.empty:
+        tables["drift_headline"] = result.drift_headline
+    if not result.controls.empty:
+        tables["controls"] = result.controls
     if not result.crossplay_matrix.empty:
         tables["crossplay_matrix"] = result.crossplay_matrix
         tables["crossplay_skills"] = result.crossplay_skills

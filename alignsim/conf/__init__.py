@@ -35,6 +35,8 @@ class ScenarioConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     seating: dict[str, SeatConfig] = field(default_factory=dict)
     description: str = ""
+    null_policy: Optional[SeatConfig] = None  # noqa: UP045
+    """The policy of the chance baseline (every seat); None: the env's, else random legal play."""
 
 
 @dataclass
@@ -127,6 +129,7 @@ def register_configs() -> None:
             env_kwargs=data["env_kwargs"],
             seating={k: SeatConfig(**v) for k, v in data["seating"].items()},
             description=data["description"],
+            null_policy=SeatConfig(**data["null_policy"]) if "null_policy" in data else None,
         )
         store.store(group=f"scenario/{family}", name=name, node=node)
     _registered = True
