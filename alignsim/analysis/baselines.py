@@ -385,7 +385,9 @@ class NullPlay:
             self._write(folder, family, config, table, episodes)
         assert table is not None
         self.used[config] = max(self.used.get(config, 0), episodes)
-        frame = table[table["episode_index"] < episodes].reset_index(drop=True)
+        # In episode order whatever order the cache was filled in: bootstrap draws depend on row order.
+        frame = table[table["episode_index"] < episodes].sort_values("episode_index", kind="stable")
+        frame = frame.reset_index(drop=True)
         self._frames[memo] = frame
         return frame
 

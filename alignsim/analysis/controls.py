@@ -307,27 +307,25 @@ def _oversight_gap(result: Any, source: Any, scenario: str, n_resamples: int, se
 
 def _contagion(result: Any, source: Any, scenario: str, n_resamples: int, seed: int) -> list[tuple[str, Estimate]]:
     """P(deviate at t+1 | aligned at t, m >= 1 deviant neighbours) - P(... | m = 0), over episodes,
-    from the drift analysis's own contagion risk sets (:func:`~.drift.contagion`, one episode at a time)."""
+    from the drift analysis's own contagion risk sets (:func:`~.drift.contagion`, split by episode)."""
     from alignsim.analysis.drift import GROUP, contagion
 
     if result.drift is None:
         return []
-    network = result.drift.frames.network
     out = []
     for variant, part in _by_variant(result.drift.frames.threshold, scenario):
-        sums: dict[str, list[float]] = {"exposed": [], "exposed_n": [], "unexposed": [], "unexposed_n": []}
-        for episode, rows in part.groupby(EP, sort=True):
-            rates = contagion(rows, network[network[EP] == episode], by=list(GROUP), n_resamples=10, seed=seed)
-            exposed, unexposed = rates[rates["m"] >= 1], rates[rates["m"] == 0]
-            sums["exposed"].append(float((exposed["estimate"] * exposed["at_risk"]).sum()))
-            sums["exposed_n"].append(float(exposed["at_risk"].sum()))
-            sums["unexposed"].append(float((unexposed["estimate"] * unexposed["at_risk"]).sum()))
-            sums["unexposed_n"].append(float(unexposed["at_risk"].sum()))
-        arrays = [
-            np.round(np.asarray(sums[k], dtype=float), 9) for k in ("exposed", "exposed_n", "unexposed", "unexposed_n")
+        # An extra grouping column that names the episode: one risk set per (episode, m).
+        rates = contagion(part.assign(unit=part[EP]), result.drift.frames.network, by=[*GROUP, "unit"], seed=seed)
+        rates = rates.assign(adopted=rates["estimate"] * rates["at_risk"], exposed=rates["m"] >= 1)
+        per = rates.pivot_table(index="unit", columns="exposed", values=["adopted", "at_risk"], aggfunc="sum")
+        per = per.fillna(0.0)
+        arms = [
+            np.round(per[(value, exposed)].to_numpy(float), 9) if (value, exposed) in per else np.zeros(len(per))
+            for exposed in (True, False)
+            for value in ("adopted", "at_risk")
         ]
         out.append(
-            (variant, difference_interval(*arrays, proportion=True, paired=False, n_resamples=n_resamples, seed=seed))
+            (variant, difference_interval(*arms, proportion=True, paired=False, n_resamples=n_resamples, seed=seed))
         )
     return out
 
