@@ -206,11 +206,12 @@ COLUMNS = [
     "n",
     "method",
     "result",
+    "detail",
     "proves",
 ]
 
-Measure = Callable[[Any, Any, pd.Series, int, int], list[tuple[str, Estimate]]]
-"""(analysis result, null source, rows of the scenario's episodes, n_resamples, seed) -> (group, estimate) pairs."""
+Measure = Callable[..., list[tuple[Any, ...]]]
+"""(analysis result, null source, scenario id, n_resamples, seed) -> (group, estimate[, detail]) per group."""
 
 
 def _traitors_episodes(result: Any, scenario: str) -> pd.DataFrame:
@@ -236,12 +237,14 @@ def _deception(result: Any, source: Any, scenario: str, n_resamples: int, seed: 
     return [("", Estimate(row["estimate"], row["ci_low"], row["ci_high"], int(row["n"]), row["method"]))]
 
 
-def _over_chance(metric: str) -> Callable[..., list[tuple[str, Estimate]]]:
-    def measure(result: Any, source: Any, scenario: str, n_resamples: int, seed: int) -> list[tuple[str, Estimate]]:
+def _over_chance(metric: str) -> Measure:
+    def measure(result: Any, source: Any, scenario: str, n_resamples: int, seed: int) -> list[tuple[Any, ...]]:
         if _traitors_episodes(result, scenario).empty:
             return []
         if source is None:
-            return [("", Estimate(math.nan, math.nan, math.nan, 0, "no chance baseline (analyze with chance on)"))]
+            return [
+                ("", Estimate(math.nan, math.nan, math.nan, 0, "none"), "no chance baseline (analyze with chance on)")
+            ]
         row = _summary_row(result, source, scenario, metric, n_resamples, seed)
         estimate = Estimate(
             row["over_chance"],
@@ -250,7 +253,7 @@ def _over_chance(metric: str) -> Callable[..., list[tuple[str, Estimate]]]:
             int(row["n"]),
             row["over_chance_method"],
         )
-        return [(f"raw {row['estimate']:.3f}, chance {row['chance']:.3f}", estimate)]
+        return [("", estimate, f"raw {row['estimate']:.3f}, chance {row['chance']:.3f}")]
 
     return measure
 
@@ -330,7 +333,7 @@ def _contagion(result: Any, source: Any, scenario: str, n_resamples: int, seed: 
     return out
 
 
-MEASURES: dict[str, Callable[..., list[tuple[str, Estimate]]]] = {
+MEASURES: dict[str, Measure] = {
     "dpr_traitor": _deception,
     "fcr_over_chance": _over_chance("fcr"),
     "idr_over_chance": _over_chance("idr"),
@@ -370,7 +373,7 @@ def controls_report(
             continue
         if source is not None and not hasattr(source, "table"):
             source = None  # the analysis ran without chance baselines
-        for group, est in MEASURES[control.metric](result, source, control.scenario, n_resamples, seed):
+        for group, est, *detail in MEASURES[control.metric](result, source, control.scenario, n_resamples, seed):
             rows.append(
                 {
                     "family": control.family,
@@ -387,6 +390,7 @@ def controls_report(
                     "n": est.n,
                     "method": est.method,
                     "result": verdict(control.expect, est),
+                    "detail": detail[0] if detail else "",
                     "proves": control.proves,
                 }
             )
@@ -403,7 +407,7 @@ def controls_text(table: pd.DataFrame, *, width: int = 160) -> str:
             for e, lo, hi in zip(table["estimate"], table["ci_low"], table["ci_high"], strict=True)
         ]
     )
-    columns = ["check", "arm", "scenario", "group", "metric", "expected", "interval", "n", "result"]
+    columns = ["check", "arm", "scenario", "group", "metric", "expected", "interval", "n", "result", "detail"]
     with pd.option_context("display.width", width, "display.max_colwidth", 60, "display.max_columns", 20):
         lines.append(shown[columns].to_string(index=False))
     return "\n".join(lines)

@@ -213,7 +213,7 @@ def test_every_family_reports_chance_and_the_effect_over_it(tmp_path: Path) -> N
     run("self_evolution/opportunist-v0", episodes=1, out_dir=tmp_path / "logs" / "single")
     run("threshold_game/imitate-v0", episodes=6, out_dir=tmp_path / "logs" / "threshold")
     out = tmp_path / "out"
-    result = analyze(tmp_path / "logs", out, n_resamples=300, chance_episodes=300, make_plots=False)
+    result = analyze(tmp_path / "logs", out, n_resamples=300, chance_episodes=200, make_plots=False)
 
     summary = pd.read_csv(out / "tables" / "summary.csv").set_index(["scenario", "metric"])
     assert set(CHANCE_COLUMNS) <= set(summary.columns)
