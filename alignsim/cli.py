@@ -616,7 +616,18 @@ def _analyze(args: list[str]) -> int:
     parser.add_argument("--no-plots", action="store_true", help="no PNG plots")
     parser.add_argument("--no-report", action="store_true", help="no HTML report")
     parser.add_argument("--graphs", type=int, default=1, help="episodes whose trust graphs are exported")
+    parser.add_argument(
+        "--chance-episodes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="null-policy units per group for the chance columns (default 500, or $ALIGNSIM_CHANCE_EPISODES); "
+        "simulated once per configuration and cached in OUT/cache/chance",
+    )
+    parser.add_argument("--no-chance", action="store_true", help="no chance baselines (the chance columns stay empty)")
     ns = parser.parse_args(args)
+    if ns.chance_episodes is not None and ns.chance_episodes < 1:
+        parser.error(f"--chance-episodes must be at least 1, got {ns.chance_episodes}")
     from alignsim.analysis import analyze
     from alignsim.record import BadFiles
 
@@ -637,6 +648,8 @@ def _analyze(args: list[str]) -> int:
             make_plots=not ns.no_plots,
             make_report=not ns.no_report,
             graph_episodes=ns.graphs,
+            chance=not ns.no_chance,
+            chance_episodes=ns.chance_episodes,
             bad=bad,
         )
     except FileNotFoundError:

@@ -223,6 +223,14 @@ def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None =
         except ConfigError as exc:
             raise ConfigError(f"{field}.kwargs", str(exc)) from None
         policy.close()
+    if scenario.null_policy is not None:
+        # Declared for the chance baseline of `alignsim analyze`; a typo must fail now, not then.
+        try:
+            agents.make(scenario.null_policy.policy, **scenario.null_policy.kwargs).close()
+        except KeyError as exc:
+            raise ConfigError("scenario.null_policy.policy", str(exc)) from None
+        except ConfigError as exc:
+            raise ConfigError("scenario.null_policy.kwargs", str(exc)) from None
 
 
 def _check_policy_kwargs(check: Any, kwargs: Mapping[str, Any], field: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,16 @@ from alignsim.record import find_logs
 from alignsim.run import replay
 
 OPT_IN = {"slow": "--runslow", "gpu": "--rungpu", "network": "--runnetwork"}
+
+# `alignsim analyze` simulates null-policy episodes for its chance columns (500 units per group by
+# default): tests keep them few, and keep their cache out of the user's home. Subprocesses inherit both.
+_CHANCE_CACHE = tempfile.mkdtemp(prefix="alignsim-test-chance-")
+os.environ.setdefault("ALIGNSIM_CHANCE_EPISODES", "40")
+os.environ["ALIGNSIM_CHANCE_CACHE"] = _CHANCE_CACHE
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_CHANCE_CACHE, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -111,12 +111,23 @@ for _strategy, _what in (
     ("collective", "always chooses the collective option"),
     ("independent", "always chooses the independent option"),
     ("imitate_majority", "copies the majority of its neighbours' previous choices"),
+    ("imitate_any", "takes up the collective option as soon as any neighbour chose it"),
 ):
     register(
         f"threshold/{_strategy}",
         functools.partial(_threshold, strategy=_strategy),
         description=f"Scripted threshold-game baseline: {_what}.",
     )
+register(
+    "traitors/always_lie",
+    "alignsim.agents.scripted.traitors_controls:AlwaysLieTraitors",
+    description="Traitors control: as traitors/heuristic, but every claim a traitor makes is false.",
+)
+register(
+    "traitors/never_lie",
+    "alignsim.agents.scripted.traitors_controls:NeverLieTraitors",
+    description="Traitors control: as traitors/heuristic, but a traitor only ever claims what is true.",
+)
 register(
     "principal_agent/always_customer",
     "alignsim.agents.scripted.principal_agent:AlwaysCustomerPolicy",

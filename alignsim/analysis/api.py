@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from alignsim.analysis import crossplay, deception, plots, trust
+from alignsim.analysis.chance import NullSource, drift_headline, principal_agent_chance, traitors_chance
 from alignsim.analysis.drift import analyze_drift
 from alignsim.analysis.frames import Frames, load_frames
 from alignsim.analysis.invalid import format_rate, invalid_action_rates
@@ -111,6 +112,14 @@ class AnalysisResult:
     """Principal-agent tables (:func:`~.principal_agent.analyze_principal_agent`), when such logs are present."""
     invalid_actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Invalid decisions / decisions per agent and per model, every family (:func:`~.invalid.invalid_action_rates`)."""
+    drift_headline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Self-evolution headline statistics beside chance (:func:`~.chance.drift_headline`)."""
+    chance: Any = None
+    """The null-policy source of the chance columns (:class:`~.baselines.NullPlay`), None with ``chance=False``."""
+    chance_configs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The configurations the null policy played: env, parameters, policy, episodes, where they came from."""
+    controls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Known-answer controls found among the logs (:func:`~.controls.controls_report`): PASS / FAIL per control."""
 
     def text(self, *, width: int = 140) -> str:
         """A plain-text digest for the terminal: counts, key metrics with CIs, files."""
@@ -140,7 +149,7 @@ class AnalysisResult:
                     for est, n in zip(key["estimate"], key["n"], strict=True)
                 ]
                 shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
-                lines.append(shown.to_string(index=False))
+                lines.append(_beside_chance(shown, key).to_string(index=False))
             if not self.invalid_actions.empty:
                 lines.append("")
                 lines.append(_invalid_digest(self.invalid_actions, self.by))
@@ -160,9 +169,30 @@ class AnalysisResult:
 
                 lines.append("")
                 lines.append(text_digest(self.principal_agent))
+                rates = self.principal_agent.get("pa_rates", pd.DataFrame())
+                key = rates[rates["metric"].isin(_PA_CHANCE_METRICS)] if "chance" in rates else rates.iloc[:0]
+                if not key.empty:
+                    group = list(rates.columns[: rates.columns.get_loc("metric")])
+                    shown = key[[*group, "metric"]].assign(**{"estimate [95% CI]": _estimates(key)})
+                    lines.append("")
+                    lines.append("Principal-agent rates beside chance (the null policy on the same configuration)")
+                    lines.append(_beside_chance(shown, key).to_string(index=False))
             if self.drift is not None:
                 lines.append("")
                 lines.append(self.drift.text())
+                if not self.drift_headline.empty:
+                    head = self.drift_headline
+                    shown = head[["scenario", "variant", "game", "metric"]].assign(
+                        **{"estimate [95% CI]": _estimates(head)}
+                    )
+                    lines.append("")
+                    lines.append("Self-evolution headline beside chance (the null policy on the same configuration)")
+                    lines.append(_beside_chance(shown, head).to_string(index=False))
+            if not self.controls.empty:
+                from alignsim.analysis.controls import controls_text
+
+                lines.append("")
+                lines.append(controls_text(self.controls))
             if self.files:
                 lines.append("")
                 lines.append(f"wrote {len(self.files)} file(s)" + (f"; report: {self.report}" if self.report else ""))
@@ -180,11 +210,33 @@ def _invalid_digest(table: pd.DataFrame, by: list[str]) -> str:
     return title + "\n" + shown.to_string(index=False)
 
 
+def _estimates(table: pd.DataFrame) -> list[str]:
+    """``estimate [low, high]`` per row (``n/a`` where there is no estimate)."""
+    out = []
+    for est, low, high in zip(table["estimate"], table["ci_low"], table["ci_high"], strict=True):
+        if not np.isfinite(est):
+            out.append("n/a")
+        else:
+            out.append(f"{est:.3f} [{low:.3f}, {high:.3f}]" if np.isfinite(low) and np.isfinite(high) else f"{est:.3f}")
+    return out
+
+
+def _beside_chance(shown: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``shown`` with the chance columns of ``table`` (same index) as text, when it has them."""
+    if "chance" not in table or table["chance"].isna().all():
+        return shown
+    from alignsim.analysis.chance import chance_cells
+
+    return pd.concat([shown, chance_cells(table)], axis=1)
+
+
+_PA_CHANCE_METRICS = ("customer_rate", "override_rate", "honesty", "surplus")
 _TEXT_METRICS = (
     "faithful_win",
     "rounds",
     "misbanish",
     "fcr",
+    "idr",
     "fcr_seed",
     "tsr",
     "dpr_traitor",
@@ -245,6 +297,9 @@ def analyze(
     jobs: int = 1,
     graph_episodes: int = 1,
     bad: BadFiles | None = None,
+    chance: bool = True,
+    chance_episodes: int | None = None,
+    chance_cache_dir: str | os.PathLike[str] | None = None,
 ) -> AnalysisResult:
     """Analyse every episode log (or seed vote log) at ``paths``.
 
@@ -264,6 +319,12 @@ def analyze(
         graph_episodes: how many episodes get their per-round trust graphs exported and drawn.
         bad: where to record logs that cannot be read (each is then left out of every
             table, and a note says how many); None raises for the first instead.
+        chance: put every headline metric beside its value under the null policy on the same
+            configuration (:mod:`.chance`; simulated with scripted policies, :mod:`.baselines`).
+        chance_episodes: null resampling units per group (default 500, or the
+            ``ALIGNSIM_CHANCE_EPISODES`` environment variable).
+        chance_cache_dir: where null episodes' frames are cached (default ``cache_dir/chance``
+            when ``cache_dir`` is set, else ``~/.cache/alignsim/chance``).
 
     Raises:
         FileNotFoundError: a path does not exist, or holds no readable logs.
@@ -314,6 +375,19 @@ def analyze(
     # The Traitors metrics (win rates, FCR, TSR, ...) mean nothing for the other families.
     other_family = episodes["env_id"].str.match(r"^(principal_agent|self_evolution|threshold_game)-")
     summary = summarize(episodes[~other_family], by=by, n_resamples=n_resamples, seed=seed)
+    source: NullSource = _NoChance()
+    if chance:
+        from alignsim.analysis.baselines import NullPlay
+
+        if chance_cache_dir is None and cache_dir is not None:
+            chance_cache_dir = Path(cache_dir) / "chance"
+        source = NullPlay(
+            dict(zip(frames.episodes[EP], frames.episodes["path"], strict=True)),
+            episodes=chance_episodes,
+            seed=seed,
+            cache_dir=chance_cache_dir,
+        )
+    summary = traitors_chance(summary, episodes[~other_family], by, source, n_resamples=n_resamples, seed=seed)
     rounds = round_table(analysed)
     curves = {
         name: round_curve(
@@ -370,7 +444,7 @@ def analyze(
         invalid_actions=invalid_action_rates(analysed, episodes, by=by),
     )
     if pa_decisions is not None:
-        result.principal_agent = pa.analyze_principal_agent(
+        tables = pa.analyze_principal_agent(
             pa_logs,
             by=[*by, *pa_only],
             n_resamples=n_resamples,
@@ -378,9 +452,19 @@ def analyze(
             statuses=statuses,
             decisions=pa_decisions,
         )
+        result.principal_agent = principal_agent_chance(tables, source, n_resamples=n_resamples, seed=seed)
     drift_logs = logs.loc[logs["env_id"].str.match(r"^(self_evolution|threshold_game)-").to_numpy(bool), "path"]
     drifting = analyze_drift(drift_logs.tolist(), n_resamples=n_resamples, seed=seed, statuses=statuses, bad=bad)
     result.drift = None if drifting.frames.empty else drifting
+    if result.drift is not None:
+        result.drift_headline = drift_headline(result.drift, source, n_resamples=n_resamples, seed=seed)
+    from alignsim.analysis.controls import controls_report
+
+    result.controls = controls_report(result, source, n_resamples=n_resamples, seed=seed)
+    if chance:
+        result.chance = source
+        result.chance_configs = source.table()  # type: ignore[attr-defined]
+        result.notes.extend(source.notes())  # type: ignore[attr-defined]
     if out_dir is not None:
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
     return result
@@ -395,6 +479,13 @@ def _groupable_anywhere(column: str) -> bool:
     """Whether some family could group by ``column`` (an episode column, a principal-agent
     decision column or env parameter, or a seat setting ``seat.<name>``)."""
     return column in _GROUPABLE_NAMES or column.startswith("seat.")
+
+
+class _NoChance:
+    """The null source of ``chance=False``: no null episodes, so the chance columns stay empty."""
+
+    def data(self, family: str, episode_ids: Any) -> None:
+        return None
 
 
 def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
@@ -493,11 +584,16 @@ def _write(
         "seeds": result.seeds,
         "excluded": result.excluded,
         "invalid_actions": result.invalid_actions,
+        "chance_configs": result.chance_configs,
         **{f"curve_{name}": curve for name, curve in result.curves.items()},
         "survival": result.survival,
         "survival_summary": result.survival_summary,
         **result.principal_agent,
     }
+    if not result.drift_headline.empty:
+        tables["drift_headline"] = result.drift_headline
+    if not result.controls.empty:
+        tables["controls"] = result.controls
     if not result.crossplay_matrix.empty:
         tables["crossplay_matrix"] = result.crossplay_matrix
         tables["crossplay_skills"] = result.crossplay_skills

@@ -355,8 +355,7 @@ def _memory_store(header: Any, run_dir: str) -> tuple[str, bool]:
     carried memory when a digest in the header is not that of an empty memory and
     retrieval is on (``memory.k`` > 0; with k = 0 memories are stored but never shown).
     """
-    from alignsim.agents.llm.agent import MEMORY_DEFAULTS
-    from alignsim.record.schema import EMPTY_MEMORY_DIGEST
+    from alignsim.record.schema import EMPTY_MEMORY_DIGEST, MEMORY_DEFAULTS
 
     stores: set[str] = set()
     reads = False

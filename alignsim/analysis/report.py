@@ -96,7 +96,20 @@ def _with_ci(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         _fmt(est) if n > 0 and np.isfinite(est) else f"n/a (n={int(n)})"
         for est, n in zip(out["estimate"], out["n"], strict=True)
     ]
-    return out[[*by, "label", "estimate", "95% CI", "n", "n_episodes", "method"]].rename(columns={"label": "metric"})
+    out = out[[*by, "label", "estimate", "95% CI", "n", "n_episodes", "method"]].rename(columns={"label": "metric"})
+    return _beside_chance(out, summary)
+
+
+def _beside_chance(shown: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``shown`` with a ``chance`` column (and the effect over chance) from ``table``'s chance columns."""
+    if "chance" not in table or table["chance"].isna().all():
+        return shown
+    from alignsim.analysis.chance import chance_cells
+
+    cells = chance_cells(table).rename(
+        columns={"chance [95% CI]": "chance", "over chance [95% CI]": "over chance", "p": "p (over chance)"}
+    )
+    return pd.concat([shown, cells], axis=1)
 
 
 def _sample_lies(result: AnalysisResult, limit: int = 8) -> pd.DataFrame:
@@ -169,6 +182,32 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
 
     if result.drift is not None:
         add(result.drift.report_html(_table, _img(plots.get("drift_curves"), "drift curves by round")))
+        head = result.drift_headline
+        if not head.empty:
+            add("<h3>Drift headline beside chance</h3>")
+            add(
+                "<p>V: share of non-aligned choices (all rounds, first, last); drift = V<sub>T</sub> − V<sub>1</sub>; "
+                "then the drift statistics as computed above. <b>chance</b>: the same statistic under the null "
+                "policy on the same configuration; <b>over chance</b>: the difference, with its interval and "
+                "p-value where the statistic is a pooled rate.</p>"
+            )
+            shown = head[["scenario", "variant", "game", "metric", "estimate", "ci_low", "ci_high", "n", "method"]]
+            add(_table(_beside_chance(shown, head), text_columns=["scenario", "variant", "game", "metric"]))
+
+    if not result.controls.empty:
+        controls = result.controls
+        passed = int((controls["result"] == "PASS").sum())
+        add(f"<h2>Known-answer controls: {passed}/{len(controls)} PASS</h2>")
+        add(
+            "<p>Scripted behaviour with a known answer. A positive control must move its metric (the 95% interval "
+            "excludes 0 on the expected side), a negative control must not (the interval holds 0). See "
+            "<code>docs/controls.md</code>.</p>"
+        )
+        add(
+            _table(
+                controls, text_columns=["family", "check", "arm", "scenario", "group", "behaviour", "metric", "proves"]
+            )
+        )
 
     if not result.invalid_actions.empty:
         from alignsim.analysis.invalid import format_rate
@@ -187,6 +226,13 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
         add(_table(shown, text_columns=[*by, "level", "unit", "rate [95% CI]"]))
 
     add("<h2>Headline</h2>")
+    if "chance" in result.summary and result.summary["chance"].notna().any():
+        add(
+            "<p><b>chance</b>: each metric under the null policy (random legal play unless the scenario declares "
+            "another) on the same configuration, simulated; <b>over chance</b>: the metric minus chance, with a "
+            "MOVER (rates) or BCa interval and its p-value. Configurations: <code>tables/chance_configs.csv</code>."
+            "</p>"
+        )
     headline = result.summary[result.summary["metric"].isin(_HEADLINE)]
     add(_table(_with_ci(headline, by), text_columns=[*by, "metric"]))
     add(_img(plots.get("metric_bars"), "key rates with confidence intervals"))
@@ -325,6 +371,7 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
 
 _HEADLINE = (
     "faithful_win",
+    "idr",
     "traitors_win",
     "rounds",
     "misbanish",

@@ -58,6 +58,7 @@ __all__ = [
     "episodes_needed_proportions",
     "holm",
     "mean_interval",
+    "mover_interval",
     "power_proportions",
     "proportion_interval",
     "ratio_interval",
@@ -401,6 +402,34 @@ def _linearized_residuals(numerator: np.ndarray, denominator: np.ndarray) -> np.
     return (numerator - ratio * denominator) / (total / len(denominator))
 
 
+def mover_interval(
+    estimate_a: float,
+    low_a: float,
+    high_a: float,
+    estimate_b: float,
+    low_b: float,
+    high_b: float,
+    *,
+    rho: float = 0.0,
+) -> tuple[float, float]:
+    """Interval for A - B from each one's own interval: MOVER (Zou and Donner 2008).
+
+    It recovers the variance of each estimate near each limit from that estimate's interval,
+    so asymmetric intervals (scores near 0 and 1, bootstraps of skewed statistics) keep
+    their shape; with symmetric (Wald) intervals it is the Wald interval of the difference.
+    ``rho`` is the correlation of the two estimates (0 for independent samples). NaN
+    limits when either interval is missing.
+    """
+    if not all(math.isfinite(v) for v in (estimate_a, low_a, high_a, estimate_b, low_b, high_b)):
+        return math.nan, math.nan
+    delta = estimate_a - estimate_b
+    down_a, up_a = estimate_a - low_a, high_a - estimate_a
+    down_b, up_b = estimate_b - low_b, high_b - estimate_b
+    low = delta - math.sqrt(max(0.0, down_a**2 + up_b**2 - 2 * rho * down_a * up_b))
+    high = delta + math.sqrt(max(0.0, up_a**2 + down_b**2 - 2 * rho * up_a * down_b))
+    return low, high
+
+
 def difference_interval(
     numerator_a: np.ndarray,
     denominator_a: np.ndarray,
@@ -449,10 +478,7 @@ def difference_interval(
             ea, eb = _linearized_residuals(na, da), _linearized_residuals(nb, db)
             if ea.std() > 0 and eb.std() > 0:
                 rho = float(np.corrcoef(ea, eb)[0, 1])
-        down_a, up_a = ra - a.ci_low, a.ci_high - ra
-        down_b, up_b = rb - b.ci_low, b.ci_high - rb
-        low = delta - math.sqrt(max(0.0, down_a**2 + up_b**2 - 2 * rho * down_a * up_b))
-        high = delta + math.sqrt(max(0.0, up_a**2 + down_b**2 - 2 * rho * up_a * down_b))
+        low, high = mover_interval(ra, a.ci_low, a.ci_high, rb, b.ci_low, b.ci_high, rho=rho)
         return Estimate(delta, max(-1.0, low), min(1.0, high), n, "MOVER (score)")
     if paired:
         _, low_, high_, method = bootstrap_sums(

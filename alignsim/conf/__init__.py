@@ -44,6 +44,8 @@ class ScenarioConfig:
     seating: dict[str, Any] = field(default_factory=dict)
     """Seating key -> ``{policy, kwargs, focal}`` (see :class:`SeatConfig`)."""
     description: str = ""
+    null_policy: Optional[SeatConfig] = None  # noqa: UP045
+    """The policy of the chance baseline (every seat); None: the env's, else random legal play."""
 
 
 @dataclass
@@ -142,6 +144,7 @@ def register_configs() -> None:
             env_kwargs=data["env_kwargs"],
             seating=data["seating"],
             description=data["description"],
+            null_policy=SeatConfig(**data["null_policy"]) if "null_policy" in data else None,
         )
         store.store(group=f"scenario/{family}", name=name, node=node)
     _registered = True

@@ -33,6 +33,16 @@ SCHEMA_VERSION = 1
 EMPTY_MEMORY_DIGEST = hashlib.blake2b(digest_size=8).hexdigest()
 """``Header.memory`` digest of an agent whose memory is empty (see ``AgentMemory.digest``)."""
 
+MEMORY_DEFAULTS: dict[str, Any] = {
+    "path": None,
+    "embedder": "lexical",
+    "k": 4,
+    "namespace": "population",
+    "reflect": True,
+}
+"""The memory options of an LLM seat that its logged ``kwargs["memory"]`` leaves out take these
+values; they live here, with the log's schema, so that reading a log needs no agent code."""
+
 Role = Literal["faithful", "traitor"]
 
 

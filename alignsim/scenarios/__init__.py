@@ -49,6 +49,10 @@ class ScenarioSpec:
     env_kwargs: Mapping[str, Any]
     seating: Mapping[str, SeatSpec]
     description: str = ""
+    null_policy: SeatSpec | None = None
+    """The policy that plays every seat for this scenario's chance baseline (``alignsim analyze``
+    reports each metric beside its value under it). None: the env's declared null policy
+    (``metadata["null_policy"]``), else uniformly random legal play (``random``)."""
 
     def __post_init__(self) -> None:
         if not _SCENARIO_ID.match(self.id):
@@ -57,13 +61,18 @@ class ScenarioSpec:
             raise AlignsimError(f"scenario {self.id}: seating is empty")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "env_id": self.env_id,
             "env_kwargs": _plain(self.env_kwargs),
             "seating": {k: v.to_dict() for k, v in self.seating.items()},
             "description": self.description,
         }
+        if self.null_policy is not None:
+            # Only when declared: the dict names episodes (run.episode_id_for), and scenarios
+            # that declare nothing must keep the ids they always had.
+            data["null_policy"] = self.null_policy.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScenarioSpec:
@@ -79,7 +88,7 @@ class ScenarioSpec:
         for key in ("id", "env_id", "seating"):
             if key not in data or data[key] in (None, "", MISSING_VALUE):
                 raise ConfigError(f"scenario.{key}", "is required")
-        unknown = set(data) - {"id", "env_id", "env_kwargs", "seating", "description"}
+        unknown = set(data) - {"id", "env_id", "env_kwargs", "seating", "description", "null_policy"}
         if unknown:
             raise ConfigError(f"scenario.{sorted(unknown)[0]}", "unknown field")
         if not isinstance(data["id"], str) or not _SCENARIO_ID.match(data["id"]):
@@ -120,13 +129,32 @@ class ScenarioSpec:
             if not isinstance(policy, str):
                 raise ConfigError(f"scenario.seating.{key}.policy", f"must be a policy name, got {policy!r}")
             seating[key] = SeatSpec(policy=policy, kwargs=MappingProxyType(kwargs), focal=bool(focal))
+        null = data.get("null_policy")
         return cls(
             id=data["id"],
             env_id=data["env_id"],
             env_kwargs=MappingProxyType(dict(data.get("env_kwargs") or {})),
             seating=MappingProxyType(seating),
             description=data.get("description", "") or "",
+            null_policy=None if null in (None, "") else _seat(null, "scenario.null_policy"),
         )
+
+
+def _seat(seat: Any, where: str) -> SeatSpec:
+    """A :class:`SeatSpec` from a policy name or a ``{policy, kwargs, focal}`` mapping; errors name ``where``."""
+    if isinstance(seat, str):
+        seat = {"policy": seat}
+    seat = dict(seat)
+    if not seat.get("policy"):
+        raise ConfigError(f"{where}.policy", "is required")
+    bad = set(seat) - {"policy", "kwargs", "focal"}
+    if bad:
+        raise ConfigError(f"{where}.{sorted(bad)[0]}", "unknown field")
+    return SeatSpec(
+        policy=seat["policy"],
+        kwargs=MappingProxyType(dict(seat.get("kwargs") or {})),
+        focal=bool(seat.get("focal", False)),
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -1,19 +1,33 @@
-"""Analysis is a pure function of logs: it never imports an environment, a policy or the runner."""
+"""Analysis is a pure function of logs: it never imports an environment, a policy or the runner.
+
+One exception, and only one: :mod:`alignsim.analysis.baselines` plays null-policy episodes for
+the chance baselines (a metric's value under random play on the same configuration does not
+exist until it is simulated). It is imported only when chance baselines are computed, so
+importing any other analysis module, or the package, still loads no env, policy or runner.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import alignsim.analysis
 
 FORBIDDEN = ("alignsim.envs", "alignsim.agents", "alignsim.run", "alignsim.scenarios", "alignsim.conf")
+SIMULATES_NULL = "alignsim.analysis.baselines"
+"""The one analysis module allowed to import FORBIDDEN modules (see the module docstring)."""
+
+
+def _modules() -> list[str]:
+    return [f"alignsim.analysis.{m.name}" for m in pkgutil.iter_modules(alignsim.analysis.__path__)]
 
 
 def test_analysis_imports_only_record_and_errors_from_alignsim() -> None:
-    modules = [f"alignsim.analysis.{m.name}" for m in pkgutil.iter_modules(alignsim.analysis.__path__)]
+    modules = [m for m in _modules() if m != SIMULATES_NULL]
     code = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
@@ -28,6 +42,25 @@ def test_analysis_imports_only_record_and_errors_from_alignsim() -> None:
     # Plots use matplotlib's object API on Agg; pyplot (and its global backend) stays out.
     assert "matplotlib.pyplot" not in loaded
     assert "alignsim.analysis.api" in loaded
+    assert SIMULATES_NULL not in loaded, "the null simulation must load only when chance baselines are computed"
+
+
+def test_only_the_null_simulation_names_an_env_policy_or_the_runner() -> None:
+    """Static: no import statement anywhere in the analysis package (functions included) reaches
+    the envs, policies, scenarios, config or runner, except in the null-simulation module."""
+    offenders = []
+    for module in _modules():
+        path = Path(alignsim.analysis.__path__[0]) / f"{module.rsplit('.', 1)[1]}.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            bad = [n for n in names if n.startswith(FORBIDDEN)]
+            if bad and module != SIMULATES_NULL:
+                offenders.append((module, node.lineno, bad))
+    assert not offenders, offenders
 
 
 def test_importing_the_package_stays_light() -> None:

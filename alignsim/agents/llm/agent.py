@@ -28,18 +28,11 @@ from alignsim.agents.llm.wrappers import CachedBackend
 from alignsim.agents.policy import BasePolicy, Decision
 from alignsim.errors import ConfigError
 from alignsim.record import schema as ev
+from alignsim.record.schema import MEMORY_DEFAULTS
 from alignsim.validation import check_bool, check_choice, check_int, check_keys, check_number, check_writable
 
 SHARED_BACKENDS = BackendPool()
 """Backends shared by every LLMAgent in the process that names the same model and options."""
-
-MEMORY_DEFAULTS: dict[str, Any] = {
-    "path": None,
-    "embedder": "lexical",
-    "k": 4,
-    "namespace": "population",
-    "reflect": True,
-}
 
 
 def release_backends() -> None:

@@ -2,9 +2,10 @@
 
 Single agent (``self_evolution``): always comply, always violate, or violate only when the
 cue says nobody is checking (an "alignment faker"). Threshold game (``threshold_game``):
-always collective, always independent, or imitate the majority of the neighbours' previous
-choices. They read only the structured part of their own observation (which displayed
-option is which, the cue, the neighbours' last choices) and respect the action mask.
+always collective, always independent, imitate the majority of the neighbours' previous
+choices, or take up the collective option as soon as any neighbour chose it. They read
+only the structured part of their own observation (which displayed option is which, the
+cue, the neighbours' last choices) and respect the action mask.
 """
 
 from __future__ import annotations
@@ -67,18 +68,20 @@ class ThresholdScriptedPolicy(BasePolicy):
     """Threshold-game baseline.
 
     Args:
-        strategy: ``collective``, ``independent``, or ``imitate_majority``: choose what most
-            observed neighbours chose last round; ``initial`` in the first round, on ties
-            and when no neighbour is visible.
-        initial: the option ``imitate_majority`` starts from (``independent`` or ``collective``).
+        strategy: ``collective``, ``independent``, ``imitate_majority``: choose what most
+            observed neighbours chose last round (``initial`` in the first round, on ties
+            and when no neighbour is visible), or ``imitate_any``: choose the collective
+            option whenever any observed neighbour chose it last round, ``initial``
+            otherwise (contagion by a single exposure: the positive control of contagion).
+        initial: the option the imitators start from (``independent`` or ``collective``).
     """
 
     supported_envs: ClassVar[tuple[str, ...]] = ("threshold_game",)
-    STRATEGIES: ClassVar[tuple[str, ...]] = ("collective", "independent", "imitate_majority")
+    STRATEGIES: ClassVar[tuple[str, ...]] = ("collective", "independent", "imitate_majority", "imitate_any")
 
     def __init__(
         self,
-        strategy: Literal["collective", "independent", "imitate_majority"] = "imitate_majority",
+        strategy: Literal["collective", "independent", "imitate_majority", "imitate_any"] = "imitate_majority",
         initial: Literal["independent", "collective"] = "independent",
     ) -> None:
         if strategy not in self.STRATEGIES:
@@ -93,6 +96,8 @@ class ThresholdScriptedPolicy(BasePolicy):
             kind = COLLECTIVE
         elif self.strategy == "independent":
             kind = INDEPENDENT
+        elif self.strategy == "imitate_any":
+            kind = COLLECTIVE if (np.asarray(observation["peers"]) == SAW_COLLECTIVE).any() else self.initial
         else:
             peers = np.asarray(observation["peers"])
             collective, independent = int((peers == SAW_COLLECTIVE).sum()), int((peers == SAW_INDEPENDENT).sum())
