@@ -194,9 +194,19 @@ def alignsim_task(
         # The placeholder model is never called: validation builds the policies but no backend.
         validate_scenario(_seated(spec, focal, "inspect/none/none", agent_options), llm=background)
     except ConfigError as exc:
-        if not any(exc.field.startswith(f"scenario.seating.{key}.kwargs") for key in focal):
+        prefix = next(
+            (
+                f"scenario.seating.{key}.kwargs"
+                for key in focal
+                if exc.field.startswith(f"scenario.seating.{key}.kwargs")
+            ),
+            None,
+        )
+        if prefix is None:
             raise
-        raise ConfigError("agent", str(exc).split(": ", 1)[1]) from None
+        # Named as the task parameter the user wrote: agent.<option> for the focal seats' options.
+        rest = exc.field[len(prefix) :].lstrip(".")
+        raise ConfigError(f"agent.{rest}" if rest else "agent", str(exc).split(": ", 1)[1]) from None
     samples = [
         Sample(
             id=index,

@@ -157,11 +157,11 @@ def test_bad_parameters_fail_before_any_sample() -> None:
         traitors(seats=None)
     with pytest.raises(ConfigError, match="episodes: must be at least 1"):
         traitors(episodes=0)
-    with pytest.raises(ConfigError, match=r"agent: .*temprature"):
+    with pytest.raises(ConfigError, match=r"agent\.params\.temprature: unknown sampling parameter"):
         traitors(agent={"params": {"temprature": 0}})
     with pytest.raises(ConfigError, match=r"agent\.model"):
         traitors(agent={"model": "openai/gpt-4o"})
-    with pytest.raises(ConfigError, match=r"env\.audience: must be one of"):
+    with pytest.raises(ConfigError, match=r"env\.audience: must be 'both', 'customer', 'principal' or 'neither'"):
         principal_agent(env={"audience": "everyone"})
 
 
