@@ -192,9 +192,13 @@ def config_rows(folder: Path, key: str) -> list[list[str]]:
             text = line.lstrip("#").strip()
             if not text.startswith("@package"):
                 comment.append(text)
+        text = " ".join(comment)
+        if text.endswith(":"):  # drop the clause that introduced the file's example commands
+            text = re.sub(r"(,\s*e\.g\.[^:]*|\s*[A-Z][^.]*):$", "", text).rstrip(",")
+            text = text if text.endswith(".") else text + "."
         loaded = OmegaConf.to_container(OmegaConf.load(path))
         value = find_key(loaded, key)
-        rows.append([f"`{path.stem}`", code(value) if value is not None else "", cell(" ".join(comment))])
+        rows.append([f"`{path.stem}`", code(value) if value is not None else "", cell(text)])
     return rows
 
 
