@@ -11,8 +11,9 @@ order, in one fresh folder per page, as a reader following the page would run it
   ``python X.py`` lines run the page's file;
   ``pip install -e .`` installs the page's package the way pip would make it visible
   (a ``.dist-info`` folder with its entry points, on ``PYTHONPATH``), without touching
-  the test environment; untitled ```python blocks run as scripts; other lines (``vllm
-  serve``, ``pip install ...``) are for the reader only;
+  the test environment; untitled ```python blocks run as scripts (a fragment that is not
+  meant to run goes in a ```py block); other lines (``vllm serve``, ``pip install ...``)
+  are for the reader only;
 * where a model would be needed, ``llm=mock`` is appended to ``alignsim run`` and
   ``alignsim sweep`` lines that name no ``llm``; lines that use ``llm=openai`` get the
   address of a small OpenAI-compatible test server appended (it answers every request
