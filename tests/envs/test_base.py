@@ -1,6 +1,6 @@
 """A new game written on alignsim's env base: PettingZoo's api test, the runner, the log, replay.
 
-The game is the README's "writing an environment" recipe: two players pick 0-2 for three
+The game follows docs/tutorials/environment.md ("Write an environment"): two players pick 0-2 for three
 rounds and score when they match; it exists only in this test.
 """
 

