@@ -152,8 +152,6 @@ PARSED = {page.name: page for page in map(parse_page, PAGES)}
 
 # ---------------------------------------------------------------- exceptions, by command
 
-CONFIG_BRANCH = pytest.mark.xfail(strict=True, reason="fixed on branch config")
-
 
 @dataclass(frozen=True)
 class Special:
@@ -173,17 +171,6 @@ SPECIAL: dict[str, Special] = {
     "alignsim run +hydra.callbacks.x._target_=os.system": Special(code=2),
     # diff exits 1 when the logs differ, as documented.
     "alignsim diff runs/demo/episodes/*.jsonl runs/no57/episodes/*.jsonl": Special(code=1),
-    # Overrides of scenario parameters and seating that the scenario does not already set
-    # need a '+' today.
-    "alignsim run scenario.env_kwargs.tie_break=revote scenario.env_kwargs.belief_reports=true": Special(
-        marks=(CONFIG_BRANCH,)
-    ),
-    "alignsim run scenario=traitors/mini-v0 scenario.env_kwargs.speaking_order=random": Special(marks=(CONFIG_BRANCH,)),
-    "alignsim run scenario.seating.faithful.policy=random": Special(marks=(CONFIG_BRANCH,)),
-    (
-        "alignsim run scenario=traitors/mini-v0 scenario.seating.traitor.policy=random "
-        "scenario.seating.traitor.kwargs.claim_prob=0.5"
-    ): Special(marks=(CONFIG_BRANCH,)),
     # Long grids: the whole protocol on the mock backend; opt in with --runslow.
     "alignsim sweep +experiment=tinmen_grid llm=mock": Special(marks=(SLOW,)),
     "alignsim sweep +experiment=tinmen_grid": Special(marks=(SLOW,)),
@@ -233,6 +220,23 @@ SPECIAL: dict[str, Special] = {
         "llm.backend_options.base_url='http://${oc.env:SLURMD_NODENAME,127.0.0.1}:8000/v1' "
         "llm.backend_options.concurrency=64 hydra/launcher=submitit_slurm"
     ): Special(marks=(pytest.mark.skip(reason="needs a Slurm cluster"),)),
+    # The folder `inspect eval` wrote (the harness runs alignsim lines only; tests/test_inspect_eval.py
+    # runs `inspect eval` itself and replays, views and analyses its output).
+    **{
+        f"alignsim {command} logs/2026-12-07T05-13-43-00-00_traitors_5a5kCFU7KetWLaLrKKEUSa.alignsim{rest}": Special(
+            marks=(pytest.mark.skip(reason="needs the output of the `inspect eval` command above"),)
+        )
+        for command, rest in (
+            ("replay", ""),
+            ("view", "/epoch-1/episodes/traitors-mini-v0-s0-e0-9f688934.jsonl"),
+            ("analyze", ""),
+            ("export", " --inspect every-seat.json"),
+        )
+    },
+    # A hosted model through Inspect: needs an API key and the internet.
+    "alignsim run scenario=traitors/llm-v0 llm.model=inspect/openai/gpt-4o-mini": Special(
+        marks=(pytest.mark.skip(reason="needs an OpenAI API key and network access"),)
+    ),
 }
 
 
