@@ -230,32 +230,53 @@ def test_rewards_go_to_whole_teams_including_eliminated_members() -> None:
 
 
 def test_max_rounds_truncates_with_no_winner() -> None:
+    # Nobody can die: the days abstain and the two traitors split their night votes, which
+    # with night_tie_break="none" murders no one. So the game can only end at max_rounds.
     env = make(
-        n_players=4,
-        n_traitors=1,
+        n_players=6,
+        n_traitors=2,
         tie_break="none",
         night_tie_break="none",
         max_rounds=2,
-        forced_roles={"player_0": "traitor"},
+        forced_roles={"player_0": "traitor", "player_1": "traitor"},
         allow_abstain=True,
     )
 
-    def abstain(agent, obs):
+    def stall(agent, obs):
         view = decode_observation(obs["observation"])
         if view.phase == "day_vote":
-            return {"target": 4}
+            return {"target": 6}  # the abstain slot
         if view.phase == "night_vote":
-            return {"target": legal_targets(obs)[0]}
-        return {}
+            targets = legal_targets(obs)
+            return {"target": targets[0] if agent == "player_0" else targets[-1]}
+        return first_legal(agent, obs)
 
-    # Night votes always murder, so use a 1-traitor game where abstaining days last 2 rounds.
-    events = play(env, abstain)
+    env.reset(seed=0)
+    u = env.unwrapped
+    events = u.drain_events()
+    final: dict[str, tuple[float, bool, bool]] = {}
+    for agent in env.agent_iter():
+        obs, reward, term, trunc, _ = env.last()
+        if term or trunc:
+            final[agent] = (reward, term, trunc)
+        env.step(None if term or trunc else stall(agent, obs))
+        events += u.drain_events()
+
     end = next(e for e in events if isinstance(e, ev.GameEnd))
-    results = [e for e in events if isinstance(e, ev.VoteResult) and e.vote == "day"]
-    assert all(r.resolution == "no_votes" and r.selected is None for r in results)
-    if end.winner is None:
-        assert "no winner after 2 rounds" in end.reason
-        assert all(env.unwrapped.truncations.get(a, True) for a in env.unwrapped.possible_agents)
+    assert end.winner is None and u.winner is None
+    assert end.reason == "no winner after 2 rounds"
+    assert end.round == 2 and len(end.alive) == 6
+    assert not any(isinstance(e, ev.Elimination) for e in events)
+    results = [e for e in events if isinstance(e, ev.VoteResult)]
+    assert [(r.vote, r.round, r.resolution) for r in results] == [
+        ("day", 1, "no_votes"),
+        ("night", 1, "none"),
+        ("day", 2, "no_votes"),
+        ("night", 2, "none"),
+    ], "exactly max_rounds rounds are played"
+    assert max(e.round for e in events) == 2
+    # Every player ends truncated (not terminated) with reward 0: an undecided game.
+    assert final == {a: (0.0, False, True) for a in env.possible_agents}
 
 
 # ----------------------------------------------------------------- votes, masks, ties
