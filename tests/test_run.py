@@ -109,15 +109,37 @@ def test_a_crashing_policy_fails_the_episode_loudly_and_resume_retries_it(run_di
 
 
 def test_resume_skips_finished_episodes_and_reruns_unfinished_ones(run_dir: Path) -> None:
-    first = run("traitors/mini-v0", seed=2, episodes=2, out_dir=run_dir)
-    # Simulate a crash in episode 1: its summary (the done marker) never got written.
-    first[1].log_path.with_name(first[1].log_path.name.replace(".jsonl", ".summary.json")).unlink()
-    again = run("traitors/mini-v0", seed=2, episodes=2, out_dir=run_dir)
-    assert again[0].skipped and not again[1].skipped
-    assert again[1].episode_id == first[1].episode_id
-    assert read_log(again[1].log_path).events == read_log(first[0].log_path.with_name(first[1].log_path.name)).events
-    finished = [p for p in (run_dir / "episodes").glob("*.jsonl")]
-    assert len(finished) == 2, "an episode was counted twice"
+    # max_rounds=1 makes seed 3 give one completed and two truncated episodes: both statuses
+    # are finished and must be skipped by a resume; only the crashed one is played again.
+    data = __import__("alignsim").scenarios.get("traitors/mini-v0").to_dict()
+    data["env_kwargs"]["max_rounds"] = 1
+    first = run(data, seed=3, episodes=3, out_dir=run_dir)
+    assert [r.summary.status for r in first] == ["completed", "truncated", "truncated"]
+    original = [read_log(r.log_path) for r in first]
+    finished_bytes = [first[k].log_path.read_bytes() for k in (0, 1)]
+    # Simulate a crash in the middle of episode 2: half its log written, no summary (the done marker).
+    crashed = first[2].log_path
+    crashed.with_name(crashed.name.replace(".jsonl", ".summary.json")).unlink()
+    lines = crashed.read_bytes().splitlines(keepends=True)
+    crashed.write_bytes(b"".join(lines[: len(lines) // 2]))
+
+    again = run(data, seed=3, episodes=3, out_dir=run_dir)
+    assert [r.skipped for r in again] == [True, True, False]
+    assert [r.episode_id for r in again] == [r.episode_id for r in first]
+    assert [again[k].log_path.read_bytes() for k in (0, 1)] == finished_bytes, "a finished log was rewritten"
+    attempts = sorted(p.name for p in (run_dir / "episodes").glob(".*.attempt-*"))
+    assert len(attempts) == 1 and attempts[0].startswith(f".{crashed.name}.attempt-"), attempts
+    # The resumed episode is the original episode, event for event (seeds, deal, play, outcome).
+    resumed = read_log(again[2].log_path)
+    assert resumed.events == original[2].events
+    assert msgspec.structs.replace(resumed.header, created_at="") == msgspec.structs.replace(
+        original[2].header, created_at=""
+    )
+    assert msgspec.structs.replace(again[2].summary, duration_s=0.0) == msgspec.structs.replace(
+        first[2].summary, duration_s=0.0
+    )
+    finished = list((run_dir / "episodes").glob("*.jsonl"))
+    assert len(finished) == 3, "an episode was counted twice"
 
 
 def test_sealed_votes_are_asked_for_in_one_batch(run_dir: Path) -> None:
