@@ -216,3 +216,36 @@ def test_replay_never_imports_what_a_log_names(run_dir: Path, tmp_path: Path) ->
     hostile.write_bytes(b"\n".join(lines))
     with pytest.raises(UnknownIdError, match="os:system"):
         replay(hostile)
+
+
+def test_actions_are_logged_in_plain_json_types_at_any_depth() -> None:
+    import numpy as np
+
+    from alignsim.run import encode_action
+
+    action = {"target": np.int64(2), "beliefs": np.array([10, 20]), "nested": [np.float32(0.5), (np.int8(1), "x")]}
+    encoded = encode_action(action)
+    assert encoded == {"target": 2, "beliefs": [10, 20], "nested": [0.5, [1, "x"]]}
+    assert msgspec.json.encode(encoded)  # nothing numpy is left
+    assert encode_action([np.int64(3), (np.bool_(True),)]) == [3, [True]]
+
+
+def test_validation_names_the_seat_whose_arguments_or_family_are_wrong() -> None:
+    data = __import__("alignsim").scenarios.get("traitors/mini-v0").to_dict()
+    data["seating"] = {"*": {"policy": "traitors/heuristic", "kwargs": {"bogus": 1}}}
+    with pytest.raises(ConfigError, match=r"scenario\.seating\.\*\.kwargs: .*bogus"):
+        validate_scenario(ScenarioSpec.from_dict(data))
+    data = __import__("alignsim").scenarios.get("principal_agent/car-v0").to_dict()
+    data["seating"] = {"*": {"policy": "traitors/heuristic"}}
+    with pytest.raises(ConfigError, match=r"scenario\.seating\.\*\.policy: .* plays traitors, not principal_agent"):
+        validate_scenario(ScenarioSpec.from_dict(data))
+
+
+def test_an_episode_runner_resumes_by_default(run_dir: Path) -> None:
+    from alignsim.run import EpisodeRunner
+
+    with EpisodeRunner("traitors/mini-v0", out_dir=run_dir) as runner:
+        first = runner.run(seed=0)
+        again = runner.run(seed=0)
+    assert not first.skipped and again.skipped and again.log_path == first.log_path
+    assert "-s0-e0-" in run_episode("traitors/mini-v0", out_dir=run_dir).episode_id, "the default seed is 0"
