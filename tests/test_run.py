@@ -249,3 +249,40 @@ def test_an_episode_runner_resumes_by_default(run_dir: Path) -> None:
         again = runner.run(seed=0)
     assert not first.skipped and again.skipped and again.log_path == first.log_path
     assert "-s0-e0-" in run_episode("traitors/mini-v0", out_dir=run_dir).episode_id, "the default seed is 0"
+
+
+def test_the_summary_tallies_what_the_log_holds(run_dir: Path) -> None:
+    from collections import Counter
+
+    result = run(
+        "traitors/llm-v0",
+        seed=3,
+        episodes=1,
+        out_dir=run_dir,
+        llm={"model": "mock/scripted", "backend_options": {"faults": 0.3}},
+    )[0]
+    log = read_log(result.log_path)
+    summary = result.summary
+    calls = log.of_type(ev.LLMCall)
+    assert calls and summary.llm_calls == dict(Counter(c.agent for c in calls))
+    # A model call is logged where it happened: between its agent's previous action and the
+    # action it chose (sealed votes, asked in one batch, included), not later.
+    asked: set[str] = set()
+    for event in log.events:
+        if isinstance(event, ev.LLMCall):
+            asked.add(event.agent)
+        elif isinstance(event, ev.Action):
+            assert event.agent in asked, f"step {event.step}: {event.agent} acted with no model call logged before"
+            asked.discard(event.agent)
+    # What the policies log after the last step (the reflections) is in the log too.
+    assert {c.agent for c in calls if c.tag == "reflection"} == set(log.header.seating)
+    tokens: Counter[str] = Counter()
+    for c in calls:
+        tokens[c.agent] += c.prompt_tokens + c.completion_tokens
+    assert summary.tokens == dict(tokens) and sum(tokens.values()) > 0
+    assert summary.invalid_actions == dict(Counter(e.agent for e in log.of_type(ev.InvalidAction)))
+    assert summary.eliminations == [
+        {"round": e.round, "target": e.target, "cause": e.cause, "role": e.revealed_role}
+        for e in log.of_type(ev.Elimination)
+    ]
+    assert summary.eliminations and summary.invalid_actions
