@@ -499,3 +499,74 @@ def test_sealed_phases_expose_every_pending_voter() -> None:
 def test_config_dataclass_round_trips() -> None:
     cfg = TraitorsConfig(n_players=8, n_traitors=2, tie_break="revote")
     assert TraitorsConfig.from_kwargs(**cfg.to_dict()) == cfg
+
+
+# ----------------------------------------------------------------- texts and errors (mutation testing)
+
+
+def test_night_votes_are_labelled_as_night_votes_in_what_the_traitors_see() -> None:
+    from alignsim.envs.traitors import EVENT_KINDS
+
+    # Two traitors split their night votes: a tie, one revote, still tied, nobody murdered.
+    env = make(
+        n_players=6,
+        n_traitors=2,
+        night_tie_break="revote",
+        revote_fallback="none",
+        max_rounds=1,
+        forced_roles={"player_0": "traitor", "player_1": "traitor"},
+        allow_abstain=True,
+    )
+    env.reset(seed=0)
+    seen: list[dict[str, Any]] = []
+    for agent in env.agent_iter():
+        obs, _, term, trunc, _ = env.last()
+        if agent == "player_0":
+            seen += obs["events"]
+        if term or trunc:
+            env.step(None)
+            continue
+        view = decode_observation(obs["observation"])
+        if view.phase == "night_vote":
+            targets = legal_targets(obs)
+            env.step({"target": targets[0] if agent == "player_0" else targets[-1]})
+        else:
+            env.step({"target": 6} if view.phase == "day_vote" else first_legal(agent, obs))
+    kind_of = {e["text"]: EVENT_KINDS[e["kind"]] for e in seen}
+    murders = [text for text in kind_of if "voted to murder" in text]
+    assert murders and all(kind_of[text] == "night_vote" for text in murders)
+    results = [text for text in kind_of if text.startswith("Night vote (")]
+    assert len(results) == 2 and not any(text.startswith("Day vote (player") for text in kind_of)
+    assert results[0].endswith("tied between player_2, player_5; there will be a revote.")
+    assert results[1].endswith("nobody is chosen for murder.")
+
+
+def test_illegal_actions_name_the_agent_the_field_and_the_reason() -> None:
+    env = make(n_players=5, n_traitors=1, belief_reports=True, discussion_passes=1)
+    env.reset(seed=0)
+    u = env.unwrapped
+
+    def refused(action: dict[str, Any], field: str, reason: str) -> None:
+        agent = env.agent_selection
+        with pytest.raises(IllegalActionError) as info:
+            env.step(action)
+        assert (info.value.agent, info.value.field, info.value.reason) == (agent, field, reason)
+
+    while u.phase != "belief":
+        env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+    refused({}, "beliefs", "a belief report is required in this phase")
+    refused({"beliefs": 70}, "beliefs", "expected 5 integers, got 70")
+    refused({"beliefs": ["x"] * 5}, "beliefs", "expected 5 integers, got ['x', 'x', 'x', 'x', 'x']")
+    refused({"beliefs": [101] * 5}, "beliefs", "101 for player_0 is not legal (0-100 for living others, 0 otherwise)")
+    while u.phase != "day_vote":
+        env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+    refused({"target": "player_1"}, "target", "expected an integer, got 'player_1'")
+    target = legal_targets(env.observe(env.agent_selection))[0]
+    refused({"target": target, "message": "hi"}, "message", "no message is taken in phase day_vote")
+
+
+def test_config_errors_name_the_field() -> None:
+    for kwargs, field in (({"max_message_chars": 0}, "max_message_chars"), ({"topics": []}, "topics")):
+        with pytest.raises(ConfigError) as info:
+            TraitorsConfig(**kwargs)
+        assert info.value.field == field
