@@ -286,3 +286,60 @@ def test_the_summary_tallies_what_the_log_holds(run_dir: Path) -> None:
         for e in log.of_type(ev.Elimination)
     ]
     assert summary.eliminations and summary.invalid_actions
+
+
+def test_replay_reports_what_it_checked_and_catches_a_tampered_winner(run_dir: Path, tmp_path: Path) -> None:
+    result = run_episode("traitors/mini-v0", seed=6, out_dir=run_dir)
+    log = read_log(result.log_path)
+    report = replay(result.log_path)
+    assert (report.episode_id, report.steps, report.digests) == (result.episode_id, result.summary.steps, report.steps)
+    assert report.events == sum(e.source == "env" for e in log.events) and report.warnings == []
+    lines = result.log_path.read_bytes().split(b"\n")
+    end = json.loads(lines[-2])
+    assert end["type"] == "episode_end" and end["winner"] in ("faithful", "traitors")
+    end["winner"] = "traitors" if end["winner"] == "faithful" else "faithful"  # only the runner's record
+    lines[-2] = json.dumps(end).encode()
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReplayMismatchError, match="winner differs"):
+        replay(tampered)
+
+
+def test_run_options_reach_every_episode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from alignsim.run import EpisodeRunner
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    monkeypatch.chdir(tmp_path)
+    results = run("traitors/mini-v0", episodes=1)  # the default folder: ./runs
+    assert results[0].log_path.resolve().is_relative_to(tmp_path / "runs") and synced == []
+    log = read_log(results[0].log_path)
+    roles = log.of_type(ev.RoleAssignment)[0].roles
+    # mini-v0 seats by role: each seat records the seating entry it took.
+    assert {agent: seat.role for agent, seat in log.header.seating.items()} == roles
+    run("traitors/mini-v0", episodes=1, out_dir=tmp_path / "durable", fsync=True)
+    assert synced, "fsync=True must reach the episode writer"
+    with EpisodeRunner("traitors/mini-v0", out_dir=tmp_path / "x") as runner, pytest.raises(ConfigError) as info:
+        runner.run_many([(0, 0)], lockstep=0)
+    assert info.value.field == "lockstep"
+
+
+def test_policies_are_told_how_the_episode_ended(run_dir: Path) -> None:
+    class Listening(Counting):
+        name = "test/listening"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.outcomes: list[tuple[str, dict[str, Any]]] = []
+
+        def end_episode(self, episode: str = "", outcome=None) -> None:
+            self.outcomes.append((episode, dict(outcome or {})))
+
+    policy = Listening()
+    result = run_episode(spec_with("test/counting"), seed=1, out_dir=run_dir, policies={"*": policy})
+    [(episode, outcome)] = policy.outcomes
+    assert episode == result.episode_id and outcome["winner"] == result.summary.winner is not None
+    assert set(outcome["observations"]) == set(read_log(result.log_path).header.seating)
