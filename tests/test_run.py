@@ -343,3 +343,36 @@ def test_policies_are_told_how_the_episode_ended(run_dir: Path) -> None:
     [(episode, outcome)] = policy.outcomes
     assert episode == result.episode_id and outcome["winner"] == result.summary.winner is not None
     assert set(outcome["observations"]) == set(read_log(result.log_path).header.seating)
+
+
+def test_episode_ids_name_scenario_seed_and_index_with_a_short_digest() -> None:
+    import re
+
+    from alignsim.run import episode_id_for
+
+    spec = __import__("alignsim").scenarios.get("traitors/mini-v0")
+    assert re.fullmatch(r"traitors-mini-v0-s2-e0-[0-9a-f]{8}", episode_id_for(spec, 2, 0))
+    assert episode_id_for(spec, 2, 0) == episode_id_for(spec, 2, 0) != episode_id_for(spec, 2, 1)
+
+
+def test_an_llm_setting_is_validated_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="model"):
+        run("traitors/llm-v0", out_dir=tmp_path / "x", llm={"model": "no-provider-here"})
+    assert not (tmp_path / "x").exists()
+
+
+def test_rerun_plays_again_and_writes_only_under_its_folder(run_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from alignsim.run import rerun
+
+    original = run_episode("traitors/mini-v0", seed=8, out_dir=run_dir)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    out = cwd / "rerun"
+    first = rerun(original.log_path, out)
+    assert first.log_path.parent == out / "episodes"
+    assert read_log(first.log_path).events == read_log(original.log_path).events
+    second = rerun(original.log_path, out)  # into the same folder: played again, not skipped
+    assert second.log_path == first.log_path
+    assert len(list((out / "episodes").glob(".*.attempt-*"))) == 2, "the first rerun's log and summary were moved aside"
+    assert [p.name for p in cwd.iterdir()] == ["rerun"], "a rerun writes only under its folder"
