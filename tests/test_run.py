@@ -286,6 +286,7 @@ def test_the_summary_tallies_what_the_log_holds(run_dir: Path) -> None:
         for e in log.of_type(ev.Elimination)
     ]
     assert summary.eliminations and summary.invalid_actions
+    assert summary.duration_s > 0, "the summary records how long the episode took"
 
 
 def test_replay_reports_what_it_checked_and_catches_a_tampered_winner(run_dir: Path, tmp_path: Path) -> None:
