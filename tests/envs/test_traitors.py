@@ -539,6 +539,8 @@ def test_night_votes_are_labelled_as_night_votes_in_what_the_traitors_see() -> N
     assert len(results) == 2 and not any(text.startswith("Day vote (player") for text in kind_of)
     assert results[0].endswith("tied between player_2, player_5; there will be a revote.")
     assert results[1].endswith("nobody is chosen for murder.")
+    assert "Day vote (no votes): nobody is banished." in kind_of
+    assert any(text.startswith("Game over: undecided (no winner after 1 rounds).") for text in kind_of)
 
 
 def test_illegal_actions_name_the_agent_the_field_and_the_reason() -> None:
@@ -546,7 +548,7 @@ def test_illegal_actions_name_the_agent_the_field_and_the_reason() -> None:
     env.reset(seed=0)
     u = env.unwrapped
 
-    def refused(action: dict[str, Any], field: str, reason: str) -> None:
+    def refused(action: Any, field: str, reason: str) -> None:
         agent = env.agent_selection
         with pytest.raises(IllegalActionError) as info:
             env.step(action)
@@ -561,12 +563,68 @@ def test_illegal_actions_name_the_agent_the_field_and_the_reason() -> None:
     while u.phase != "day_vote":
         env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
     refused({"target": "player_1"}, "target", "expected an integer, got 'player_1'")
+    refused(
+        "vote", "action", "expected a dict with keys ['beliefs', 'claims', 'message', 'reasoning', 'target'], got str"
+    )
+    me = int(env.agent_selection.split("_")[1])
+    legal = np.flatnonzero(env.observe(env.agent_selection)["action_mask"]["target"]).tolist()
+    refused({"target": me}, "target", f"{me} is not legal in phase day_vote; legal: {legal}")
     target = legal_targets(env.observe(env.agent_selection))[0]
     refused({"target": target, "message": "hi"}, "message", "no message is taken in phase day_vote")
 
 
 def test_config_errors_name_the_field() -> None:
-    for kwargs, field in (({"max_message_chars": 0}, "max_message_chars"), ({"topics": []}, "topics")):
+    for kwargs, field, reason in (
+        ({"max_message_chars": 0}, "max_message_chars", "must be a positive integer"),
+        ({"topics": []}, "topics", "must not be empty"),
+        ({"forced_roles": {"player_0": "spy"}}, "forced_roles", "role of player_0 must be 'faithful' or 'traitor'"),
+        ({"forced_roles": {"player_99": "traitor"}}, "forced_roles", "unknown player 'player_99'"),
+        (
+            {"n_players": 5, "n_traitors": 1, "forced_roles": {f"player_{i}": "faithful" for i in range(5)}},
+            "forced_roles",
+            "forces 5 faithful but only 4 seats are faithful",
+        ),
+        ({"briefings": {"spy": "psst"}}, "briefings", "keys must be roles (faithful, traitor), got ['spy']"),
+    ):
         with pytest.raises(ConfigError) as info:
             TraitorsConfig(**kwargs)
-        assert info.value.field == field
+        assert info.value.field == field and reason in str(info.value), str(info.value)
+
+
+def test_saying_nothing_is_in_the_action_space_and_publishes_nothing() -> None:
+    env = make()
+    env.reset(seed=0)
+    space = env.action_space(env.agent_selection)
+    assert space["message"].min_length == 0 and space["reasoning"].min_length == 0
+    u = env.unwrapped
+    while u.phase != "discussion":
+        env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+    u.drain_events()
+    env.step({"claims": [0] * 10})  # all-zero claims are no claims: nothing is said
+    assert not any(isinstance(e, ev.Speech) for e in u.drain_events())
+
+
+def test_random_speaking_order_shuffles_and_fixed_order_does_not() -> None:
+    def first_speakers(order: str, seed: int) -> list[str]:
+        env = make(speaking_order=order)
+        env.reset(seed=seed)
+        u = env.unwrapped
+        while u.phase != "discussion":
+            env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+        speakers = []
+        while u.phase == "discussion" and len(speakers) < 10:
+            speakers.append(env.agent_selection)
+            env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+        return speakers
+
+    in_order = [f"player_{i}" for i in range(10)]
+    assert all(first_speakers("fixed", seed) == in_order for seed in range(3))
+    shuffled = [first_speakers("random", seed) for seed in range(3)]
+    assert all(sorted(s) == sorted(in_order) for s in shuffled) and any(s != in_order for s in shuffled)
+
+
+def test_human_rendering_prints_the_public_record(capsys: pytest.CaptureFixture[str]) -> None:
+    env = make(render_mode="human")
+    env.reset(seed=0)
+    assert env.render() is None
+    assert "There are 10 players. 3 of them are traitors" in capsys.readouterr().out
