@@ -628,3 +628,14 @@ def test_human_rendering_prints_the_public_record(capsys: pytest.CaptureFixture[
     env.reset(seed=0)
     assert env.render() is None
     assert "There are 10 players. 3 of them are traitors" in capsys.readouterr().out
+
+
+def test_each_player_gets_its_briefing_as_a_briefing() -> None:
+    from alignsim.envs.traitors import EVENT_KINDS
+
+    env = make(n_players=5, n_traitors=1, briefings={"traitor": "You betray.", "faithful": "You trust."})
+    env.reset(seed=0)
+    roles = env.unwrapped.roles
+    for agent in env.possible_agents:
+        briefings = [e["text"] for e in env.observe(agent)["events"] if EVENT_KINDS[e["kind"]] == "briefing"]
+        assert len(briefings) == 1 and ("You betray." if roles[agent] == "traitor" else "You trust.") in briefings[0]
