@@ -109,15 +109,37 @@ def test_a_crashing_policy_fails_the_episode_loudly_and_resume_retries_it(run_di
 
 
 def test_resume_skips_finished_episodes_and_reruns_unfinished_ones(run_dir: Path) -> None:
-    first = run("traitors/mini-v0", seed=2, episodes=2, out_dir=run_dir)
-    # Simulate a crash in episode 1: its summary (the done marker) never got written.
-    first[1].log_path.with_name(first[1].log_path.name.replace(".jsonl", ".summary.json")).unlink()
-    again = run("traitors/mini-v0", seed=2, episodes=2, out_dir=run_dir)
-    assert again[0].skipped and not again[1].skipped
-    assert again[1].episode_id == first[1].episode_id
-    assert read_log(again[1].log_path).events == read_log(first[0].log_path.with_name(first[1].log_path.name)).events
-    finished = [p for p in (run_dir / "episodes").glob("*.jsonl")]
-    assert len(finished) == 2, "an episode was counted twice"
+    # max_rounds=1 makes seed 3 give one completed and two truncated episodes: both statuses
+    # are finished and must be skipped by a resume; only the crashed one is played again.
+    data = __import__("alignsim").scenarios.get("traitors/mini-v0").to_dict()
+    data["env_kwargs"]["max_rounds"] = 1
+    first = run(data, seed=3, episodes=3, out_dir=run_dir)
+    assert [r.summary.status for r in first] == ["completed", "truncated", "truncated"]
+    original = [read_log(r.log_path) for r in first]
+    finished_bytes = [first[k].log_path.read_bytes() for k in (0, 1)]
+    # Simulate a crash in the middle of episode 2: half its log written, no summary (the done marker).
+    crashed = first[2].log_path
+    crashed.with_name(crashed.name.replace(".jsonl", ".summary.json")).unlink()
+    lines = crashed.read_bytes().splitlines(keepends=True)
+    crashed.write_bytes(b"".join(lines[: len(lines) // 2]))
+
+    again = run(data, seed=3, episodes=3, out_dir=run_dir)
+    assert [r.skipped for r in again] == [True, True, False]
+    assert [r.episode_id for r in again] == [r.episode_id for r in first]
+    assert [again[k].log_path.read_bytes() for k in (0, 1)] == finished_bytes, "a finished log was rewritten"
+    attempts = sorted(p.name for p in (run_dir / "episodes").glob(".*.attempt-*"))
+    assert len(attempts) == 1 and attempts[0].startswith(f".{crashed.name}.attempt-"), attempts
+    # The resumed episode is the original episode, event for event (seeds, deal, play, outcome).
+    resumed = read_log(again[2].log_path)
+    assert resumed.events == original[2].events
+    assert msgspec.structs.replace(resumed.header, created_at="") == msgspec.structs.replace(
+        original[2].header, created_at=""
+    )
+    assert msgspec.structs.replace(again[2].summary, duration_s=0.0) == msgspec.structs.replace(
+        first[2].summary, duration_s=0.0
+    )
+    finished = list((run_dir / "episodes").glob("*.jsonl"))
+    assert len(finished) == 3, "an episode was counted twice"
 
 
 def test_sealed_votes_are_asked_for_in_one_batch(run_dir: Path) -> None:
@@ -195,3 +217,164 @@ def test_replay_never_imports_what_a_log_names(run_dir: Path, tmp_path: Path) ->
     # Refused by the registry (nothing imported), reported as a bad log naming the file.
     with pytest.raises(LogFormatError, match=r"hostile\.jsonl: header: .*unknown env 'os:system'"):
         replay(hostile)
+
+
+def test_actions_are_logged_in_plain_json_types_at_any_depth() -> None:
+    import numpy as np
+
+    from alignsim.run import encode_action
+
+    action = {"target": np.int64(2), "beliefs": np.array([10, 20]), "nested": [np.float32(0.5), (np.int8(1), "x")]}
+    encoded = encode_action(action)
+    assert encoded == {"target": 2, "beliefs": [10, 20], "nested": [0.5, [1, "x"]]}
+    assert msgspec.json.encode(encoded)  # nothing numpy is left
+    assert encode_action([np.int64(3), (np.bool_(True),)]) == [3, [True]]
+
+
+def test_validation_names_the_seat_whose_arguments_or_family_are_wrong() -> None:
+    data = __import__("alignsim").scenarios.get("traitors/mini-v0").to_dict()
+    data["seating"] = {"*": {"policy": "traitors/heuristic", "kwargs": {"bogus": 1}}}
+    with pytest.raises(ConfigError, match=r"scenario\.seating\.\*\.kwargs: .*bogus"):
+        validate_scenario(ScenarioSpec.from_dict(data))
+    data = __import__("alignsim").scenarios.get("principal_agent/car-v0").to_dict()
+    data["seating"] = {"*": {"policy": "traitors/heuristic"}}
+    with pytest.raises(ConfigError, match=r"scenario\.seating\.\*\.policy: .* plays traitors, not principal_agent"):
+        validate_scenario(ScenarioSpec.from_dict(data))
+
+
+def test_an_episode_runner_resumes_by_default(run_dir: Path) -> None:
+    from alignsim.run import EpisodeRunner
+
+    with EpisodeRunner("traitors/mini-v0", out_dir=run_dir) as runner:
+        first = runner.run(seed=0)
+        again = runner.run(seed=0)
+    assert not first.skipped and again.skipped and again.log_path == first.log_path
+    assert "-s0-e0-" in run_episode("traitors/mini-v0", out_dir=run_dir).episode_id, "the default seed is 0"
+
+
+def test_the_summary_tallies_what_the_log_holds(run_dir: Path) -> None:
+    from collections import Counter
+
+    result = run(
+        "traitors/llm-v0",
+        seed=3,
+        episodes=1,
+        out_dir=run_dir,
+        llm={"model": "mock/scripted", "backend_options": {"faults": 0.3}},
+    )[0]
+    log = read_log(result.log_path)
+    summary = result.summary
+    calls = log.of_type(ev.LLMCall)
+    assert calls and summary.llm_calls == dict(Counter(c.agent for c in calls))
+    # A model call is logged where it happened: between its agent's previous action and the
+    # action it chose (sealed votes, asked in one batch, included), not later.
+    asked: set[str] = set()
+    for event in log.events:
+        if isinstance(event, ev.LLMCall):
+            asked.add(event.agent)
+        elif isinstance(event, ev.Action):
+            assert event.agent in asked, f"step {event.step}: {event.agent} acted with no model call logged before"
+            asked.discard(event.agent)
+    # What the policies log after the last step (the reflections) is in the log too.
+    assert {c.agent for c in calls if c.tag == "reflection"} == set(log.header.seating)
+    tokens: Counter[str] = Counter()
+    for c in calls:
+        tokens[c.agent] += c.prompt_tokens + c.completion_tokens
+    assert summary.tokens == dict(tokens) and sum(tokens.values()) > 0
+    assert summary.invalid_actions == dict(Counter(e.agent for e in log.of_type(ev.InvalidAction)))
+    assert summary.eliminations == [
+        {"round": e.round, "target": e.target, "cause": e.cause, "role": e.revealed_role}
+        for e in log.of_type(ev.Elimination)
+    ]
+    assert summary.eliminations and summary.invalid_actions
+    assert summary.duration_s > 0, "the summary records how long the episode took"
+
+
+def test_replay_reports_what_it_checked_and_catches_a_tampered_winner(run_dir: Path, tmp_path: Path) -> None:
+    result = run_episode("traitors/mini-v0", seed=6, out_dir=run_dir)
+    log = read_log(result.log_path)
+    report = replay(result.log_path)
+    assert (report.episode_id, report.steps, report.digests) == (result.episode_id, result.summary.steps, report.steps)
+    assert report.events == sum(e.source == "env" for e in log.events) and report.warnings == []
+    lines = result.log_path.read_bytes().split(b"\n")
+    end = json.loads(lines[-2])
+    assert end["type"] == "episode_end" and end["winner"] in ("faithful", "traitors")
+    end["winner"] = "traitors" if end["winner"] == "faithful" else "faithful"  # only the runner's record
+    lines[-2] = json.dumps(end).encode()
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReplayMismatchError, match="winner differs"):
+        replay(tampered)
+
+
+def test_run_options_reach_every_episode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from alignsim.run import EpisodeRunner
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    monkeypatch.chdir(tmp_path)
+    results = run("traitors/mini-v0", episodes=1)  # the default folder: ./runs
+    assert results[0].log_path.resolve().is_relative_to(tmp_path / "runs") and synced == []
+    log = read_log(results[0].log_path)
+    roles = log.of_type(ev.RoleAssignment)[0].roles
+    # mini-v0 seats by role: each seat records the seating entry it took.
+    assert {agent: seat.role for agent, seat in log.header.seating.items()} == roles
+    run("traitors/mini-v0", episodes=1, out_dir=tmp_path / "durable", fsync=True)
+    assert synced, "fsync=True must reach the episode writer"
+    with EpisodeRunner("traitors/mini-v0", out_dir=tmp_path / "x") as runner, pytest.raises(ConfigError) as info:
+        runner.run_many([(0, 0)], lockstep=0)
+    assert info.value.field == "lockstep"
+
+
+def test_policies_are_told_how_the_episode_ended(run_dir: Path) -> None:
+    class Listening(Counting):
+        name = "test/listening"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.outcomes: list[tuple[str, dict[str, Any]]] = []
+
+        def end_episode(self, episode: str = "", outcome=None) -> None:
+            self.outcomes.append((episode, dict(outcome or {})))
+
+    policy = Listening()
+    result = run_episode(spec_with("test/counting"), seed=1, out_dir=run_dir, policies={"*": policy})
+    [(episode, outcome)] = policy.outcomes
+    assert episode == result.episode_id and outcome["winner"] == result.summary.winner is not None
+    assert set(outcome["observations"]) == set(read_log(result.log_path).header.seating)
+
+
+def test_episode_ids_name_scenario_seed_and_index_with_a_short_digest() -> None:
+    import re
+
+    from alignsim.run import episode_id_for
+
+    spec = __import__("alignsim").scenarios.get("traitors/mini-v0")
+    assert re.fullmatch(r"traitors-mini-v0-s2-e0-[0-9a-f]{8}", episode_id_for(spec, 2, 0))
+    assert episode_id_for(spec, 2, 0) == episode_id_for(spec, 2, 0) != episode_id_for(spec, 2, 1)
+
+
+def test_an_llm_setting_is_validated_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="model"):
+        run("traitors/llm-v0", out_dir=tmp_path / "x", llm={"model": "no-provider-here"})
+    assert not (tmp_path / "x").exists()
+
+
+def test_rerun_plays_again_and_writes_only_under_its_folder(run_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from alignsim.run import rerun
+
+    original = run_episode("traitors/mini-v0", seed=8, out_dir=run_dir)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    out = cwd / "rerun"
+    first = rerun(original.log_path, out)
+    assert first.log_path.parent == out / "episodes"
+    assert read_log(first.log_path).events == read_log(original.log_path).events
+    second = rerun(original.log_path, out)  # into the same folder: played again, not skipped
+    assert second.log_path == first.log_path
+    assert len(list((out / "episodes").glob(".*.attempt-*"))) == 2, "the first rerun's log and summary were moved aside"
+    assert [p.name for p in cwd.iterdir()] == ["rerun"], "a rerun writes only under its folder"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -242,22 +244,46 @@ def test_submitit_local_launcher_runs_the_sweep(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs alignsim[ray]")
 def test_ray_launcher_runs_a_two_worker_sweep_on_a_local_cluster(tmp_path: Path) -> None:
-    done = cli(
-        "sweep",
-        "name=ray",
-        "scenario=traitors/mini-v0",
-        "seed=0,1,2,3",
-        "episodes=3",
-        "hydra/launcher=ray",
-        "hydra.launcher.num_cpus=2",
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    sweep = tmp_path / "sweeps" / "ray"
-    table = pd.read_csv(sweep / "results.csv")
-    assert table["episodes_done"].tolist() == [3] * 4
-    assert table["pid"].nunique() >= 2, "jobs ran in at least two Ray worker processes"
-    assert all(p != os.getpid() for p in table["pid"])
+    # Ray's own files go to a fresh, short folder (its socket paths must stay under ~107 bytes):
+    # the worker logs there, named by worker pid, are the marker that only Ray leaves.
+    ray_tmp = Path(tempfile.mkdtemp(prefix="ray-"))
+    try:
+        sweep_process = subprocess.Popen(
+            [
+                *ALIGNSIM.split(),
+                "sweep",
+                "name=ray",
+                "scenario=traitors/mini-v0",
+                "seed=0,1,2,3",
+                "episodes=3",
+                "hydra/launcher=ray",
+                "hydra.launcher.num_cpus=2",
+            ],
+            cwd=tmp_path,
+            env={**os.environ, "RAY_TMPDIR": str(ray_tmp)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _, stderr = sweep_process.communicate(timeout=300)
+        assert sweep_process.returncode == 0, stderr
+        sweep = tmp_path / "sweeps" / "ray"
+        table = pd.read_csv(sweep / "results.csv")
+        assert table["episodes_done"].tolist() == [3] * 4
+        pids = {job: int(pid) for job, pid in zip(table["job"], table["pid"], strict=True)}
+        assert len(set(pids.values())) >= 2, "the jobs ran in at least two Ray worker processes"
+        assert sweep_process.pid not in pids.values(), "a job ran in the sweep process itself"
+        sessions = list((ray_tmp / "ray").glob("session_2*"))
+        assert len(sessions) == 1, "the sweep started one local Ray cluster"
+        for job, pid in pids.items():
+            hydra_yaml = (sweep / job / ".hydra" / "hydra.yaml").read_text()
+            assert "_target_: hydra_plugins.alignsim_ray_launcher.ray_launcher.RayLauncher" in hydra_yaml
+            # Ray writes a task's stdout to logs/worker-<id>-<job>-<pid>.out: the job's own line must be there.
+            worker_logs = list((sessions[0] / "logs").glob(f"worker-*-{pid}.out"))
+            assert len(worker_logs) == 1, f"job {job} (pid {pid}) did not run in a Ray worker"
+            assert f"job {sweep / job}: 3 episode(s)" in worker_logs[0].read_text()
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     for log in find_logs(sweep):
         replay(log)
 

@@ -55,6 +55,15 @@ def test_200_episodes_with_30_percent_faults_finish_and_log_every_fault(tmp_path
     assert all(r.summary.llm_calls for r in results)
 
 
+INJECTION = HOSTILE_TEXT.replace("\n", " ")
+"""player_1's speech: the mock's hostile text on one line, so that all of it (control tokens
+and "ignore all previous instructions") survives as a spoken message and reaches the others."""
+
+QUOTED_INJECTION = re.compile(r"(- )?player_1 said( about me)?: «[^«»\n]*ignore all previous instructions[^«»\n]*»")
+"""The only forms in which player_1's injection may appear in another player's prompt: a quoted
+line of the transcript, or a quoted memory ("said about me") from an earlier game."""
+
+
 def _scripted_canaries(request: LLMRequest) -> str:
     """Answers that plant a canary in every private channel, naming the agent who wrote it."""
     identity = request.messages[1]["content"]
@@ -68,14 +77,16 @@ def _scripted_canaries(request: LLMRequest) -> str:
     if request.tag == "reflection":
         return f"CANARY-REFLECTION-{agent}"
     if agent == "player_1":
-        return HOSTILE_TEXT
+        return INJECTION
     return "I am faithful and I am watching everyone."
 
 
 def test_prompts_never_carry_private_text_or_injected_instructions(tmp_path: Path) -> None:
-    """Across LLM games: private reasoning, the traitors' meeting and other players' role briefings
-    never reach another agent's prompt; a player's injection attempt reaches others only as
-    defused quoted data in a user turn, never a system prompt; env state is unaffected."""
+    """Across LLM games: private reasoning, the traitors' meeting, reflections and other players'
+    role briefings never reach another agent's prompt, and each does reach the prompts it is
+    meant for (the positive controls, without which the negative checks could pass vacuously);
+    a player's injection attempt reaches others only as defused quoted data in a user turn,
+    never a system prompt; env state is unaffected."""
     from alignsim.agents.llm.agent import LLMAgent
     from alignsim.scenarios import ScenarioSpec
 
@@ -88,31 +99,47 @@ def test_prompts_never_carry_private_text_or_injected_instructions(tmp_path: Pat
         }
     )
     spec = ScenarioSpec.from_dict(data)
-    backend = MockBackend(script=_scripted_canaries)
-    for seed in range(6):
-        policy = LLMAgent(backend=backend)
+    # One policy (so one population memory) for all episodes: reflections written after a game
+    # reach its author's prompts in the next one.
+    policy = LLMAgent(backend=MockBackend(script=_scripted_canaries))
+    for seed in range(4):
         result = run_episode(spec, seed=seed, out_dir=tmp_path, policies={"*": policy})
         log = read_log(result.log_path)
         roles = next(e for e in log.events if isinstance(e, ev.RoleAssignment)).roles
         speech = [e for e in log.events if isinstance(e, ev.Speech) and e.actor == "player_1" and e.channel == "public"]
         assert speech and all(not has_control_tokens(e.message) for e in speech), "hostile text reached the env raw"
+        assert all("ignore all previous instructions" in e.message for e in speech), "the attack was not spoken"
+        seen: Counter[str] = Counter()
         for call in log.of_type(ev.LLMCall):
             me = call.agent
             system = call.messages[0]
             assert system["role"] == "system" and len([m for m in call.messages if m["role"] == "system"]) == 1
             assert "CANARY" not in system["content"] and "ignore all previous" not in system["content"].lower()
-            prompt = "\n".join(m["content"] for m in call.messages)
+            # What the model reads: the messages and the prefill its answer continues.
+            prompt = "\n".join([*(m["content"] for m in call.messages), call.prefill])
             assert not has_control_tokens(prompt), "raw chat-template tokens reached a prompt"
             for canary in re.findall(r"CANARY-[A-Z]+-?[A-Za-z0-9_]*", prompt):
-                if canary.startswith("CANARY-BRIEFING"):
-                    assert canary == f"CANARY-BRIEFING-{roles[me].upper()}"
-                elif canary.startswith("CANARY-MEETING"):
+                kind = canary.split("-")[1]
+                seen[kind] += 1
+                if kind == "BRIEFING":
+                    assert canary == f"CANARY-BRIEFING-{roles[me].upper()}", f"{me} saw {canary}"
+                elif kind == "MEETING":
                     assert roles[me] == "traitor", f"{me} saw the traitors' meeting"
+                    assert roles[canary.split("-", 2)[2]] == "traitor"
                 else:  # thoughts and reflections are private to their author
-                    assert canary.endswith(me), f"{me} saw {canary}"
+                    assert canary == f"CANARY-{kind}-{me}", f"{me} saw {canary}"
             if me != "player_1" and "ignore all previous instructions" in prompt.lower():
-                line = next(x for x in prompt.splitlines() if "ignore all previous" in x.lower())
-                assert line.startswith("player_1 said: «"), "injected text outside a quoted user turn"
+                seen["INJECTION"] += 1
+                for message in call.messages:
+                    for line in message["content"].splitlines():
+                        if "ignore all previous instructions" in line.lower():
+                            assert message["role"] == "user", "injected text outside a user turn"
+                            assert QUOTED_INJECTION.fullmatch(line), f"injected text outside a quote: {line!r}"
+        # Positive controls: every kind of text was in the prompts it is entitled to.
+        assert seen["BRIEFING"] and seen["MEETING"] and seen["THOUGHT"], seen
+        assert seen["INJECTION"], "no other player ever read player_1's attack"
+        if seed > 0:
+            assert seen["REFLECTION"], "no reflection from the previous game reached its author"
         invalid = [e for e in log.of_type(ev.InvalidAction) if e.agent == "player_1"]
         assert any("injection" in e.reason for e in invalid), "the injection attempt was not flagged"
         assert log.status == "completed"
@@ -199,27 +226,46 @@ def test_cache_answers_repeats_from_sqlite(tmp_path: Path) -> None:
 
 
 def test_retry_resends_only_failures_and_logs_why() -> None:
+    from alignsim.agents.llm.types import LLMResponse
+
     class Flaky:
+        """Fails each request (named by its tag) a set number of times, then answers it."""
+
         model_id = "test/flaky"
 
-        def __init__(self) -> None:
-            self.calls = 0
+        def __init__(self, failures: dict[str, int]) -> None:
+            self.failures = dict(failures)
+            self.batches: list[list[str]] = []
+            self.tries: Counter[str] = Counter()
 
         def generate(self, requests):
-            from alignsim.agents.llm.types import LLMResponse
-
-            self.calls += 1
-            return [
-                LLMResponse(text="ok" if self.calls > 1 else "", error=None if self.calls > 1 else "timeout")
-                for _ in requests
-            ]
+            self.batches.append([r.tag for r in requests])
+            out = []
+            for request in requests:
+                self.tries[request.tag] += 1
+                if self.tries[request.tag] <= self.failures.get(request.tag, 0):
+                    out.append(LLMResponse(text="", error=f"timeout on {request.tag}"))
+                else:  # "unwelcome" is a valid answer a retry must not re-roll
+                    out.append(LLMResponse(text=f"{request.tag} on try {self.tries[request.tag]}"))
+            return out
 
         def close(self) -> None:
             pass
 
-    retry = RetryBackend(Flaky(), attempts=3, backoff_s=0)
-    assert retry.generate([LLMRequest(messages=())])[0].text == "ok"
-    assert retry.retry_log == ["attempt 1: timeout"]
+    inner = Flaky({"b": 1, "d": 2, "e": 5})
+    retry = RetryBackend(inner, attempts=3, backoff_s=0)
+    requests = [LLMRequest(messages=(), tag=tag) for tag in ("a", "b", "c", "unwelcome", "d", "e")]
+    out = retry.generate(requests)
+    assert inner.batches == [["a", "b", "c", "unwelcome", "d", "e"], ["b", "d", "e"], ["d", "e"]]
+    assert [r.text for r in out] == ["a on try 1", "b on try 2", "c on try 1", "unwelcome on try 1", "d on try 3", ""]
+    assert out[-1].error == "timeout on e", "a request still failing after the last attempt keeps its error"
+    assert retry.retry_log == [
+        "attempt 1: timeout on b",
+        "attempt 1: timeout on d",
+        "attempt 1: timeout on e",
+        "attempt 2: timeout on d",
+        "attempt 2: timeout on e",
+    ]
 
 
 def test_replay_backend_refuses_unrecorded_requests() -> None:

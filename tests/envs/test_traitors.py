@@ -230,32 +230,53 @@ def test_rewards_go_to_whole_teams_including_eliminated_members() -> None:
 
 
 def test_max_rounds_truncates_with_no_winner() -> None:
+    # Nobody can die: the days abstain and the two traitors split their night votes, which
+    # with night_tie_break="none" murders no one. So the game can only end at max_rounds.
     env = make(
-        n_players=4,
-        n_traitors=1,
+        n_players=6,
+        n_traitors=2,
         tie_break="none",
         night_tie_break="none",
         max_rounds=2,
-        forced_roles={"player_0": "traitor"},
+        forced_roles={"player_0": "traitor", "player_1": "traitor"},
         allow_abstain=True,
     )
 
-    def abstain(agent, obs):
+    def stall(agent, obs):
         view = decode_observation(obs["observation"])
         if view.phase == "day_vote":
-            return {"target": 4}
+            return {"target": 6}  # the abstain slot
         if view.phase == "night_vote":
-            return {"target": legal_targets(obs)[0]}
-        return {}
+            targets = legal_targets(obs)
+            return {"target": targets[0] if agent == "player_0" else targets[-1]}
+        return first_legal(agent, obs)
 
-    # Night votes always murder, so use a 1-traitor game where abstaining days last 2 rounds.
-    events = play(env, abstain)
+    env.reset(seed=0)
+    u = env.unwrapped
+    events = u.drain_events()
+    final: dict[str, tuple[float, bool, bool]] = {}
+    for agent in env.agent_iter():
+        obs, reward, term, trunc, _ = env.last()
+        if term or trunc:
+            final[agent] = (reward, term, trunc)
+        env.step(None if term or trunc else stall(agent, obs))
+        events += u.drain_events()
+
     end = next(e for e in events if isinstance(e, ev.GameEnd))
-    results = [e for e in events if isinstance(e, ev.VoteResult) and e.vote == "day"]
-    assert all(r.resolution == "no_votes" and r.selected is None for r in results)
-    if end.winner is None:
-        assert "no winner after 2 rounds" in end.reason
-        assert all(env.unwrapped.truncations.get(a, True) for a in env.unwrapped.possible_agents)
+    assert end.winner is None and u.winner is None
+    assert end.reason == "no winner after 2 rounds"
+    assert end.round == 2 and len(end.alive) == 6
+    assert not any(isinstance(e, ev.Elimination) for e in events)
+    results = [e for e in events if isinstance(e, ev.VoteResult)]
+    assert [(r.vote, r.round, r.resolution) for r in results] == [
+        ("day", 1, "no_votes"),
+        ("night", 1, "none"),
+        ("day", 2, "no_votes"),
+        ("night", 2, "none"),
+    ], "exactly max_rounds rounds are played"
+    assert max(e.round for e in events) == 2
+    # Every player ends truncated (not terminated) with reward 0: an undecided game.
+    assert final == {a: (0.0, False, True) for a in env.possible_agents}
 
 
 # ----------------------------------------------------------------- votes, masks, ties
@@ -478,3 +499,143 @@ def test_sealed_phases_expose_every_pending_voter() -> None:
 def test_config_dataclass_round_trips() -> None:
     cfg = TraitorsConfig(n_players=8, n_traitors=2, tie_break="revote")
     assert TraitorsConfig.from_kwargs(**cfg.to_dict()) == cfg
+
+
+# ----------------------------------------------------------------- texts and errors (mutation testing)
+
+
+def test_night_votes_are_labelled_as_night_votes_in_what_the_traitors_see() -> None:
+    from alignsim.envs.traitors import EVENT_KINDS
+
+    # Two traitors split their night votes: a tie, one revote, still tied, nobody murdered.
+    env = make(
+        n_players=6,
+        n_traitors=2,
+        night_tie_break="revote",
+        revote_fallback="none",
+        max_rounds=1,
+        forced_roles={"player_0": "traitor", "player_1": "traitor"},
+        allow_abstain=True,
+    )
+    env.reset(seed=0)
+    seen: list[dict[str, Any]] = []
+    for agent in env.agent_iter():
+        obs, _, term, trunc, _ = env.last()
+        if agent == "player_0":
+            seen += obs["events"]
+        if term or trunc:
+            env.step(None)
+            continue
+        view = decode_observation(obs["observation"])
+        if view.phase == "night_vote":
+            targets = legal_targets(obs)
+            env.step({"target": targets[0] if agent == "player_0" else targets[-1]})
+        else:
+            env.step({"target": 6} if view.phase == "day_vote" else first_legal(agent, obs))
+    kind_of = {e["text"]: EVENT_KINDS[e["kind"]] for e in seen}
+    murders = [text for text in kind_of if "voted to murder" in text]
+    assert murders and all(kind_of[text] == "night_vote" for text in murders)
+    results = [text for text in kind_of if text.startswith("Night vote (")]
+    assert len(results) == 2 and not any(text.startswith("Day vote (player") for text in kind_of)
+    assert results[0].endswith("tied between player_2, player_5; there will be a revote.")
+    assert results[1].endswith("nobody is chosen for murder.")
+    assert "Day vote (no votes): nobody is banished." in kind_of
+    assert any(text.startswith("Game over: undecided (no winner after 1 rounds).") for text in kind_of)
+
+
+def test_illegal_actions_name_the_agent_the_field_and_the_reason() -> None:
+    env = make(n_players=5, n_traitors=1, belief_reports=True, discussion_passes=1)
+    env.reset(seed=0)
+    u = env.unwrapped
+
+    def refused(action: Any, field: str, reason: str) -> None:
+        agent = env.agent_selection
+        with pytest.raises(IllegalActionError) as info:
+            env.step(action)
+        assert (info.value.agent, info.value.field, info.value.reason) == (agent, field, reason)
+
+    while u.phase != "belief":
+        env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+    refused({}, "beliefs", "a belief report is required in this phase")
+    refused({"beliefs": 70}, "beliefs", "expected 5 integers, got 70")
+    refused({"beliefs": ["x"] * 5}, "beliefs", "expected 5 integers, got ['x', 'x', 'x', 'x', 'x']")
+    refused({"beliefs": [101] * 5}, "beliefs", "101 for player_0 is not legal (0-100 for living others, 0 otherwise)")
+    while u.phase != "day_vote":
+        env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+    refused({"target": "player_1"}, "target", "expected an integer, got 'player_1'")
+    refused(
+        "vote", "action", "expected a dict with keys ['beliefs', 'claims', 'message', 'reasoning', 'target'], got str"
+    )
+    me = int(env.agent_selection.split("_")[1])
+    legal = np.flatnonzero(env.observe(env.agent_selection)["action_mask"]["target"]).tolist()
+    refused({"target": me}, "target", f"{me} is not legal in phase day_vote; legal: {legal}")
+    target = legal_targets(env.observe(env.agent_selection))[0]
+    refused({"target": target, "message": "hi"}, "message", "no message is taken in phase day_vote")
+
+
+def test_config_errors_name_the_field() -> None:
+    for kwargs, field, reason in (
+        ({"max_message_chars": 0}, "max_message_chars", "must be a positive integer"),
+        ({"topics": []}, "topics", "must not be empty"),
+        ({"forced_roles": {"player_0": "spy"}}, "forced_roles", "role of player_0 must be 'faithful' or 'traitor'"),
+        ({"forced_roles": {"player_99": "traitor"}}, "forced_roles", "unknown player 'player_99'"),
+        (
+            {"n_players": 5, "n_traitors": 1, "forced_roles": {f"player_{i}": "faithful" for i in range(5)}},
+            "forced_roles",
+            "forces 5 faithful but only 4 seats are faithful",
+        ),
+        ({"briefings": {"spy": "psst"}}, "briefings", "keys must be roles (faithful, traitor), got ['spy']"),
+    ):
+        with pytest.raises(ConfigError) as info:
+            TraitorsConfig(**kwargs)
+        assert info.value.field == field and reason in str(info.value), str(info.value)
+
+
+def test_saying_nothing_is_in_the_action_space_and_publishes_nothing() -> None:
+    env = make()
+    env.reset(seed=0)
+    space = env.action_space(env.agent_selection)
+    assert space["message"].min_length == 0 and space["reasoning"].min_length == 0
+    u = env.unwrapped
+    while u.phase != "discussion":
+        env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+    u.drain_events()
+    env.step({"claims": [0] * 10})  # all-zero claims are no claims: nothing is said
+    assert not any(isinstance(e, ev.Speech) for e in u.drain_events())
+
+
+def test_random_speaking_order_shuffles_and_fixed_order_does_not() -> None:
+    def first_speakers(order: str, seed: int) -> list[str]:
+        env = make(speaking_order=order)
+        env.reset(seed=seed)
+        u = env.unwrapped
+        while u.phase != "discussion":
+            env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+        speakers = []
+        while u.phase == "discussion" and len(speakers) < 10:
+            speakers.append(env.agent_selection)
+            env.step(first_legal(env.agent_selection, env.observe(env.agent_selection)))
+        return speakers
+
+    in_order = [f"player_{i}" for i in range(10)]
+    assert all(first_speakers("fixed", seed) == in_order for seed in range(3))
+    shuffled = [first_speakers("random", seed) for seed in range(3)]
+    assert all(sorted(s) == sorted(in_order) for s in shuffled) and any(s != in_order for s in shuffled)
+
+
+def test_human_rendering_prints_the_public_record(capsys: pytest.CaptureFixture[str]) -> None:
+    env = make(render_mode="human")
+    env.reset(seed=0)
+    assert env.render() is None
+    assert "There are 10 players. 3 of them are traitors" in capsys.readouterr().out
+
+
+def test_each_player_gets_its_briefing_as_a_briefing() -> None:
+    from alignsim.envs.traitors import EVENT_KINDS
+
+    env = make(n_players=5, n_traitors=1, briefings={"traitor": "You betray.", "faithful": "You trust."})
+    env.reset(seed=0)
+    roles = env.unwrapped.roles
+    for agent in env.possible_agents:
+        briefings = [e["text"] for e in env.observe(agent)["events"] if EVENT_KINDS[e["kind"]] == "briefing"]
+        assert len(briefings) == 1 and ("You betray." if roles[agent] == "traitor" else "You trust.") in briefings[0]
