@@ -16,10 +16,11 @@ from typing import Any
 
 from pettingzoo import AECEnv, ParallelEnv
 
+from alignsim.envs.contract import GameInfo, default_info
 from alignsim.errors import AlignsimError, UnknownIdError
 from alignsim.registry import SpecRegistry, load_object
 
-__all__ = ["EnvSpec", "ids", "make", "make_parallel", "register", "spec"]
+__all__ = ["EnvSpec", "GameInfo", "game_info", "ids", "make", "make_parallel", "register", "spec"]
 
 _VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>\d+)$")
 
@@ -37,6 +38,8 @@ class EnvSpec:
     kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """Default keyword arguments, overridden by those given to ``make``."""
     description: str = ""
+    info: GameInfo | None = None
+    """What the game declares (family, vocabularies, event types); see :func:`game_info`."""
 
     def __post_init__(self) -> None:
         if not _VERSIONED.match(self.id):
@@ -53,14 +56,16 @@ def register(
     parallel_entry_point: str | None = None,
     kwargs: Mapping[str, Any] | None = None,
     description: str = "",
+    info: GameInfo | None = None,
 ) -> EnvSpec:
-    """Register an environment under ``id`` (``name-vN``)."""
+    """Register an environment under ``id`` (``name-vN``), with what the game declares about itself."""
     env_spec = EnvSpec(
         id=id,
         entry_point=entry_point,
         parallel_entry_point=parallel_entry_point,
         kwargs=MappingProxyType(dict(kwargs or {})),
         description=description,
+        info=info,
     )
     _registry.add(id, env_spec)
     return env_spec
@@ -85,6 +90,19 @@ def spec(env_id: str) -> EnvSpec:
     return _registry.get(max(versions)[1])
 
 
+def game_info(env_id: str) -> GameInfo:
+    """The :class:`GameInfo` of ``env_id``: as registered, or the defaults of a plain PettingZoo env.
+
+    An id that is not registered (a log from a plug-in that is not installed) gets the
+    defaults too, so logs stay readable without the package that wrote them.
+    """
+    try:
+        env_spec = spec(env_id)
+    except UnknownIdError:
+        return default_info(env_id)
+    return env_spec.info or default_info(env_spec.id)
+
+
 def make(env_id: str, **kwargs: Any) -> AECEnv:
     """Build the AEC form of a registered environment."""
     env_spec = spec(env_id)
@@ -105,21 +123,51 @@ register(
     "traitors-v0",
     "alignsim.envs.traitors:env",
     description="The Traitors: social deduction with secret traitors, banishment votes and night murders.",
+    info=GameInfo(
+        family="traitors",
+        roles=("faithful", "traitor"),
+        sides=("faithful", "traitors"),
+        causes=("banished", "murdered"),
+        events=("speech", "belief", "vote", "vote_result", "elimination", "game_end"),
+        dynamics="mixed",
+        information="hidden_roles",
+    ),
 )
 register(
     "self_evolution-v0",
     "alignsim.envs.self_evolution:env",
     parallel_entry_point="alignsim.envs.self_evolution:parallel_env",
     description="Self-interested exploration: keep a supervisor's rule or break it for more income, round by round.",
+    info=GameInfo(
+        family="self_evolution",
+        roles=("agent",),
+        events=("evolution_setup", "compliance_choice"),
+        dynamics="simultaneous",
+        information="private_values",
+    ),
 )
 register(
     "threshold_game-v0",
     "alignsim.envs.self_evolution:threshold_env",
     parallel_entry_point="alignsim.envs.self_evolution:threshold_parallel_env",
     description="Imitative strategy diffusion: a k-of-n threshold game, peers' choices seen along a network.",
+    info=GameInfo(
+        family="self_evolution",
+        roles=("agent", "deviant"),
+        events=("evolution_setup", "threshold_round"),
+        dynamics="simultaneous",
+        information="private_values",
+    ),
 )
 register(
     "principal_agent-v0",
     "alignsim.envs.principal_agent:env",
     description="Principal-agent delegation (Tin Men): an agent serves a customer but represents another principal.",
+    info=GameInfo(
+        family="principal_agent",
+        roles=("shopping_agent", "seller_agent", "buyer_agent"),
+        events=("pa_setup", "pa_decision", "pa_explanation", "pa_audit", "pa_outcome"),
+        dynamics="mixed",
+        information="private_values",
+    ),
 )
