@@ -358,6 +358,8 @@ class _ForkPolicy:
 
 
 def _run_dir_of(log_path: Path) -> Path:
+    # Absolute first: a log named relative to the working directory has '.' as parent, which has no name.
+    log_path = log_path.absolute()
     return log_path.parent.parent if log_path.parent.name == "episodes" else log_path.parent
 
 

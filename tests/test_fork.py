@@ -156,3 +156,16 @@ def test_cli_fork_and_diff(classic: Path, tmp_path: Path, capsys: pytest.Capture
     assert "outcomes that differ" in capsys.readouterr().out
     assert main(["diff", str(classic), str(classic)]) == 0
     assert main(["fork", str(classic), "--swap-policy", "nope", "--out", str(tmp_path)]) == 2
+
+
+def test_cli_fork_of_a_log_in_the_working_directory(
+    classic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    # A log named by a bare file name has '.' as its folder; the fork goes beside that folder.
+    work = tmp_path / "here"
+    work.mkdir()
+    (work / "game.jsonl").write_bytes(classic.read_bytes())
+    monkeypatch.chdir(work)
+    assert main(["fork", "game.jsonl", "--at", "5"]) == 0
+    assert "outcomes: the same" in capsys.readouterr().out
+    assert len(list((tmp_path / "here-forks" / "episodes").glob("*.jsonl"))) == 1
