@@ -100,7 +100,17 @@ def test_a_piped_run_prints_progress_lines(tmp_path) -> None:
     from tests.test_cli import ALIGNSIM
 
     done = subprocess.run(
-        [*ALIGNSIM.split(), "run", "llm=mock", "episodes=2", f"out_dir={tmp_path / 'run'}"],
+        # The 10-player game: each episode lasts long enough (hundreds of model calls) for the
+        # 0.01 s ticker to report it in flight even on a loaded machine; the 5-player one can
+        # finish between two ticks.
+        [
+            *ALIGNSIM.split(),
+            "run",
+            "llm=mock",
+            "scenario=traitors/llm-classic-v0",
+            "episodes=2",
+            f"out_dir={tmp_path / 'run'}",
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -108,7 +118,7 @@ def test_a_piped_run_prints_progress_lines(tmp_path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.startswith("traitors/llm-v0 seed=0: ")]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("traitors/llm-classic-v0 seed=0: ")]
     assert len(lines) >= 2
     assert any(" model calls and " in line for line in lines), "the live part: where the game stands"
-    assert lines[-1].startswith("traitors/llm-v0 seed=0: 2/2 episodes")
+    assert lines[-1].startswith("traitors/llm-classic-v0 seed=0: 2/2 episodes")
