@@ -85,6 +85,23 @@ def test_readme_env_kwargs_example(tmp_path: Path, capsys: pytest.CaptureFixture
     assert kwargs["tie_break"] == "revote" and kwargs["belief_reports"] is True
 
 
+def test_llm_option_overrides_need_no_plus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # docs/memory.md writes `llm.memory.path=FILE`; the memory dict is empty by default, so
+    # Hydra alone would refuse the key unless written `+llm.memory.path`.
+    out, memory = tmp_path / "out", tmp_path / "population.sqlite"
+    done = invoke(
+        ["run", "llm=mock", f"llm.memory.path={memory}", "llm.backend_options.faults=0.2", f"out_dir={out}"],
+        tmp_path,
+        capsys,
+    )
+    assert done.code == 0, done.stderr
+    assert memory.is_file()
+    assert header(out)["config"]["llm"]["backend_options"] == {"faults": 0.2}
+    # A misspelt option is still refused, by alignsim's own check, naming it.
+    done = invoke(["run", "llm=mock", f"llm.memory.pth={memory}"], tmp_path, capsys)
+    assert done.code == 2 and "llm.memory.pth" in done.stderr and "did you mean 'path'" in done.stderr
+
+
 def test_readme_seating_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     done = invoke(["run", "scenario.seating.faithful.policy=random", "llm=mock", f"out_dir={out}"], tmp_path, capsys)

@@ -25,8 +25,8 @@ CALLING_MODULE = "alignsim.cli"
 """The module whose ``@hydra.main(config_path="conf")`` runs the jobs: the search path starts there."""
 DEFAULT_CONFIG_PATH = "conf"
 DEFAULT_CONFIG_NAME = "config"
-EDITABLE_PREFIXES = ("scenario.env_kwargs.", "scenario.seating.")
-"""Dicts whose keys depend on the env and scenario: a plain override of a key they do not hold
+EDITABLE_PREFIXES = ("scenario.env_kwargs.", "scenario.seating.", "llm.params.", "llm.backend_options.", "llm.memory.")
+"""Dicts whose keys depend on the env, the scenario or the backend: a plain override of a key they do not hold
 yet adds it (Hydra would want ``++``), so documented overrides work on every scenario."""
 
 
