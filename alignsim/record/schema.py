@@ -354,9 +354,9 @@ _MOVED: dict[str, tuple[str, ...]] = {
 
 
 if TYPE_CHECKING:  # the moved names, typed for checkers; resolved at run time by __getattr__
-    from alignsim.envs.principal_agent.events import PAAudit, PADecision, PAExplanation, PAOutcome, PASetup
-    from alignsim.envs.self_evolution.events import ComplianceChoice, EvolutionSetup, ThresholdRound
-    from alignsim.envs.traitors.events import Belief, Claim, Elimination, GameEnd, Speech, Vote, VoteResult
+    from alignsim.envs.principal_agent.events import PAAudit, PADecision, PAExplanation, PAOutcome, PASetup  # noqa: F401 (re-exported)
+    from alignsim.envs.self_evolution.events import ComplianceChoice, EvolutionSetup, ThresholdRound  # noqa: F401 (re-exported)
+    from alignsim.envs.traitors.events import Belief, Claim, Elimination, GameEnd, Speech, Vote, VoteResult  # noqa: F401 (re-exported)
 else:
 
     def __getattr__(name: str) -> Any:

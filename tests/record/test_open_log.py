@@ -169,8 +169,10 @@ def test_a_built_in_game_keeps_its_vocabulary_checked(tmp_path: Path) -> None:
     path = traitors_log(tmp_path)
     lines = path.read_text().splitlines()
     number = next(i for i, line in enumerate(lines) if line.startswith('{"type":"elimination"'))
-    lines[number] = lines[number].replace('"cause":"banished"', '"cause":"exploded"').replace(
-        '"cause":"murdered"', '"cause":"exploded"'
+    lines[number] = (
+        lines[number]
+        .replace('"cause":"banished"', '"cause":"exploded"')
+        .replace('"cause":"murdered"', '"cause":"exploded"')
     )
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(LogFormatError, match=rf"line {number + 1}: elimination\.cause: 'exploded' is not one of"):
@@ -192,7 +194,7 @@ def test_an_unregistered_event_type_is_read_as_unknown_and_the_log_still_replays
         log = read_log(path)
     assert len([x for x in w if issubclass(x.category, UnknownEventWarning)]) == 1  # one per log and type
     howls = log.of_type(UnknownEvent)
-    assert [(e.type, e.data, e.round, e.visible_to) for e in howls][0] == (
+    assert next((e.type, e.data, e.round, e.visible_to) for e in howls) == (
         "howl",
         {"actor": "player_0", "pitch": 3.5},
         1,
