@@ -296,3 +296,13 @@ def test_every_golden_version_1_log_loads_replays_and_analyses(tmp_path: Path) -
     written = "".join(p.read_text() for p in (tmp_path / "analysis").rglob("*.csv"))
     for path in logs:
         assert read_log(path).header.episode_id in written
+
+
+@pytest.mark.parametrize("env_id", ["traitors-v0", "self_evolution-v0", "threshold_game-v0", "principal_agent-v0"])
+def test_each_built_in_env_declares_the_module_that_registers_its_event_types(env_id: str) -> None:
+    info = alignsim.envs.game_info(env_id)
+    assert info.events_module == f"alignsim.envs.{info.family}.events"
+    __import__(info.events_module)
+    assert info.events, env_id
+    for tag in info.events:
+        assert event_types()[tag].__module__ == info.events_module, tag
