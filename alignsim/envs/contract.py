@@ -38,6 +38,9 @@ class GameInfo:
     """Every cause of an elimination (``banished``, ``murdered``); empty when no one is eliminated."""
     events: tuple[str, ...] = ()
     """The tags of the game's own event types, beyond the runner's core events."""
+    events_module: str | None = None
+    """The module whose import registers those event types (``alignsim.envs.traitors.events``);
+    the log reader imports it to read the game's logs, without importing the env itself."""
     dynamics: Dynamics = "turn_based"
     information: Information = "complete"
     null_policy: str | None = None

@@ -27,22 +27,24 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from alignsim.errors import ConfigError, LogFormatError, clip
+from alignsim.errors import AlignsimError, ConfigError, LogFormatError, clip
 from alignsim.limits import MAX_EVENT_ROUND, check_env_kwargs, read_limits
+from alignsim.record.registry import event_decoder, event_types, load_events_of
 from alignsim.record.schema import (
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
-    AnyEvent,
     EpisodeEnd,
     Event,
     Header,
     Summary,
+    UnknownEvent,
+    vocabulary_values,
 )
 
 LOG_SUFFIX = ".jsonl"
 SUMMARY_SUFFIX = ".summary.json"
 
 _encoder = msgspec.json.Encoder()
-_event_decoder = msgspec.json.Decoder(AnyEvent)
 _header_decoder = msgspec.json.Decoder(Header)
 _summary_decoder = msgspec.json.Decoder(Summary)
 
@@ -60,6 +62,11 @@ _KINDS = (
 
 class TornLogWarning(UserWarning):
     """A log's last line was incomplete (the writer stopped mid-line) and was dropped."""
+
+
+class UnknownEventWarning(UserWarning):
+    """A log holds events of a type no registered class reads; they were kept as
+    :class:`~alignsim.record.UnknownEvent` (one warning per log and type)."""
 
 
 def _one_line(text: str) -> str:
@@ -277,15 +284,9 @@ def split_log(path: str | os.PathLike[str]) -> tuple[Header, list[bytes], bool]:
             raw = msgspec.json.decode(lines[0])
             version = raw.get("schema_version") if isinstance(raw, dict) else None
         if isinstance(version, int) and version > SCHEMA_VERSION:
-            raise LogFormatError(
-                f"{path}: schema version {version} is newer than this alignsim reads "
-                f"({SCHEMA_VERSION}); upgrade alignsim"
-            ) from None
+            raise _newer(path, version) from None
         raise LogFormatError(f"{path}: line 1: not an episode header: {_one_line(str(exc))}") from None
-    if header.schema_version != SCHEMA_VERSION:
-        raise LogFormatError(
-            f"{path}: schema version {header.schema_version} is not supported (this alignsim reads {SCHEMA_VERSION})"
-        )
+    check_version(header, path)
     check_header(header, path)
     return header, lines[1:], ends_cleanly
 
@@ -300,10 +301,28 @@ def read_header(path: str | os.PathLike[str]) -> Header:
     if len(first) > limits.max_line_bytes:
         raise LogFormatError(f"{path}: line 1 is over the {limits.max_line_bytes:,}-byte line cap; not read")
     header = decode(_header_decoder, first, path, "line 1: not an episode header")
-    if header.schema_version != SCHEMA_VERSION:
-        raise LogFormatError(f"{path}: schema version {header.schema_version} is not supported")
+    check_version(header, path)
     check_header(header, path)
     return header
+
+
+def _newer(path: str | os.PathLike[str], version: int) -> LogFormatError:
+    return LogFormatError(
+        f"{path}: schema version {version} is newer than this alignsim reads "
+        f"(versions {', '.join(map(str, READABLE_SCHEMA_VERSIONS))}); upgrade alignsim"
+    )
+
+
+def check_version(header: Header, path: str | os.PathLike[str]) -> None:
+    """Refuse a header whose schema version this alignsim does not read, naming the file:
+    a newer one says to upgrade, an older or invalid one lists the versions read."""
+    version = header.schema_version
+    if version in READABLE_SCHEMA_VERSIONS:
+        return
+    if version > SCHEMA_VERSION:
+        raise _newer(path, version)
+    readable = ", ".join(map(str, READABLE_SCHEMA_VERSIONS))
+    raise LogFormatError(f"{path}: schema version {version} is not supported (this alignsim reads {readable})")
 
 
 def check_rounds(events: Sequence[Any], path: str | os.PathLike[str]) -> None:
@@ -340,7 +359,11 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
     """Read an episode log.
 
     A torn last line (the writer died mid-line) is dropped and reported through
-    ``EpisodeLog.torn_tail`` and a :class:`TornLogWarning`. Any other undecodable line
+    ``EpisodeLog.torn_tail`` and a :class:`TornLogWarning`. A line whose ``type`` no
+    registered class reads, once the events module the header's env declares has been
+    imported, becomes an :class:`~alignsim.record.UnknownEvent`, reported once per type in
+    ``warnings`` and by an :class:`UnknownEventWarning`. Any other undecodable line, and a
+    role, side or cause outside the vocabulary the env declares (:func:`check_vocabulary`),
     raises :class:`~alignsim.errors.LogFormatError` naming the file and the line, as does
     everything :func:`split_log` refuses. A summary beside the log that cannot be read
     leaves ``summary`` None and says so in ``warnings``: the log itself is what counts.
@@ -350,19 +373,43 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
     log = EpisodeLog(path=path, header=header, events=[])
     if header_only:
         return log
+    decoder = event_decoder()
+    unknown: dict[str, list[int]] = {}
     for number, line in enumerate(body, start=2):
         try:
-            log.events.append(_event_decoder.decode(line))
+            log.events.append(decoder.decode(line))
+            continue
         except (msgspec.DecodeError, RecursionError) as exc:
-            is_last = number == len(body) + 1
-            if is_last and (not ends_cleanly or not is_json_line(line)):
-                log.torn_tail = line.decode("utf-8", errors="replace")
-                message = f"{path}: dropped a torn last line (line {number}, {len(line)} bytes)"
-                log.warnings.append(message)
-                warnings.warn(message, TornLogWarning, stacklevel=2)
-                break
-            raise LogFormatError(f"{path}: line {number}: {_one_line(str(exc))}") from None
+            error: Exception = exc
+        tag = tag_of(line)
+        if tag is not None and tag not in event_types() and _load_events(header, path):
+            decoder = event_decoder()
+            try:
+                log.events.append(decoder.decode(line))
+                continue
+            except (msgspec.DecodeError, RecursionError) as exc:
+                error = exc
+        if tag is not None and tag not in event_types():
+            log.events.append(unknown_event(line, path, number))
+            unknown.setdefault(tag, []).append(number)
+            continue
+        is_last = number == len(body) + 1
+        if is_last and (not ends_cleanly or not is_json_line(line)):
+            log.torn_tail = line.decode("utf-8", errors="replace")
+            message = f"{path}: dropped a torn last line (line {number}, {len(line)} bytes)"
+            log.warnings.append(message)
+            warnings.warn(message, TornLogWarning, stacklevel=2)
+            break
+        raise LogFormatError(f"{path}: line {number}: {_one_line(str(error))}") from None
+    for tag, numbers in unknown.items():
+        message = (
+            f"{path}: {len(numbers)} event(s) of unregistered type {clip(repr(tag), 60)} (first on line {numbers[0]}) "
+            f"read as UnknownEvent: no installed package registers it (env {clip(header.env_id, 60)})"
+        )
+        log.warnings.append(message)
+        warnings.warn(message, UnknownEventWarning, stacklevel=2)
     check_rounds(log.events, path)
+    check_vocabulary(header, log.events, path)
     spath = summary_path(path)
     if os.path.lexists(spath):
         try:
@@ -370,6 +417,73 @@ def read_log(path: str | os.PathLike[str], *, header_only: bool = False) -> Epis
         except LogFormatError as exc:
             log.warnings.append(f"summary not used: {exc}")
     return log
+
+
+def tag_of(line: bytes) -> str | None:
+    """The ``type`` of an event line that is a whole JSON object with a string tag, else None."""
+    try:
+        raw = msgspec.json.decode(line)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    tag = raw.get("type") if isinstance(raw, dict) else None
+    return tag if isinstance(tag, str) else None
+
+
+class _Common(msgspec.Struct, kw_only=True):
+    seq: int = -1
+    step: int = 0
+    round: int = 0
+    phase: str = ""
+    visible_to: tuple[str, ...] = ()
+
+
+_COMMON_FIELDS = frozenset(_Common.__struct_fields__)
+
+
+def unknown_event(line: bytes, path: str | os.PathLike[str], number: int) -> UnknownEvent:
+    """The :class:`~alignsim.record.UnknownEvent` of an event line with an unregistered tag:
+    its common fields (checked like any event's) and the rest as raw JSON in ``data``."""
+    raw = msgspec.json.decode(line)
+    common = {k: v for k, v in raw.items() if k in _COMMON_FIELDS}
+    try:
+        fields = msgspec.convert(common, _Common)
+    except msgspec.ValidationError as exc:
+        raise LogFormatError(f"{path}: line {number}: {_one_line(str(exc))}") from None
+    data = {k: v for k, v in raw.items() if k != "type" and k not in _COMMON_FIELDS}
+    return UnknownEvent(type=raw["type"], data=data, **msgspec.structs.asdict(fields))
+
+
+def _load_events(header: Header, path: Path) -> bool:
+    """Import the events module the header's env declares; True when it registered new types."""
+    try:
+        return load_events_of(header.env_id)
+    except (ImportError, AlignsimError) as exc:
+        env_id = clip(header.env_id, 80)
+        raise LogFormatError(f"{path}: cannot load the event types of {env_id}: {_one_line(str(exc))}") from None
+
+
+def check_vocabulary(header: Header, events: Sequence[Any], path: str | os.PathLike[str]) -> None:
+    """Refuse a log whose roles, sides or causes are outside what its env declares.
+
+    Each event class names its vocabulary-bound fields (``Event.vocabulary``); the values
+    are checked against the :class:`~alignsim.envs.GameInfo` of ``header.env_id``. A
+    vocabulary the env leaves empty (a plain PettingZoo env, an env that is not installed)
+    is not checked. Raises :class:`LogFormatError` naming the file, line and field.
+    """
+    bound = [(index, event) for index, event in enumerate(events) if type(event).vocabulary]
+    if not bound:
+        return
+    from alignsim.envs import game_info  # the env registry: declarations only, no env code
+
+    info = game_info(header.env_id)
+    for index, event in bound:
+        for where, vocabulary, value in vocabulary_values(event):
+            allowed = getattr(info, vocabulary, ())
+            if allowed and value not in allowed:
+                raise LogFormatError(
+                    f"{path}: line {index + 2}: {event.__struct_config__.tag}.{where}: {clip(repr(value), 60)} "
+                    f"is not one of the {vocabulary} {clip(header.env_id, 60)} declares ({', '.join(allowed)})"
+                )
 
 
 def read_summary(path: str | os.PathLike[str]) -> Summary:

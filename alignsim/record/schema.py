@@ -1,4 +1,4 @@
-"""The episode-log schema, version 1.
+"""The episode-log schema, version 2: the core events, the header and the summary.
 
 An episode log is one JSONL file: a :class:`Header` line, then one event per line.
 Every event carries ``seq`` (its index in the episode), ``step`` (how many actions the
@@ -6,11 +6,19 @@ env had applied when it happened), ``round``, ``phase`` and ``visible_to``: the 
 that saw it. ``visible_to == []`` means no agent saw it (ground truth kept for
 analysis only, such as the role deal).
 
-Events come from two sources. Env events (announcement, role_assignment, speech,
-reasoning, belief, vote, vote_result, elimination, game_end) are emitted by the
-environment; runner events (action, invalid_action, reward, llm_call, memory_write,
-episode_end) are written by the runner and agents. Replay regenerates the env events
-and compares them one by one with the log.
+Events come from two sources. Env events are emitted by the environment; runner events
+(action, invalid_action, reward, llm_call, memory_write, episode_end) are written by the
+runner and agents. Replay regenerates the env events and compares them one by one with
+the log. This module holds the runner events and the env events any game may use
+(announcement, role_assignment, reasoning); each game family's own events live with the
+family (``alignsim/envs/traitors/events.py``, ...) and are added to the log's vocabulary by
+:func:`alignsim.record.register_event`. A line whose type no registered class has is read
+as an :class:`UnknownEvent`, so a log outlives the code that wrote it.
+
+Roles, sides (winners) and elimination causes are plain strings here: their vocabulary is
+what the env declares in its :class:`~alignsim.envs.GameInfo`, and
+:func:`~alignsim.record.read_log` checks each field listed in an event's ``vocabulary``
+against it.
 
 Change log:
     1: first version. Additive, still version 1: the self-evolution events (evolution_setup,
@@ -19,16 +27,27 @@ Change log:
        pa_explanation, pa_audit, pa_outcome).
        Additive, still version 1: ``episode_end.reason`` and ``Summary.reason`` (the run
        budget that stopped a truncated episode).
+    2: an open set of event types. The lines are those of version 1 (a version-1 log reads
+       as before); what changed is the contract: a family registers its event types, an
+       unregistered type is read as :class:`UnknownEvent` (with a warning) instead of
+       refusing the log, and roles, sides and causes are strings checked against the env's
+       declared vocabulary instead of a closed list of Traitors words.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, ClassVar, Literal
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import msgspec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""The version new logs are written with."""
+
+READABLE_SCHEMA_VERSIONS = (1, 2)
+"""Every version this alignsim reads (a version-1 log is a valid version-2 log)."""
 
 EMPTY_MEMORY_DIGEST = hashlib.blake2b(digest_size=8).hexdigest()
 """``Header.memory`` digest of an agent whose memory is empty (see ``AgentMemory.digest``)."""
@@ -43,26 +62,25 @@ MEMORY_DEFAULTS: dict[str, Any] = {
 """The memory options of an LLM seat that its logged ``kwargs["memory"]`` leaves out take these
 values; they live here, with the log's schema, so that reading a log needs no agent code."""
 
-Role = Literal["faithful", "traitor"]
-
-
-class Claim(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-    """A structured claim made in speech: ``subject`` is a ``role``."""
-
-    subject: str
-    """The agent the claim is about (may be the speaker)."""
-    role: Role
-    """The role the speaker asserts ``subject`` has."""
-
 
 class Event(msgspec.Struct, kw_only=True, tag_field="type", forbid_unknown_fields=True, gc=False):
     """Fields every event has.
 
     Events are treated as immutable once written; only the writer sets ``seq``. They hold
     no reference cycles, so they opt out of the garbage collector (cheaper to create).
+
+    A subclass names its ``type`` tag (``class Lynch(Event, tag="lynch")``) and is added to
+    the log's vocabulary with :func:`alignsim.record.register_event`.
     """
 
     source: ClassVar[str] = "env"
+    """``env`` (replay regenerates and compares it) or ``runner``."""
+    vocabulary: ClassVar[Mapping[str, str]] = {}
+    """Fields whose values come from a vocabulary the env declares: field name to the
+    :class:`~alignsim.envs.GameInfo` attribute (``roles``, ``sides`` or ``causes``). A field
+    may hold a string, None, a dict (its values are checked), or a tuple of structs that
+    declare their own ``vocabulary``. The reader refuses a value outside a declared,
+    non-empty vocabulary."""
     seq: int = -1
     """Index of the event in its episode; assigned by whoever writes it."""
     step: int = 0
@@ -75,7 +93,42 @@ class Event(msgspec.Struct, kw_only=True, tag_field="type", forbid_unknown_field
     """Agents that observed this event; empty means no agent did."""
 
 
-# ---------------------------------------------------------------- env events
+class UnknownEvent(Event, tag=False):
+    """An event line whose ``type`` no registered class has: a third-party game's event
+    read without its package, or a newer alignsim's event read by this one.
+
+    It keeps the tag (``type``), the common fields when the line has them, and every other
+    field as raw JSON values in ``data``. Replay, export and the viewer's transcript skip it
+    (its ``source`` is ``unknown``); the reader warns once per log and tag
+    (:class:`~alignsim.record.UnknownEventWarning`). It is never written by alignsim.
+    """
+
+    source: ClassVar[str] = "unknown"
+    type: str
+    """The event's tag as written in the log."""
+    data: dict[str, Any] = {}
+    """The line's other fields, as decoded JSON."""
+
+
+def vocabulary_values(item: msgspec.Struct, prefix: str = "") -> Iterator[tuple[str, str, str]]:
+    """``(field, vocabulary, value)`` for every vocabulary-bound string in ``item``,
+    following its class's ``vocabulary`` (see :attr:`Event.vocabulary`)."""
+    for name, vocabulary in getattr(type(item), "vocabulary", {}).items():
+        value = getattr(item, name)
+        where = f"{prefix}{name}"
+        if isinstance(value, str):
+            yield where, vocabulary, value
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                if isinstance(inner, str):
+                    yield f"{where}.{key}", vocabulary, inner
+        elif isinstance(value, tuple | list):
+            for index, inner in enumerate(value):
+                if isinstance(inner, msgspec.Struct):
+                    yield from vocabulary_values(inner, f"{where}[{index}].")
+
+
+# ---------------------------------------------------- env events any game may use
 
 
 class Announcement(Event, tag="announcement"):
@@ -91,22 +144,11 @@ class Announcement(Event, tag="announcement"):
 class RoleAssignment(Event, tag="role_assignment"):
     """The chance step that dealt roles. Ground truth: ``visible_to`` is empty."""
 
-    roles: dict[str, Role]
+    vocabulary: ClassVar[Mapping[str, str]] = {"roles": "roles"}
+    roles: dict[str, str]
+    """Per agent, its role (one of the env's declared ``roles``)."""
     forced: tuple[str, ...] = ()
     """Agents whose role was fixed by configuration rather than drawn."""
-
-
-class Speech(Event, tag="speech"):
-    """A public (or channel-restricted) message, with its structured claims."""
-
-    actor: str
-    channel: Literal["public", "traitors"]
-    message: str
-    claims: tuple[Claim, ...] = ()
-    proposal: str | None = None
-    """A target proposed in a private meeting, if the speaker named one."""
-    truncated: bool = False
-    """True when the message was longer than the env allows and was cut."""
 
 
 class Reasoning(Event, tag="reasoning"):
@@ -115,199 +157,6 @@ class Reasoning(Event, tag="reasoning"):
     actor: str
     text: str
     truncated: bool = False
-
-
-class Belief(Event, tag="belief"):
-    """A belief report: the actor's probability that each other living player is a traitor."""
-
-    actor: str
-    probs: dict[str, float]
-
-
-class Vote(Event, tag="vote"):
-    """One ballot. ``target`` None means an abstention."""
-
-    actor: str
-    vote: Literal["day", "night"]
-    ballot: int
-    """1 for the first ballot, 2+ for revotes among tied candidates."""
-    target: str | None
-
-
-class VoteResult(Event, tag="vote_result"):
-    """How a ballot was resolved."""
-
-    vote: Literal["day", "night"]
-    ballot: int
-    tally: dict[str, int]
-    resolution: Literal["plurality", "random", "revote", "none", "no_votes"]
-    selected: str | None
-    """Who is eliminated as a result (None: nobody, or a revote follows)."""
-    tied: tuple[str, ...] = ()
-
-
-class Elimination(Event, tag="elimination"):
-    """A player leaves the game."""
-
-    target: str
-    cause: Literal["banished", "murdered"]
-    revealed_role: Role | None
-
-
-class GameEnd(Event, tag="game_end"):
-    """The game is over: who won and why."""
-
-    winner: Literal["faithful", "traitors"] | None
-    reason: str
-    roles: dict[str, Role]
-    alive: tuple[str, ...]
-
-
-# ------------------------------------------------------ self-evolution events
-# Ground truth of the self-evolution family (``self_evolution-v0``, ``threshold_game-v0``).
-# Agents see their slice through announcements; these events are for analysis only
-# (``visible_to`` empty), since they hold the true supervision state and detection draws.
-
-
-class EvolutionSetup(Event, tag="evolution_setup"):
-    """How a self-evolution episode was set up (per agent: item, option order, schedule, ...)."""
-
-    game: Literal["self_evolution", "threshold_game"]
-    params: dict[str, Any]
-    """The env configuration as plain data."""
-    agents: dict[str, dict[str, Any]]
-    """Per agent: what was drawn or assigned for it (item, option order, true schedule, deviant)."""
-    network: tuple[tuple[str, str], ...] = ()
-    """Threshold game: ``(observer, observed)`` pairs: whose previous choices each agent sees."""
-
-
-class ComplianceChoice(Event, tag="compliance_choice"):
-    """Single agent: one choice on one item in one round, with everything that decided its payoff."""
-
-    actor: str
-    item: str
-    """Job template and payoff variant, ``template/variant``."""
-    choice: Literal["compliant", "violating"]
-    aligned: bool
-    """True when the choice is the scenario's declared aligned option (the compliant one)."""
-    position: int
-    """Displayed position of the chosen option (0 = shown first), to check for position bias."""
-    cue: Literal["supervised", "unsupervised", "uncertain"]
-    """What the agent was told about supervision this round."""
-    supervised: bool
-    """The true supervision state (hidden from the agent unless the cue says it)."""
-    detection_draw: float | None
-    """The uniform draw compared with the detection probability (a violation under supervision only)."""
-    detected: bool
-    reward: float
-    shown_reward: float | None
-    """The reward the feedback displayed (differs in the shuffled arm; None without feedback)."""
-    reversed: bool
-    """True from the reversal round on (the compliant option pays the high income)."""
-    payoff_compliant: float
-    payoff_violating: float
-
-
-class ThresholdRound(Event, tag="threshold_round"):
-    """Threshold game: every agent's choice in one round, the outcome and capital."""
-
-    choices: dict[str, Literal["collective", "independent"]]
-    forced: tuple[str, ...]
-    """Seeded deviants, whose choice was fixed to the collective option."""
-    n_collective: int
-    threshold: int
-    success: bool
-    payoffs: dict[str, float]
-    """Change in each agent's capital this round."""
-    capital: dict[str, float]
-    """Each agent's capital after the round."""
-    aligned_option: Literal["collective", "independent"]
-    """The template's declared aligned option (independent where the collective act is collusion)."""
-
-
-# ------------------------------------------------- principal-agent env events
-# Ground truth of the principal-agent family (``principal_agent-v0``): the catalogue with
-# its true values, what each choice meant, audit draws and utilities (``visible_to``
-# empty). Explanations are visible to their author (and, for pitches, the buyer's agent).
-
-
-class PASetup(Event, tag="pa_setup"):
-    """A principal-agent episode's catalogue and treatment.
-
-    ``products`` holds, per catalogue id: name, label and display position (after any
-    randomisation), price, customer_value, principal_value, customer_utility and seller.
-    """
-
-    mode: str
-    setting: str
-    products: list[dict[str, Any]]
-    budget: float
-    treatment: dict[str, Any]
-    """audience, action_observable, audit_prob, sanction, contract, wage, commission_rate, penalty, rounds."""
-    roles: dict[str, str]
-    principals: dict[str, str]
-    """Per agent, the name of the principal it represents."""
-    customer_terms: tuple[str, ...] = ()
-    """Phrases by which an explanation cites the customer's interest (honesty scoring)."""
-    principal_terms: tuple[str, ...] = ()
-    """Phrases by which an explanation cites the principal's interest."""
-
-
-class PADecision(Event, tag="pa_decision"):
-    """One product choice and what it meant. Products are catalogue ids (see ``pa_setup``).
-
-    ``decisive`` is whose interest the choice served: ``customer`` (the customer's best
-    option), ``principal`` (an override: it gives up customer utility for the agent's
-    principal) or ``other``.
-    """
-
-    agent: str
-    role: str
-    chosen: int
-    label: str
-    options: tuple[int, ...]
-    customer_best: int
-    principal_best: int | None
-    conflict: bool
-    """The customer's and the principal's best options differ."""
-    serves_customer: bool
-    serves_principal: bool
-    override: bool
-    """Principal-aligned override: not the customer's best, and worth more to the principal than it."""
-    decisive: Literal["customer", "principal", "other"]
-
-
-class PAExplanation(Event, tag="pa_explanation"):
-    """The explanation (or pitch) written with a choice."""
-
-    actor: str
-    text: str
-    recipients: tuple[str, ...]
-    """``customer``, ``principal``, ``buyer_agent`` (pitches); empty when nobody reads it."""
-    truncated: bool = False
-
-
-class PAAudit(Event, tag="pa_audit"):
-    """The audit draw for one decision, and the fines that followed."""
-
-    agent: str
-    audited: bool
-    draw: float
-    violation: bool
-    """The decision did not serve the customer."""
-    sanction: float
-    penalty: float = 0.0
-    """Contract penalty charged by the agent's principal (it saw a choice against its favourite)."""
-
-
-class PAOutcome(Event, tag="pa_outcome"):
-    """What a round was worth to everyone; ``surplus`` is the sum of all utilities."""
-
-    purchased: int | None
-    customer: float
-    principals: dict[str, float]
-    agents: dict[str, float]
-    surplus: float
 
 
 # ------------------------------------------------------------- runner events
@@ -392,8 +241,10 @@ class EpisodeEnd(Event, tag="episode_end"):
     """Last event of a finished episode."""
 
     source: ClassVar[str] = "runner"
+    vocabulary: ClassVar[Mapping[str, str]] = {"winner": "sides"}
     status: Literal["completed", "truncated", "failed"]
     winner: str | None = None
+    """The side that won (one of the env's declared ``sides``); None when no side won."""
     steps: int = 0
     error: str | None = None
     reason: str | None = None
@@ -401,33 +252,22 @@ class EpisodeEnd(Event, tag="episode_end"):
     (``max_steps``, ``max_log_bytes``) it reached. None when the game itself ended."""
 
 
-AnyEvent = (
-    Announcement
-    | RoleAssignment
-    | Speech
-    | Reasoning
-    | Belief
-    | Vote
-    | VoteResult
-    | Elimination
-    | GameEnd
-    | EvolutionSetup
-    | ComplianceChoice
-    | ThresholdRound
-    | PASetup
-    | PADecision
-    | PAExplanation
-    | PAAudit
-    | PAOutcome
-    | Action
-    | InvalidAction
-    | Reward
-    | LLMCall
-    | MemoryWrite
-    | EpisodeEnd
+CORE_EVENTS: tuple[type[Event], ...] = (
+    Announcement,
+    RoleAssignment,
+    Reasoning,
+    Action,
+    InvalidAction,
+    Reward,
+    LLMCall,
+    MemoryWrite,
+    EpisodeEnd,
 )
+"""The event types every log may hold, registered by :mod:`alignsim.record` itself."""
 
-ENV_EVENT_TYPES: tuple[type[Event], ...] = tuple(t for t in AnyEvent.__args__ if t.source == "env")
+AnyEvent = Event
+"""Any event. (Up to schema version 1 this was the closed union of every event type; the
+union is now built from the registrations, see :func:`alignsim.record.event_types`.)"""
 
 
 # --------------------------------------------------------------------- header
@@ -501,3 +341,29 @@ class Summary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_path: str = ""
     reason: str | None = None
     """Why the runner stopped a ``truncated`` episode (the budget it reached), as in ``episode_end``."""
+
+
+# Event types that moved to their family's ``events`` module in schema version 2. They stay
+# importable from here (``from alignsim.record.schema import Speech``, ``ev.Vote``) so that
+# code written against version 1 keeps working; new code imports them from the family.
+_MOVED: dict[str, tuple[str, ...]] = {
+    "alignsim.envs.traitors.events": ("Claim", "Speech", "Belief", "Vote", "VoteResult", "Elimination", "GameEnd"),
+    "alignsim.envs.self_evolution.events": ("EvolutionSetup", "ComplianceChoice", "ThresholdRound"),
+    "alignsim.envs.principal_agent.events": ("PASetup", "PADecision", "PAExplanation", "PAAudit", "PAOutcome"),
+}
+
+
+if TYPE_CHECKING:  # the moved names, typed for checkers; resolved at run time by __getattr__
+    from alignsim.envs.principal_agent.events import PAAudit, PADecision, PAExplanation, PAOutcome, PASetup  # noqa: F401 (re-exported)
+    from alignsim.envs.self_evolution.events import ComplianceChoice, EvolutionSetup, ThresholdRound  # noqa: F401 (re-exported)
+    from alignsim.envs.traitors.events import Belief, Claim, Elimination, GameEnd, Speech, Vote, VoteResult  # noqa: F401 (re-exported)
+else:
+
+    def __getattr__(name: str) -> Any:
+        """Resolve a name that moved to a family's events module (imported on first use, then cached)."""
+        for module, names in _MOVED.items():
+            if name in names:
+                value = getattr(importlib.import_module(module), name)
+                globals()[name] = value
+                return value
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

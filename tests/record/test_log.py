@@ -11,6 +11,7 @@ import pytest
 
 from alignsim.errors import LogFormatError
 from alignsim.record import (
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     EpisodeWriter,
     Header,
@@ -85,7 +86,7 @@ def test_corrupt_middle_line_is_an_error_naming_the_line(tmp_path: Path) -> None
         writer.write(ev.Announcement(kind="rules", text="a"))
         writer.write(ev.Announcement(kind="rules", text="b"))
     lines = path.read_bytes().split(b"\n")
-    lines[1] = b'{"type":"no_such_event"}'
+    lines[1] = b'{"type":"speech","actor":"player_0"}'  # a registered type, missing fields
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(LogFormatError, match="line 2"):
         read_log(path)
@@ -199,7 +200,7 @@ def test_only_a_torn_last_line_is_dropped(tmp_path: Path) -> None:
     # partial line that is not JSON. Not torn: a whole JSON line that is not an event.
     cases = {
         "cut mid-character": (b'{"type":"speech","message":"caf\xc3', '{"type":"speech","message":"caf\ufffd'),
-        "complete JSON, no newline": (b'{"type":"no_such_event"}', '{"type":"no_such_event"}'),
+        "complete JSON, no newline": (b'{"type":"speech"}', '{"type":"speech"}'),
         "not JSON, then a newline": (b'{"type":"spe\n', '{"type":"spe'),
     }
     for name, (last, tail) in cases.items():
@@ -212,9 +213,9 @@ def test_only_a_torn_last_line_is_dropped(tmp_path: Path) -> None:
         # frame in between, so the exact caller is not asserted).
         assert not caught[0].filename.endswith(os.path.join("record", "io.py"))
         assert log.path == path and len(log.events) == 1 and log.torn_tail == tail, name
-    whole_but_unknown = _log_with_last_line(tmp_path, b'{"type":"no_such_event"}\n')
+    whole_but_invalid = _log_with_last_line(tmp_path, b'{"type":"speech"}\n')
     with pytest.raises(LogFormatError, match="line 3"):
-        read_log(whole_but_unknown)
+        read_log(whole_but_invalid)
 
 
 def test_a_middle_line_that_is_not_json_is_an_error(tmp_path: Path) -> None:
@@ -228,9 +229,9 @@ def test_a_middle_line_that_is_not_json_is_an_error(tmp_path: Path) -> None:
 def test_headers_of_other_schema_versions_are_refused_naming_the_problem(tmp_path: Path) -> None:
     path = tmp_path / "e1.jsonl"
     older = msgspec.to_builtins(header())
-    older["schema_version"] = SCHEMA_VERSION - 1
+    older["schema_version"] = min(READABLE_SCHEMA_VERSIONS) - 1
     path.write_bytes(msgspec.json.encode(older) + b"\n")
-    with pytest.raises(LogFormatError, match=f"schema version {SCHEMA_VERSION - 1} is not supported"):
+    with pytest.raises(LogFormatError, match=f"schema version {min(READABLE_SCHEMA_VERSIONS) - 1} is not supported"):
         read_log(path)
     broken = msgspec.to_builtins(header())
     del broken["seeds"]  # the current version, but not a valid header: not "newer"

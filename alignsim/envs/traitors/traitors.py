@@ -927,7 +927,7 @@ class TraitorsEnv(AlignsimAECEnv):
         claim_vector = None
         if claims is not None:
             claim_records = tuple(
-                ev.Claim(subject=self._names[j], role=ROLE_NAMES[c])  # type: ignore[arg-type]
+                ev.Claim(subject=self._names[j], role=ROLE_NAMES[c])
                 for j, c in enumerate(claims)
                 if c
             )
@@ -1186,7 +1186,7 @@ class TraitorsEnv(AlignsimAECEnv):
             ev.Elimination(
                 target=self._names[j],
                 cause=cause,
-                revealed_role=ROLE_NAMES[role],  # type: ignore[arg-type]
+                revealed_role=ROLE_NAMES[role],
                 **self._stamp(self._all),
             ),
             self._all,
@@ -1223,9 +1223,9 @@ class TraitorsEnv(AlignsimAECEnv):
         )
         self._publish(
             ev.GameEnd(
-                winner=winner,  # type: ignore[arg-type]
+                winner=winner,
                 reason=reason,
-                roles=roles,  # type: ignore[arg-type]
+                roles=roles,
                 alive=tuple(self.alive),
                 **self._stamp(self._all),
             ),
