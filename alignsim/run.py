@@ -19,7 +19,6 @@ import random
 import subprocess
 import sys
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 from alignsim import agents, envs, scenarios
 from alignsim.agents.policy import BasePolicy, Decision, Policy
 from alignsim.agents.scripted.random_legal import random_legal_action
+from alignsim.envs.base import as_game
+from alignsim.envs.contract import GameEnv, encode_action
 from alignsim.errors import (
     AlignsimError,
     ConfigError,
@@ -95,32 +96,6 @@ class ReplayReport:
 
 
 # ------------------------------------------------------------------ helpers
-
-
-_PLAIN = (int, str, float, bool, type(None))
-_PLAIN_SET = frozenset(_PLAIN)
-
-
-def encode_action(action: Any) -> Any:
-    """An action in plain JSON types (numpy arrays become lists)."""
-    kind = type(action)
-    if kind is dict:
-        return {str(k): v if type(v) in _PLAIN else encode_action(v) for k, v in action.items()}
-    if kind is np.ndarray:
-        return action.tolist()
-    if kind in _PLAIN:
-        return action
-    if kind is list and _PLAIN_SET.issuperset(map(type, action)):
-        return action
-    if isinstance(action, Mapping):
-        return {str(k): encode_action(v) for k, v in action.items()}
-    if isinstance(action, np.ndarray):
-        return action.tolist()
-    if isinstance(action, np.generic):
-        return action.item()
-    if isinstance(action, list | tuple):
-        return [encode_action(v) for v in action]
-    return action
 
 
 def derive_seeds(seed: int, episode_index: int, groups: Sequence[str]) -> dict[str, int]:
@@ -192,10 +167,10 @@ def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None =
         env = envs.make(scenario.env_id, **scenario.env_kwargs)
     except ConfigError as exc:
         raise ConfigError(f"scenario.env_kwargs.{exc.field}", str(exc).split(": ", 1)[1]) from None
-    roles = tuple(getattr(env.unwrapped, "metadata", {}).get("roles") or ())
+    info = envs.game_info(env_spec.id)
+    roles = info.roles
     players = list(env.possible_agents)
     env.close()
-    family = env_spec.id.rsplit("-v", 1)[0]
     for key, seat in scenario.seating.items():
         if key != "*" and key not in players and roles and key not in roles:
             known = ["*", *roles, *players]
@@ -211,8 +186,10 @@ def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None =
         except KeyError as exc:
             raise ConfigError(f"{field}.policy", f"{exc}; see `alignsim list policies`") from None
         supported = getattr(factory, "supported_envs", None)
-        if supported is not None and family not in supported:
-            raise ConfigError(f"{field}.policy", f"policy {seat.policy!r} plays {', '.join(supported)}, not {family}")
+        if supported is not None and env_spec.name not in supported and info.family not in supported:
+            raise ConfigError(
+                f"{field}.policy", f"policy {seat.policy!r} plays {', '.join(supported)}, not {env_spec.name}"
+            )
         kwargs = seat_kwargs(seat, llm)
         check = getattr(factory, "check_kwargs", None)
         if check is not None:
@@ -248,19 +225,6 @@ def _check_policy_kwargs(check: Any, kwargs: Mapping[str, Any], field: str) -> N
         check(**kwargs)
     except ConfigError as exc:
         raise ConfigError(f"{field}.kwargs.{exc.field}", str(exc).split(": ", 1)[1]) from None
-
-
-def _observation_digest(env: Any, agent: str) -> str:
-    unwrapped = env.unwrapped
-    if hasattr(unwrapped, "observation_digest"):
-        return unwrapped.observation_digest(agent)
-    encoded = msgspec.msgpack.encode(encode_action(env.observe(agent)))
-    return f"{zlib.crc32(encoded):08x}"
-
-
-def _drain(env: Any) -> list[ev.Event]:
-    unwrapped = env.unwrapped
-    return unwrapped.drain_events() if hasattr(unwrapped, "drain_events") else []
 
 
 # ------------------------------------------------------------------ running
@@ -353,8 +317,8 @@ class EpisodeRunner:
         live = list(self._live)
         if not live:
             return ""
-        u = live[0].u
-        where = f"round {getattr(u, 'round', 0)} {str(getattr(u, 'phase', '')).replace('_', ' ')}".rstrip()
+        game = live[0].game
+        where = f"round {game.round} {game.phase.replace('_', ' ')}".rstrip()
         text = where if len(live) == 1 else f"{len(live)} episodes in flight, the first at {where}"
         calls = sum(sum(list(e.tally.llm_calls.values())) for e in live)
         if calls:
@@ -446,11 +410,9 @@ class EpisodeRunner:
             if os.path.lexists(stale):
                 stale.rename(stale.with_name(f".{stale.name}.attempt-{stamp}"))
         started = time.perf_counter()
-        u = env.unwrapped
         seeds = derive_seeds(seed, episode_index, sorted(spec.seating))
         env.reset(seed=seeds["env"])
-        roles: dict[str, str] = dict(getattr(u, "roles", {}) or {})
-        seat_of = resolve_seating(spec.seating, list(env.possible_agents), roles)
+        seat_of = resolve_seating(spec.seating, list(env.possible_agents), dict(as_game(env).roles))
         for key, policy in self.policies.items():
             members = [a for a in env.possible_agents if seat_of[a] == key]
             if members:
@@ -585,7 +547,7 @@ class EpisodeRunner:
             episode_index=int(episode.episode_index),
             status=status,
             winner=winner,
-            rounds=int(getattr(episode.env.unwrapped, "round", 0)),
+            rounds=int(episode.game.round),
             steps=episode.tally.steps,
             n_events=episode.writer.n_events,
             eliminations=episode.tally.eliminations,
@@ -653,16 +615,12 @@ class _LiveEpisode:
         self.truncated = False
         self.stopped_by: str | None = None
         """The run budget that stopped this episode, if one did."""
-        u = self.u = env.unwrapped
+        self.u = env.unwrapped
         # After reset, order enforcement is moot: call the env itself and skip a wrapper layer.
-        outer = u if type(env) is OrderEnforcingWrapper else env
+        outer = self.u if type(env) is OrderEnforcingWrapper else env
         self.step, self.action_space = outer.step, outer.action_space
-        if hasattr(u, "observe_with_digest"):
-            self.observe = u.observe_with_digest
-        else:
-            self.observe = lambda a: (outer.observe(a), _observation_digest(env, a))
-        self.drain = u.drain_events if hasattr(u, "drain_events") else list
-        self._batch_of = getattr(u, "simultaneous_agents", None)
+        self.game: GameEnv = as_game(outer)
+        self.observe, self.drain = self.game.observe_with_digest, self.game.drain_events
 
     def record(self, events: list[ev.Event]) -> None:
         self.tally.record(self.writer.write_many(events))
@@ -688,7 +646,7 @@ class _LiveEpisode:
                 self.final_observations[agent] = self.observe(agent)[0]
                 self.step(None)
                 continue
-            self.batch = self._batch_of() if self._batch_of is not None else [agent]
+            self.batch = self.game.simultaneous_agents()
             return self.batch
         return []
 
@@ -704,7 +662,7 @@ class _LiveEpisode:
         """The policy events waiting to be written, stamped with where the episode stands."""
         events, self.policy_events = self.policy_events, []
         if events:
-            round_, phase = int(getattr(self.u, "round", 0)), str(getattr(self.u, "phase", ""))
+            round_, phase = int(self.game.round), str(self.game.phase)
             for event in events:
                 event.step, event.round, event.phase = self.tally.steps, round_, phase
         return events
@@ -747,14 +705,14 @@ class _LiveEpisode:
             seats = {a: o for a, o in self.final_observations.items() if self.policy_of[a] is policy}
             policy_end = getattr(policy, "end_episode", None)
             if policy_end is not None:
-                policy_end(self.episode_id, {"observations": seats, "winner": getattr(self.u, "winner", None)})
+                policy_end(self.episode_id, {"observations": seats, "winner": self.game.winner})
             drain = getattr(policy, "drain_events", None)
             if drain is not None:
                 self.policy_events += drain(self.episode_id)
 
     def finish(self) -> EpisodeResult:
         self._close_policies()
-        winner = getattr(self.u, "winner", None)
+        winner = self.game.winner
         # Games without a winner (principal-agent, self-evolution) complete by termination.
         status: Literal["completed", "truncated", "failed"] = (
             "completed" if winner is not None or not self.truncated else "truncated"
@@ -994,7 +952,8 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
     header = log.header
     env = _env_of_header(log_path, header)
     env.reset(seed=header.seeds["env"])
-    produced = _drain(env)
+    game = as_game(env)
+    produced = game.drain_events()
     digests = 0
     steps = 0
     for event in log.events:
@@ -1008,7 +967,7 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
             raise ReplayMismatchError(
                 f"step {event.step}: the env selected {env.agent_selection}, the log says {event.agent} acted"
             )
-        digest = _observation_digest(env, event.agent)
+        digest = game.observation_digest(event.agent)
         if digest != event.obs_digest:
             raise ReplayMismatchError(
                 f"step {event.step}: observation of {event.agent} differs (digest {digest}, logged {event.obs_digest})"
@@ -1021,7 +980,7 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
                 f"step {event.step}: the env refuses the logged action of {event.agent}: {clip(str(exc))}"
             ) from None
         steps += 1
-        produced.extend(_drain(env))
+        produced.extend(game.drain_events())
     expected = [msgspec.structs.replace(e, seq=-1) for e in log.events if e.source == "env"]
     for index, (want, got) in enumerate(zip(expected, produced, strict=False)):
         if want != got:
@@ -1035,7 +994,7 @@ def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
             raise ReplayMismatchError(f"the log has {len(expected)} env events, replay produced {len(produced)}")
     end = log.end
     if end is not None and end.status != "failed":
-        winner = getattr(env.unwrapped, "winner", None)
+        winner = game.winner
         if winner != end.winner:
             raise ReplayMismatchError(f"winner differs: logged {end.winner}, replayed {winner}")
     env.close()
