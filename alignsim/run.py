@@ -566,9 +566,7 @@ class EpisodeRunner:
 
 
 def _act_one(policy: Policy, decision: Decision) -> Any:
-    if isinstance(policy, BasePolicy):
-        policy.episode = decision.episode
-        return policy.act(decision.agent, decision.observation, decision.action_space)
+    """One decision, through ``act_batch`` like every other (the episode travels in the Decision)."""
     return policy.act_batch([decision])[0]
 
 
