@@ -113,10 +113,23 @@ class LLMAgent(BasePolicy):
     check_kwargs = staticmethod(check_options)
     """Validates the arguments without building anything (see ``alignsim.run.validate_scenario``)."""
     supported_envs = tuple(GAMES)
+    default_model: ClassVar[str] = "transformers/embedded"
+    """The model a seat answers with when neither it nor the run's ``llm`` config names one."""
+
+    @staticmethod
+    def offline_kwargs(kwargs: Mapping[str, Any], backend: Backend) -> dict[str, Any]:
+        """The arguments that rebuild a logged seat (``rerun``, ``fork``) without touching a file it did
+        not create: its recorded ``kwargs`` answering through ``backend``, its memory in process (the
+        runner loads the rows it started with), no response cache."""
+        out = dict(kwargs)
+        out["memory"] = {**dict(kwargs.get("memory") or {}), "path": None}
+        out["backend"] = backend
+        out.pop("cache", None)
+        return out
 
     def __init__(
         self,
-        model: str = "transformers/embedded",
+        model: str = default_model,
         params: Mapping[str, Any] | None = None,
         backend_options: Mapping[str, Any] | None = None,
         cache: str | None = None,
