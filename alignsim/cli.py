@@ -717,9 +717,9 @@ def _listing(kind: str) -> list[tuple[str, str]]:
     if kind == "policies":
         return [(name, agents.spec(name).description) for name in agents.ids()]
     if kind == "backends":
-        from alignsim.agents.llm.backends import PROVIDERS
+        from alignsim.agents.llm.backends import providers
 
-        return [(f"{name}/MODEL", (factory.__doc__ or "").strip()) for name, factory in sorted(PROVIDERS.items())]
+        return [(f"{name}/MODEL", provider.description) for name, provider in sorted(providers().items())]
     from importlib.resources import files
 
     folder = files("alignsim.conf").joinpath("llm" if kind == "llm" else "experiment")

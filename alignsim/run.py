@@ -144,6 +144,12 @@ def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None =
             raise ConfigError(
                 f"{field}.policy", f"policy {seat.policy!r} plays {', '.join(supported)}, not {env_spec.name}"
             )
+        check_env = getattr(factory, "check_env", None)
+        if check_env is not None:
+            try:
+                check_env(env_spec.id)
+            except ConfigError as exc:
+                raise ConfigError(f"{field}.policy", str(exc).split(": ", 1)[1]) from None
         kwargs = seat_kwargs(seat, llm)
         check = getattr(factory, "check_kwargs", None)
         if check is not None:
