@@ -272,6 +272,7 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
+    from alignsim.conf import run_options
     from alignsim.conf.validate import check_scalars, llm_defaults
     from alignsim.run import run
     from alignsim.scenarios import ScenarioSpec
@@ -288,17 +289,10 @@ def run_from_config(cfg: Any) -> dict[str, Any]:
         scenario = ScenarioSpec.from_dict(resolved["scenario"])
         results = run(
             scenario,
-            seed=resolved["seed"],
-            episodes=resolved["episodes"],
             out_dir=out_dir,
             config=resolved,
             llm=llm_defaults(resolved),
-            lockstep=resolved["lockstep"],
-            workers=resolved["workers"],
-            flush=resolved["flush"],
-            fsync=resolved["fsync"],
-            resume=resolved["resume"],
-            progress=resolved["progress"],
+            **run_options(resolved),
         )
     except BaseException as exc:
         if multirun:
@@ -717,9 +711,9 @@ def _listing(kind: str) -> list[tuple[str, str]]:
     if kind == "policies":
         return [(name, agents.spec(name).description) for name in agents.ids()]
     if kind == "backends":
-        from alignsim.agents.llm.backends import PROVIDERS
+        from alignsim.agents.llm.backends import providers
 
-        return [(f"{name}/MODEL", (factory.__doc__ or "").strip()) for name, factory in sorted(PROVIDERS.items())]
+        return [(f"{name}/MODEL", provider.description) for name, provider in sorted(providers().items())]
     from importlib.resources import files
 
     folder = files("alignsim.conf").joinpath("llm" if kind == "llm" else "experiment")

@@ -1,4 +1,4 @@
-"""Counterfactual forks of logged episodes, and the diff of two logs.
+"""Counterfactual forks of logged episodes (the diff of two logs is in :mod:`alignsim.diff`, re-exported here).
 
 ``fork(log, at=STEP, <one change>)`` plays an episode again: the first ``STEP`` actions
 of the parent log are applied as recorded (every policy is still shown the same
@@ -23,8 +23,6 @@ replay the recorded prefix), so repeated forks over seeds sample what follows th
 :func:`repeated_forks` plays paired arms (unchanged vs changed, same seed) and
 :func:`alignsim.analysis.counterfactual.fork_effect` turns them into an effect with a CI.
 
-:func:`diff` compares two logs: the first event where they part, the first differing
-action, and the outcomes (winner, eliminations, rounds, rewards).
 """
 
 from __future__ import annotations
@@ -45,17 +43,15 @@ from typing import Any
 
 import msgspec
 
-from alignsim import agents
 from alignsim.agents.policy import Decision, Policy
+from alignsim.diff import LogDiff, diff
 from alignsim.errors import ConfigError, ReplayMismatchError
 from alignsim.record import EpisodeLog, read_log, summary_path, write_atomic
 from alignsim.record import schema as ev
 from alignsim.scenarios import ScenarioSpec
+from alignsim.seats import MEMORY_DIR, logged_seats, snapshot_dir
 
 __all__ = ["ForkResult", "LogDiff", "diff", "fork", "repeated_forks"]
-
-_TIMING_FIELDS = ("latency_s",)
-"""Event fields that measure wall-clock time; ignored when comparing logs."""
 
 
 @dataclass
@@ -392,7 +388,7 @@ def fork(
         A :class:`ForkResult`. Raises ``ConfigError`` for a change that does not fit the
         log, ``ReplayMismatchError`` if the recorded prefix could not be applied as logged.
     """
-    from alignsim.run import MEMORY_DIR, EpisodeRunner, logged_seats, snapshot_dir
+    from alignsim.run import EpisodeRunner
 
     log_path = Path(log_path)
     log = read_log(log_path)
@@ -435,20 +431,16 @@ def fork(
     control = _Control()
     calls = log.of_type(ev.LLMCall)
 
-    def backend_for(key: str, kwargs: Mapping[str, Any]) -> _ForkBackend:
-        swapped = model if isinstance(model, str) else (model or {}).get(key)
-        live_model = swapped or kwargs.get("model") or "transformers/embedded"
-        return _ForkBackend(calls, live_model, kwargs.get("backend_options") or {}, control, reuse=swapped is None)
+    models = dict.fromkeys(scenario.seating, model) if isinstance(model, str) else dict(model or {})
+
+    def backend_for(key: str, kwargs: Mapping[str, Any], live_model: str) -> _ForkBackend:
+        options = kwargs.get("backend_options") or {}
+        return _ForkBackend(calls, live_model, options, control, reuse=key not in models)
 
     # The seats start as the parent's did, memories included (restored in process: a fork never
     # writes into the population's memory file).
-    seating, inner = logged_seats(log_path, header, backend_for, policy_names=swap_policy)
-    policies: dict[str, Policy] = {}
-    for key, seat in seating.items():
-        swapped = model if isinstance(model, str) else (model or {}).get(key)
-        if swapped and getattr(agents.spec(seat.policy).load(), "uses_llm", False):
-            seating[key] = dataclasses.replace(seat, kwargs=MappingProxyType({**seat.kwargs, "model": swapped}))
-        policies[key] = _ForkPolicy(inner[key], plan.forced, control, seed)
+    seating, inner = logged_seats(log_path, header, backend_for, policy_names=swap_policy, models=models)
+    policies: dict[str, Policy] = {key: _ForkPolicy(inner[key], plan.forced, control, seed) for key in seating}
     scenario = dataclasses.replace(scenario, seating=MappingProxyType(seating))
     config = {**header.config, "scenario": scenario.to_dict(), "fork": record}
 
@@ -544,123 +536,3 @@ def repeated_forks(
         changed = fork(log_path, at=at, seed=seed, out_dir=out_dir, **change)
         pairs.append((unchanged, changed))
     return pairs
-
-
-# ------------------------------------------------------------------ diff
-
-
-@dataclass
-class LogDiff:
-    """How two episode logs differ."""
-
-    a: str
-    b: str
-    first_event: int | None
-    """Index of the first event that differs (None: identical event streams)."""
-    event_a: Any
-    event_b: Any
-    first_action_step: int | None
-    """Step of the first action that differs (None: same actions)."""
-    outcome: dict[str, tuple[Any, Any]]
-    """Outcome fields that differ: name -> (a, b)."""
-    n_events: tuple[int, int]
-
-    @property
-    def identical(self) -> bool:
-        return self.first_event is None and not self.outcome
-
-    def text(self) -> str:
-        lines = [f"A: {self.a}", f"B: {self.b}", f"events: {self.n_events[0]} vs {self.n_events[1]}"]
-        if self.first_event is None:
-            lines.append("event streams: identical (timing aside)")
-        else:
-            lines.append(f"first divergence: event {self.first_event}")
-            for name, event in (("A", self.event_a), ("B", self.event_b)):
-                lines.append(f"  {name}: {_describe(event)}")
-        if self.first_action_step is not None:
-            lines.append(f"first differing action: step {self.first_action_step}")
-        if not self.outcome:
-            lines.append("outcomes: the same")
-        else:
-            lines.append("outcomes that differ:")
-            for name, (x, y) in self.outcome.items():
-                lines.append(f"  {name}: A {x}  |  B {y}")
-        return "\n".join(lines)
-
-
-def _describe(event: Any) -> str:
-    if event is None:
-        return "(no event: the log ended)"
-    data = msgspec.to_builtins(event)
-    kind = data.pop("type", type(event).__name__)
-    round_ = data.pop("round", "?")
-    where = f"seq {data.pop('seq', '?')}, step {data.pop('step', '?')}" + (
-        "" if kind == "action" else f", round {round_}"
-    )
-    phase = data.pop("phase", "")
-    data.pop("visible_to", None)
-    body = msgspec.json.encode(data).decode()
-    return f"{kind} ({where}{', ' + phase if phase else ''}) {body[:300]}"
-
-
-def _comparable(event: Any) -> bytes:
-    if any(hasattr(event, name) for name in _TIMING_FIELDS):
-        event = msgspec.structs.replace(event, **{name: 0.0 for name in _TIMING_FIELDS if hasattr(event, name)})
-    return msgspec.json.encode(event)
-
-
-def _outcome(log: EpisodeLog) -> dict[str, Any]:
-    end = log.end
-    outcome: dict[str, Any] = {
-        "status": log.status,
-        "winner": end.winner if end is not None else None,
-        "steps": end.steps if end is not None else None,
-        "rounds": max((e.round for e in log.events), default=0),
-        "eliminations": [
-            f"r{e.round} {e.target} {e.cause}" + (f" ({e.revealed_role})" if e.revealed_role else "")
-            for e in log.of_type(ev.Elimination)
-        ],
-    }
-    rewards: dict[str, float] = {}
-    for event in log.of_type(ev.Reward):
-        for agent, value in event.rewards.items():
-            rewards[agent] = rewards.get(agent, 0.0) + value
-    outcome["rewards"] = rewards
-    return outcome
-
-
-def diff(a: str | os.PathLike[str] | EpisodeLog, b: str | os.PathLike[str] | EpisodeLog) -> LogDiff:
-    """Compare two episode logs (typically a parent and its fork); timing fields are ignored."""
-    log_a = a if isinstance(a, EpisodeLog) else read_log(a)
-    log_b = b if isinstance(b, EpisodeLog) else read_log(b)
-    first = None
-    for index, (x, y) in enumerate(zip(log_a.events, log_b.events, strict=False)):
-        if _comparable(x) != _comparable(y):
-            first = index
-            break
-    if first is None and len(log_a.events) != len(log_b.events):
-        first = min(len(log_a.events), len(log_b.events))
-    acts_a, acts_b = log_a.of_type(ev.Action), log_b.of_type(ev.Action)
-    first_action = None
-    for x, y in zip(acts_a, acts_b, strict=False):
-        if (x.agent, msgspec.json.encode(x.action)) != (y.agent, msgspec.json.encode(y.action)):
-            first_action = x.step
-            break
-    if first_action is None and len(acts_a) != len(acts_b):
-        first_action = min(len(acts_a), len(acts_b)) + 1
-    out_a, out_b = _outcome(log_a), _outcome(log_b)
-    changed = {k: (out_a[k], out_b[k]) for k in out_a if out_a[k] != out_b[k]}
-
-    def at(log: EpisodeLog, index: int | None) -> Any:
-        return log.events[index] if index is not None and index < len(log.events) else None
-
-    return LogDiff(
-        a=str(log_a.path),
-        b=str(log_b.path),
-        first_event=first,
-        event_a=at(log_a, first),
-        event_b=at(log_b, first),
-        first_action_step=first_action,
-        outcome=changed,
-        n_events=(len(log_a.events), len(log_b.events)),
-    )

@@ -48,6 +48,7 @@ from inspect_ai.scorer import (
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from alignsim import envs, scenarios
+from alignsim.envs.base import as_game
 from alignsim.errors import ConfigError
 from alignsim.scenarios import ScenarioSpec, SeatSpec
 
@@ -66,9 +67,9 @@ __all__ = [
 FAMILIES: dict[str, tuple[str, ...]] = {
     "traitors": ("traitors",),
     "principal_agent": ("principal_agent",),
-    "self_evolution": ("self_evolution", "threshold_game"),
+    "self_evolution": ("self_evolution",),
 }
-"""Task name -> the env families (env id without ``-vN``) whose scenarios it plays."""
+"""Task name -> the game families (:attr:`alignsim.envs.GameInfo.family`) whose scenarios it plays."""
 
 STORE_KEY = "alignsim"
 """Where the solver leaves the episode (log path, focal players, summary) in the sample's store."""
@@ -170,7 +171,7 @@ def alignsim_task(
         spec = scenarios.get(scenario)
     except KeyError as exc:
         raise ConfigError("scenario", str(exc).strip("'\"")) from None
-    scenario_family = envs.spec(spec.env_id).id.rsplit("-v", 1)[0]
+    scenario_family = envs.game_info(spec.env_id).family
     if scenario_family not in FAMILIES[family]:
         owner = next((name for name, fams in FAMILIES.items() if scenario_family in fams), None)
         hint = f"; run it with alignsim/{owner}" if owner else ""
@@ -238,7 +239,7 @@ def _focal_keys(spec: ScenarioSpec, seats: str | Sequence[str] | None) -> tuple[
     env = envs.make(spec.env_id, **spec.env_kwargs)
     try:
         env.reset(seed=0)
-        known = {"*", *spec.seating, *env.possible_agents, *dict(getattr(env.unwrapped, "roles", {}) or {}).values()}
+        known = {"*", *spec.seating, *env.possible_agents, *as_game(env).roles.values()}
     finally:
         env.close()
     unknown = [key for key in keys if key not in known]
@@ -378,12 +379,12 @@ def focal_metrics(log_path: str | os.PathLike[str], focal: Sequence[str]) -> dic
     from alignsim.record import read_log
 
     log = read_log(log_path)
-    family = log.header.env_id.rsplit("-v", 1)[0]
+    family = envs.game_info(log.header.env_id).family
     if family == "traitors":
         return _traitors_metrics(log, set(focal))
     if family == "principal_agent":
         return _principal_agent_metrics(log_path, set(focal))
-    if family in ("self_evolution", "threshold_game"):
+    if family == "self_evolution":
         return _drift_metrics(log_path, set(focal))
     raise ValueError(f"no Inspect scores for {log.header.env_id} episodes")
 

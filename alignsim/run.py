@@ -1,28 +1,23 @@
-"""The runner: build a scenario, seat the policies, play, and write the episode log.
+"""The runner: validate a scenario, seat the policies, play in lock-step, and write the episode log.
 
 ``run_episode`` plays one episode; ``run`` plays several with derived seeds and skips
 episodes whose summary (the done marker, written last) already exists, so relaunching a
-run resumes it. ``replay`` re-drives the env from a log's actions, with no policy, and
-raises :class:`~alignsim.errors.ReplayMismatchError` at the first observation or event
-that differs.
+run resumes it. Neighbouring rooms: :mod:`alignsim.seats` (a seat's arguments, seats
+rebuilt from a log), :mod:`alignsim.replay` (``replay``, ``rerun``; re-exported here),
+:mod:`alignsim.workers` (episodes fanned out to processes), :mod:`alignsim.provenance`
+(what the header records about the machine).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import importlib.metadata
 import os
-import platform
 import random
-import subprocess
-import sys
 import time
-import zlib
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -35,25 +30,29 @@ from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 from alignsim import agents, envs, scenarios
 from alignsim.agents.policy import BasePolicy, Decision, Policy
 from alignsim.agents.scripted.random_legal import random_legal_action
+from alignsim.envs.base import as_game
+from alignsim.envs.contract import GameEnv, encode_action
 from alignsim.errors import (
     AlignsimError,
     ConfigError,
     IllegalActionError,
     LogFormatError,
-    ReplayMismatchError,
-    clip,
     did_you_mean,
 )
 from alignsim.limits import DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_STEPS, RUN_LIMITS, check_run_budget
 from alignsim.progress import EpisodeProgress
-from alignsim.record import EpisodeWriter, read_log, read_summary, summary_path, write_atomic, write_summary
+from alignsim.provenance import platform_name, provenance
+from alignsim.record import EpisodeWriter, read_summary, summary_path, write_atomic, write_summary
 from alignsim.record import schema as ev
-from alignsim.scenarios import ScenarioSpec, SeatSpec, resolve_seating
+from alignsim.replay import ReplayReport, RerunReport, replay, rerun
+from alignsim.scenarios import ScenarioSpec, resolve_seating
+from alignsim.seats import EPISODES_DIR, MEMORY_DIR, logged_seats, seat_kwargs, snapshot_dir, starting_memory
 
 __all__ = [
     "EpisodeResult",
     "EpisodeRunner",
     "ReplayReport",
+    "RerunReport",
     "derive_seeds",
     "encode_action",
     "episode_id_for",
@@ -67,10 +66,6 @@ __all__ = [
     "validate_scenario",
 ]
 
-EPISODES_DIR = "episodes"
-MEMORY_DIR = "memory"
-"""Snapshots of agent memories that were not empty when an episode started, by digest."""
-
 
 @dataclass
 class EpisodeResult:
@@ -83,44 +78,7 @@ class EpisodeResult:
     """True when a finished episode was found on disk and not run again."""
 
 
-@dataclass
-class ReplayReport:
-    """What ``replay`` checked."""
-
-    episode_id: str
-    steps: int
-    events: int
-    digests: int
-    warnings: list[str] = field(default_factory=list)
-
-
 # ------------------------------------------------------------------ helpers
-
-
-_PLAIN = (int, str, float, bool, type(None))
-_PLAIN_SET = frozenset(_PLAIN)
-
-
-def encode_action(action: Any) -> Any:
-    """An action in plain JSON types (numpy arrays become lists)."""
-    kind = type(action)
-    if kind is dict:
-        return {str(k): v if type(v) in _PLAIN else encode_action(v) for k, v in action.items()}
-    if kind is np.ndarray:
-        return action.tolist()
-    if kind in _PLAIN:
-        return action
-    if kind is list and _PLAIN_SET.issuperset(map(type, action)):
-        return action
-    if isinstance(action, Mapping):
-        return {str(k): encode_action(v) for k, v in action.items()}
-    if isinstance(action, np.ndarray):
-        return action.tolist()
-    if isinstance(action, np.generic):
-        return action.item()
-    if isinstance(action, list | tuple):
-        return [encode_action(v) for v in action]
-    return action
 
 
 def derive_seeds(seed: int, episode_index: int, groups: Sequence[str]) -> dict[str, int]:
@@ -139,35 +97,6 @@ def episode_id_for(scenario: ScenarioSpec, seed: int, episode_index: int) -> str
     digest = hashlib.blake2b(payload, digest_size=4).hexdigest()
     slug = scenario.id.replace("/", "-")
     return f"{slug}-s{seed}-e{episode_index}-{digest}"
-
-
-@functools.cache
-def _provenance() -> tuple[dict[str, str], dict[str, Any] | None]:
-    versions = {"python": sys.version.split()[0]}
-    for package in ("alignsim", "pettingzoo", "gymnasium", "numpy", "msgspec", "hydra-core"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    git = None
-    source = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        # --no-optional-locks: reading the state must not refresh (write) the user's index, nor
-        # leave an index.lock behind that blocks their next commit if this process is killed.
-        dirty = subprocess.run(
-            ["git", "--no-optional-locks", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        git = {"commit": commit, "dirty": bool(dirty)}
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return versions, git
 
 
 def _as_spec(scenario: ScenarioSpec | str | Mapping[str, Any]) -> ScenarioSpec:
@@ -192,10 +121,10 @@ def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None =
         env = envs.make(scenario.env_id, **scenario.env_kwargs)
     except ConfigError as exc:
         raise ConfigError(f"scenario.env_kwargs.{exc.field}", str(exc).split(": ", 1)[1]) from None
-    roles = tuple(getattr(env.unwrapped, "metadata", {}).get("roles") or ())
+    info = envs.game_info(env_spec.id)
+    roles = info.roles
     players = list(env.possible_agents)
     env.close()
-    family = env_spec.id.rsplit("-v", 1)[0]
     for key, seat in scenario.seating.items():
         if key != "*" and key not in players and roles and key not in roles:
             known = ["*", *roles, *players]
@@ -211,8 +140,16 @@ def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None =
         except KeyError as exc:
             raise ConfigError(f"{field}.policy", f"{exc}; see `alignsim list policies`") from None
         supported = getattr(factory, "supported_envs", None)
-        if supported is not None and family not in supported:
-            raise ConfigError(f"{field}.policy", f"policy {seat.policy!r} plays {', '.join(supported)}, not {family}")
+        if supported is not None and env_spec.name not in supported and info.family not in supported:
+            raise ConfigError(
+                f"{field}.policy", f"policy {seat.policy!r} plays {', '.join(supported)}, not {env_spec.name}"
+            )
+        check_env = getattr(factory, "check_env", None)
+        if check_env is not None:
+            try:
+                check_env(env_spec.id)
+            except ConfigError as exc:
+                raise ConfigError(f"{field}.policy", str(exc).split(": ", 1)[1]) from None
         kwargs = seat_kwargs(seat, llm)
         check = getattr(factory, "check_kwargs", None)
         if check is not None:
@@ -248,19 +185,6 @@ def _check_policy_kwargs(check: Any, kwargs: Mapping[str, Any], field: str) -> N
         check(**kwargs)
     except ConfigError as exc:
         raise ConfigError(f"{field}.kwargs.{exc.field}", str(exc).split(": ", 1)[1]) from None
-
-
-def _observation_digest(env: Any, agent: str) -> str:
-    unwrapped = env.unwrapped
-    if hasattr(unwrapped, "observation_digest"):
-        return unwrapped.observation_digest(agent)
-    encoded = msgspec.msgpack.encode(encode_action(env.observe(agent)))
-    return f"{zlib.crc32(encoded):08x}"
-
-
-def _drain(env: Any) -> list[ev.Event]:
-    unwrapped = env.unwrapped
-    return unwrapped.drain_events() if hasattr(unwrapped, "drain_events") else []
 
 
 # ------------------------------------------------------------------ running
@@ -353,8 +277,8 @@ class EpisodeRunner:
         live = list(self._live)
         if not live:
             return ""
-        u = live[0].u
-        where = f"round {getattr(u, 'round', 0)} {str(getattr(u, 'phase', '')).replace('_', ' ')}".rstrip()
+        game = live[0].game
+        where = f"round {game.round} {game.phase.replace('_', ' ')}".rstrip()
         text = where if len(live) == 1 else f"{len(live)} episodes in flight, the first at {where}"
         calls = sum(sum(list(e.tally.llm_calls.values())) for e in live)
         if calls:
@@ -446,17 +370,15 @@ class EpisodeRunner:
             if os.path.lexists(stale):
                 stale.rename(stale.with_name(f".{stale.name}.attempt-{stamp}"))
         started = time.perf_counter()
-        u = env.unwrapped
         seeds = derive_seeds(seed, episode_index, sorted(spec.seating))
         env.reset(seed=seeds["env"])
-        roles: dict[str, str] = dict(getattr(u, "roles", {}) or {})
-        seat_of = resolve_seating(spec.seating, list(env.possible_agents), roles)
+        seat_of = resolve_seating(spec.seating, list(env.possible_agents), dict(as_game(env).roles))
         for key, policy in self.policies.items():
             members = [a for a in env.possible_agents if seat_of[a] == key]
             if members:
                 policy.reset(members, seed=seeds[f"policy:{key}"], env_id=spec.env_id, episode=episode_id)
         policy_of = {agent: self.policies[key] for agent, key in seat_of.items()}
-        versions, git = _provenance()
+        versions, git = provenance()
         header = ev.Header(
             episode_id=episode_id,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -479,7 +401,7 @@ class EpisodeRunner:
             versions=versions,
             git=git,
             python=versions["python"],
-            platform=_platform(),
+            platform=platform_name(),
             memory=self._memory_digests(episode_id, policy_of),
         )
         episode = _LiveEpisode(
@@ -585,7 +507,7 @@ class EpisodeRunner:
             episode_index=int(episode.episode_index),
             status=status,
             winner=winner,
-            rounds=int(getattr(episode.env.unwrapped, "round", 0)),
+            rounds=int(episode.game.round),
             steps=episode.tally.steps,
             n_events=episode.writer.n_events,
             eliminations=episode.tally.eliminations,
@@ -604,21 +526,8 @@ class EpisodeRunner:
 
 
 def _act_one(policy: Policy, decision: Decision) -> Any:
-    if isinstance(policy, BasePolicy):
-        policy.episode = decision.episode
-        return policy.act(decision.agent, decision.observation, decision.action_space)
+    """One decision, through ``act_batch`` like every other (the episode travels in the Decision)."""
     return policy.act_batch([decision])[0]
-
-
-def seat_kwargs(seat: SeatSpec, llm: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A seat's policy arguments; LLM policies take the run's ``llm`` defaults where the seat is silent."""
-    kwargs = dict(seat.kwargs)
-    if llm:
-        factory = agents.spec(seat.policy).load()
-        if getattr(factory, "uses_llm", False):
-            for key, value in llm.items():
-                kwargs.setdefault(key, value)
-    return kwargs
 
 
 class _LiveEpisode:
@@ -653,16 +562,12 @@ class _LiveEpisode:
         self.truncated = False
         self.stopped_by: str | None = None
         """The run budget that stopped this episode, if one did."""
-        u = self.u = env.unwrapped
+        self.u = env.unwrapped
         # After reset, order enforcement is moot: call the env itself and skip a wrapper layer.
-        outer = u if type(env) is OrderEnforcingWrapper else env
+        outer = self.u if type(env) is OrderEnforcingWrapper else env
         self.step, self.action_space = outer.step, outer.action_space
-        if hasattr(u, "observe_with_digest"):
-            self.observe = u.observe_with_digest
-        else:
-            self.observe = lambda a: (outer.observe(a), _observation_digest(env, a))
-        self.drain = u.drain_events if hasattr(u, "drain_events") else list
-        self._batch_of = getattr(u, "simultaneous_agents", None)
+        self.game: GameEnv = as_game(outer)
+        self.observe, self.drain = self.game.observe_with_digest, self.game.drain_events
 
     def record(self, events: list[ev.Event]) -> None:
         self.tally.record(self.writer.write_many(events))
@@ -688,7 +593,7 @@ class _LiveEpisode:
                 self.final_observations[agent] = self.observe(agent)[0]
                 self.step(None)
                 continue
-            self.batch = self._batch_of() if self._batch_of is not None else [agent]
+            self.batch = self.game.simultaneous_agents()
             return self.batch
         return []
 
@@ -704,7 +609,7 @@ class _LiveEpisode:
         """The policy events waiting to be written, stamped with where the episode stands."""
         events, self.policy_events = self.policy_events, []
         if events:
-            round_, phase = int(getattr(self.u, "round", 0)), str(getattr(self.u, "phase", ""))
+            round_, phase = int(self.game.round), str(self.game.phase)
             for event in events:
                 event.step, event.round, event.phase = self.tally.steps, round_, phase
         return events
@@ -747,14 +652,14 @@ class _LiveEpisode:
             seats = {a: o for a, o in self.final_observations.items() if self.policy_of[a] is policy}
             policy_end = getattr(policy, "end_episode", None)
             if policy_end is not None:
-                policy_end(self.episode_id, {"observations": seats, "winner": getattr(self.u, "winner", None)})
+                policy_end(self.episode_id, {"observations": seats, "winner": self.game.winner})
             drain = getattr(policy, "drain_events", None)
             if drain is not None:
                 self.policy_events += drain(self.episode_id)
 
     def finish(self) -> EpisodeResult:
         self._close_policies()
-        winner = getattr(self.u, "winner", None)
+        winner = self.game.winner
         # Games without a winner (principal-agent, self-evolution) complete by termination.
         status: Literal["completed", "truncated", "failed"] = (
             "completed" if winner is not None or not self.truncated else "truncated"
@@ -808,11 +713,6 @@ class _Tally:
                 self.llm_seconds[event.agent] = self.llm_seconds.get(event.agent, 0.0) + event.latency_s
             elif isinstance(event, ev.InvalidAction):
                 self.invalid[event.agent] = self.invalid.get(event.agent, 0) + 1
-
-
-@functools.cache
-def _platform() -> str:
-    return platform.platform()
 
 
 def run_episode(
@@ -916,8 +816,10 @@ def run(
                 on_result=lambda result: bar.add(result.summary, earlier=result.skipped),
             )
     else:
+        from alignsim.workers import run_in_processes
+
         with EpisodeProgress(description, episodes, enabled=progress) as bar:
-            results = _run_in_processes(
+            results = run_in_processes(
                 spec,
                 jobs,
                 out_dir,
@@ -930,272 +832,3 @@ def run(
     rows = [msgspec.to_builtins(r.summary) | {"skipped": r.skipped} for r in results]
     write_atomic(Path(out_dir) / "run_summary.json", msgspec.json.format(msgspec.json.encode(rows), indent=2))
     return results
-
-
-def _run_in_processes(
-    spec: ScenarioSpec,
-    jobs: list[tuple[int, int]],
-    out_dir: str | os.PathLike[str],
-    options: dict[str, Any],
-    resume: bool,
-    lockstep: int,
-    workers: int,
-    on_result: Any,
-) -> list[EpisodeResult]:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-
-    from alignsim.agents.llm.embedded import thread_share
-
-    share = thread_share(workers)  # workers on a local model split the cores instead of oversubscribing them
-    chunks = [jobs[i : i + lockstep] for i in range(0, len(jobs), lockstep)]
-    results: dict[tuple[int, int], EpisodeResult] = {}
-    # forkserver: workers start from a clean interpreter, not a copy of a process that may
-    # hold threads or a loaded model.
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
-        futures = [
-            pool.submit(_play_chunk, spec.to_dict(), chunk, str(out_dir), options, resume, lockstep, share)
-            for chunk in chunks
-        ]
-        for future in as_completed(futures):
-            for result in future.result():
-                results[(result.summary.seed, result.summary.episode_index)] = result
-                on_result(result)
-    return [results[job] for job in jobs]
-
-
-def _play_chunk(
-    spec: Mapping[str, Any],
-    chunk: list[tuple[int, int]],
-    out_dir: str,
-    options: dict[str, Any],
-    resume: bool,
-    lockstep: int,
-    thread_share: str,
-) -> list[EpisodeResult]:
-    from alignsim.agents.llm.embedded import use_thread_share
-
-    use_thread_share(thread_share)
-    with EpisodeRunner(spec, out_dir=out_dir, **options) as runner:
-        return runner.run_many(chunk, resume=resume, lockstep=lockstep)
-
-
-# ------------------------------------------------------------------ replay
-
-
-def replay(log_path: str | os.PathLike[str]) -> ReplayReport:
-    """Re-drive the env from the log's actions with no policy and compare everything.
-
-    Checks, in order: the acting agent at every step, the digest of the observation it
-    acted on, and every env event (content and order). Raises ``ReplayMismatchError`` at
-    the first difference, naming the step.
-    """
-    log = read_log(log_path)
-    header = log.header
-    env = _env_of_header(log_path, header)
-    env.reset(seed=header.seeds["env"])
-    produced = _drain(env)
-    digests = 0
-    steps = 0
-    for event in log.events:
-        if not isinstance(event, ev.Action):
-            continue
-        while env.agents and (env.terminations[env.agent_selection] or env.truncations[env.agent_selection]):
-            env.step(None)
-        if not env.agents:
-            raise ReplayMismatchError(f"step {event.step}: the log has an action by {event.agent} after the game ended")
-        if env.agent_selection != event.agent:
-            raise ReplayMismatchError(
-                f"step {event.step}: the env selected {env.agent_selection}, the log says {event.agent} acted"
-            )
-        digest = _observation_digest(env, event.agent)
-        if digest != event.obs_digest:
-            raise ReplayMismatchError(
-                f"step {event.step}: observation of {event.agent} differs (digest {digest}, logged {event.obs_digest})"
-            )
-        digests += 1
-        try:
-            env.step(event.action)
-        except (IllegalActionError, TypeError, ValueError, KeyError, IndexError) as exc:
-            raise ReplayMismatchError(
-                f"step {event.step}: the env refuses the logged action of {event.agent}: {clip(str(exc))}"
-            ) from None
-        steps += 1
-        produced.extend(_drain(env))
-    expected = [msgspec.structs.replace(e, seq=-1) for e in log.events if e.source == "env"]
-    for index, (want, got) in enumerate(zip(expected, produced, strict=False)):
-        if want != got:
-            raise ReplayMismatchError(
-                f"env event {index} (step {want.step}) differs:\n  logged:   {clip(repr(want))}\n"
-                f"  replayed: {clip(repr(got))}"
-            )
-    if len(expected) != len(produced):
-        complete = log.end is not None
-        if complete or len(produced) < len(expected):
-            raise ReplayMismatchError(f"the log has {len(expected)} env events, replay produced {len(produced)}")
-    end = log.end
-    if end is not None and end.status != "failed":
-        winner = getattr(env.unwrapped, "winner", None)
-        if winner != end.winner:
-            raise ReplayMismatchError(f"winner differs: logged {end.winner}, replayed {winner}")
-    env.close()
-    return ReplayReport(header.episode_id, steps, len(expected), digests, list(log.warnings))
-
-
-def _env_of_header(log_path: str | os.PathLike[str], header: ev.Header) -> Any:
-    """The env a log's header describes; a header naming an unknown env or invalid
-    parameters is a :class:`~alignsim.errors.LogFormatError` naming the file."""
-    try:
-        return envs.make(header.env_id, **header.env_kwargs)
-    except (ConfigError, KeyError, TypeError) as exc:
-        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-        env_id = clip(header.env_id, 80)
-        raise LogFormatError(f"{log_path}: header: cannot build env {env_id}: {clip(message)}") from None
-
-
-@dataclass
-class RerunReport:
-    """What ``rerun`` checked."""
-
-    episode_id: str
-    log_path: Path
-    events: int
-    llm_calls: int
-
-
-def _memory_rows(folder: Path, digest: str) -> list[list[Any]]:
-    """The memory rows a snapshot chain ending at ``digest`` holds (none for an empty memory)."""
-    chain: list[list[Any]] = []
-    while digest and digest != ev.EMPTY_MEMORY_DIGEST:
-        link = msgspec.json.decode((folder / f"{digest}.json").read_bytes())
-        chain = link["rows"] + chain
-        digest = link["parent"]
-    return chain
-
-
-def snapshot_dir(log_path: str | os.PathLike[str]) -> Path:
-    """Where the runner saved the memory snapshots of a log's run: ``<run>/memory/``."""
-    folder = Path(log_path).parent
-    return (folder.parent if folder.name == EPISODES_DIR else folder) / MEMORY_DIR
-
-
-def starting_memory(log_path: str | os.PathLike[str], header: ev.Header) -> dict[str | None, list[list[Any]]]:
-    """Per seating key, the memory rows its seats held when the logged episode started (key None:
-    seats whose key the header does not record).
-
-    Read from the run's snapshots (:func:`snapshot_dir`); raises ``ReplayMismatchError`` naming
-    the missing file when a seat started with memories whose snapshot is gone.
-    """
-    folder = snapshot_dir(log_path)
-    rows: dict[str | None, list[list[Any]]] = {}
-    for agent, digest in sorted(header.memory.items()):
-        try:
-            chain = _memory_rows(folder, digest)
-        except FileNotFoundError as missing:
-            raise ReplayMismatchError(
-                f"{agent} started this episode with memories, and their snapshot {missing.filename} is missing"
-            ) from None
-        seat = header.seating.get(agent)
-        if chain:
-            rows.setdefault(seat.role if seat is not None else None, []).extend(chain)
-    return rows
-
-
-def logged_seats(
-    log_path: str | os.PathLike[str],
-    header: ev.Header,
-    backend_for: Callable[[str, Mapping[str, Any]], Any],
-    *,
-    policy_names: Mapping[str, str] | None = None,
-) -> tuple[dict[str, SeatSpec], dict[str, Policy]]:
-    """The seats of a logged episode rebuilt as they started, for ``rerun`` and ``fork``.
-
-    Each seating key gets its recorded arguments (``header.seating``) and a new policy object;
-    LLM seats answer through ``backend_for(key, kwargs)`` and keep their memory in process
-    (never the memory file the header names: rebuilding an episode must not write to a file it
-    did not create), loaded with the rows the seats started with (:func:`starting_memory`).
-    ``policy_names`` swaps a key's policy (it then gets no recorded arguments).
-
-    Returns the seating (recorded arguments, for the header) and the policies by key.
-    """
-    scenario = ScenarioSpec.from_dict(header.config["scenario"])
-    memory = starting_memory(log_path, header)
-    seating: dict[str, SeatSpec] = {}
-    policies: dict[str, Policy] = {}
-    for key, seat in scenario.seating.items():
-        recorded = next((s for s in header.seating.values() if s.role == key), None)
-        kwargs = dict(recorded.kwargs) if recorded is not None else dict(seat.kwargs)
-        name = (policy_names or {}).get(key, seat.policy)
-        if name != seat.policy:
-            kwargs = {}
-        policy_kwargs = dict(kwargs)
-        if getattr(agents.spec(name).load(), "uses_llm", False):
-            policy_kwargs["memory"] = {**dict(kwargs.get("memory") or {}), "path": None}
-            policy_kwargs["backend"] = backend_for(key, kwargs)
-            policy_kwargs.pop("cache", None)
-        try:
-            policy = agents.make(name, **policy_kwargs)
-        except KeyError as exc:
-            raise ConfigError(f"swap_policy.{key}", str(exc)) from None
-        restore = getattr(policy, "restore_memory", None)
-        rows = memory.get(key, []) + memory.get(None, [])
-        if restore is not None and rows:
-            restore(rows)
-        policies[key] = policy
-        seating[key] = dataclasses.replace(seat, policy=name, kwargs=MappingProxyType(kwargs))
-    return seating, policies
-
-
-def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> RerunReport:
-    """Play a logged episode again with its policies, answering every model call from the log.
-
-    No model is loaded: LLM seats get a :class:`~alignsim.agents.llm.wrappers.ReplayBackend`
-    built from the log's ``llm_call`` events. The new log must equal the old one event for
-    event (the header may differ only in ``created_at``); otherwise ``ReplayMismatchError``.
-    Policies start from the memory the episode started with: the snapshots the runner saved
-    in ``<run>/memory/`` (by digest) when it was not empty, loaded into an in-process memory
-    (nothing outside ``out_dir`` is written). The recorded digests must match.
-    """
-    from alignsim.agents.llm.wrappers import ReplayBackend
-
-    log = read_log(log_path)
-    header = log.header
-    if "scenario" not in header.config:
-        raise ReplayMismatchError("the header's config has no scenario to play again")
-    target = Path(out_dir) / EPISODES_DIR / Path(log_path).name
-    if target.exists() and target.resolve() == Path(log_path).resolve():
-        # The runner would set the recorded log aside to write the new one in its place.
-        raise ConfigError("out_dir", f"{out_dir} holds the log being re-run; re-run into another folder")
-    replayer = ReplayBackend(log.of_type(ev.LLMCall))
-    seating, policies = logged_seats(log_path, header, lambda key, kwargs: replayer)
-    scenario = ScenarioSpec.from_dict(header.config["scenario"])
-    scenario = dataclasses.replace(scenario, seating=MappingProxyType(seating))
-    try:
-        with EpisodeRunner(scenario, out_dir=out_dir, policies=policies, config=header.config) as runner:
-            result = runner.run(seed=header.seed, episode_index=header.episode_index, resume=False)
-    except ReplayMismatchError:
-        raise
-    except AlignsimError as exc:
-        raise ReplayMismatchError(f"the rerun stopped: {exc}") from exc
-    finally:
-        for policy in policies.values():
-            policy.close()
-    fresh = read_log(result.log_path)
-    if fresh.header.memory != header.memory:
-        raise ReplayMismatchError(
-            "the policies' memory at the start of this episode differs from the recorded one "
-            f"(its snapshots in {snapshot_dir(log_path)} do not rebuild it)"
-        )
-    old = [msgspec.json.encode(e) for e in log.events]
-    new = [msgspec.json.encode(e) for e in fresh.events]
-    for index, (a, b) in enumerate(zip(old, new, strict=False)):
-        if a != b:
-            raise ReplayMismatchError(
-                f"event {index} differs:\n  logged: {clip(a.decode())}\n  rerun:  {clip(b.decode())}"
-            )
-    if len(old) != len(new):
-        raise ReplayMismatchError(f"the log has {len(old)} events, the rerun produced {len(new)}")
-    recorded_header = msgspec.structs.replace(header, created_at="")
-    if msgspec.structs.replace(fresh.header, created_at="") != recorded_header:
-        raise ReplayMismatchError("the rerun's header differs from the recorded one beyond created_at")
-    return RerunReport(header.episode_id, result.log_path, len(new), len(log.of_type(ev.LLMCall)))

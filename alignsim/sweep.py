@@ -31,6 +31,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+from alignsim.conf import non_outcome_keys
 from alignsim.conf.compose import EDITABLE_PREFIXES, HydraArgs
 from alignsim.conf.safety import ALLOWED_TARGETS, check_targets
 from alignsim.errors import ConfigError, LogFormatError
@@ -48,7 +49,7 @@ __all__ = [
     "preflight",
 ]
 
-_NON_OUTCOME_KEYS = frozenset({"progress", "lockstep", "workers", "resume", "flush", "fsync", "name", "out_dir"})
+_NON_OUTCOME_KEYS = non_outcome_keys()
 SWEEPS_ROOT = "sweeps"
 failed_jobs: list[str] = []
 """Jobs of the last multirun in this process that failed (``overrides: error``), filled by alignsim's sweeper."""

@@ -36,6 +36,27 @@ class Counting(BasePolicy):
         return [self.inner.act(d.agent, d.observation, d.action_space) for d in decisions]
 
 
+class EpisodeAware(BasePolicy):
+    """Heuristic play that only answers through act_batch and records the episode of each decision."""
+
+    name = "test/episode-aware"
+
+    def __init__(self) -> None:
+        self.inner = agents.make("traitors/heuristic")
+        self.seen: list[tuple[str, str]] = []
+
+    def reset(self, agents_, *, seed, env_id, episode=""):
+        super().reset(agents_, seed=seed, env_id=env_id, episode=episode)
+        self.inner.reset(agents_, seed=seed, env_id=env_id, episode=episode)
+
+    def act(self, agent, observation, action_space):
+        raise AssertionError("the runner asks for every action through act_batch")
+
+    def act_batch(self, decisions: list[Decision]) -> list[Any]:
+        self.seen += [(d.episode, d.agent) for d in decisions]
+        return self.inner.act_batch(decisions)
+
+
 class Stubborn(BasePolicy):
     """Always votes for player_0, which is illegal for player_0 itself and once player_0 is dead."""
 
@@ -148,6 +169,21 @@ def test_sealed_votes_are_asked_for_in_one_batch(run_dir: Path) -> None:
     run_episode(spec, seed=0, out_dir=run_dir, policies={"*": policy})
     assert max(policy.batches) >= 7  # the first day vote: every living player at once
     assert policy.batches.count(1) > 10  # speeches stay one at a time
+
+
+def test_every_decision_reaches_the_policy_through_act_batch_with_its_episode(run_dir: Path) -> None:
+    """The episode travels in the Decision; the runner writes nothing onto the policy (no ``policy.episode``)."""
+    from alignsim.run import EpisodeRunner
+
+    policy = EpisodeAware()
+    with EpisodeRunner(spec_with("test/episode-aware"), out_dir=run_dir, policies={"*": policy}) as runner:
+        results = runner.run_many([(4, 0), (4, 1), (4, 2)], lockstep=2)
+    assert policy.episode == ""
+    for result in results:
+        actions = read_log(result.log_path).of_type(ev.Action)
+        asked = [agent for episode, agent in policy.seen if episode == result.episode_id]
+        assert asked == [a.agent for a in actions]
+    assert {episode for episode, _ in policy.seen} == {r.episode_id for r in results}
 
 
 def test_policy_state_round_trips_through_json(run_dir: Path) -> None:

@@ -3,10 +3,11 @@
 A policy object serves one or more seats (agents), possibly in several episodes at once
 (the runner can play episodes in lock-step so that their turns batch together). The
 runner calls :meth:`Policy.reset` at the start of each episode with the seats it fills
-and the episode's id, then asks for actions one at a time (:meth:`Policy.act`) or several
-at once (:meth:`Policy.act_batch`): all of its seats that act on unchanged observations
+and the episode's id, then asks for actions through :meth:`Policy.act_batch`, one
+:class:`Decision` or several at once: all of its seats that act on unchanged observations
 (a sealed vote) and the same turn of every episode in lock-step. Each :class:`Decision`
-names its episode, so per-episode state never mixes. A policy sees only the observations
+names its episode, so per-episode state never mixes; the runner sets nothing else on the
+policy. A policy sees only the observations
 the env gives its own seats. Its state is explicit: :meth:`Policy.get_state` returns
 JSON-compatible data from which :meth:`Policy.set_state` restores it exactly.
 
@@ -14,6 +15,10 @@ Optional hooks: ``drain_events(episode)`` returns log events the policy produced
 episode (``llm_call``, ``memory_write``, agent-level ``invalid_action``), which the runner
 writes before the action they led to; ``end_episode(episode, outcome)`` lets a policy close
 an episode (write reflections to persistent memory, free per-episode state).
+
+An action the env refuses is logged as ``invalid_action`` and replaced by a random legal
+action from the episode's seeded ``fallback`` generator (``alignsim.run``); a policy that
+wants another recovery (re-asking a model, abstaining) does it itself before answering.
 """
 
 from __future__ import annotations
@@ -69,19 +74,19 @@ class BasePolicy:
     """Convenience base: implement :meth:`act` (or :meth:`act_batch`) and the state methods.
 
     Attributes:
-        supported_envs: env names (without version) this policy understands; ``None`` = any.
-        fallback: the declared fallback the runner applies when this policy's action is
-            illegal: ``"random"`` (a seeded random legal action) or ``"abstain"``.
+        supported_envs: env names (without version, ``threshold_game``) or game families
+            (:attr:`alignsim.envs.GameInfo.family`, ``self_evolution``) this policy
+            understands; ``None`` = any.
     """
 
     name: str = "base"
     supported_envs: ClassVar[tuple[str, ...] | None] = None
-    fallback: ClassVar[str] = "random"
     uses_llm: ClassVar[bool] = False
     """True for policies that take a ``backend`` argument (the runner supplies the run's default)."""
 
     episode: str = ""
-    """The episode of the decision being made (set by :meth:`act_batch` before each :meth:`act`)."""
+    """The episode of the decision being made: :meth:`act_batch` sets it from each
+    :class:`Decision` before calling :meth:`act`, so that :meth:`key` separates episodes."""
 
     def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
         self.seeds = getattr(self, "seeds", {})

@@ -8,15 +8,44 @@ add their own options as YAML files in a ``scenario/`` folder of a ``--config-di
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from alignsim.limits import DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_STEPS
+from alignsim.validation import check_bool, check_choice, check_int
 
-__all__ = ["LLMConfig", "RunConfig", "ScenarioConfig", "SeatConfig", "register_configs"]
+__all__ = [
+    "LLMConfig",
+    "RunConfig",
+    "ScenarioConfig",
+    "SeatConfig",
+    "check_run_options",
+    "non_outcome_keys",
+    "register_configs",
+    "run_options",
+]
+
+
+def _option(
+    default: Any, *, check: Callable[[Any, str], object] | None = None, passed: bool = True, outcome: bool = True
+) -> Any:
+    """A field of :class:`RunConfig`: its default, the check of its value (``check(value, name)``),
+    whether ``alignsim run`` passes it to :func:`alignsim.run.run` as the argument of the same name
+    (``passed``), and whether it can change what an episode does (``outcome``: sweeps group results
+    by the keys that can)."""
+    return field(default=default, metadata={"check": check, "passed": passed, "outcome": outcome})
+
+
+def _at_least_one(value: Any, name: str) -> None:
+    check_int(value, name, minimum=1)
+
+
+def _flush_mode(value: Any, name: str) -> None:
+    check_choice(value, name, ("event", "episode"))
 
 
 @dataclass
@@ -68,31 +97,57 @@ class RunConfig:
 
     scenario: ScenarioConfig = MISSING
     llm: LLMConfig = field(default_factory=LLMConfig)
-    seed: int = 0
+    seed: int = _option(0, check=lambda value, name: check_int(value, name, minimum=0, maximum=2**63 - 1))
     """Master seed; every env, policy and fallback seed is derived from it and logged."""
-    episodes: int = 1
+    episodes: int = _option(1, check=_at_least_one)
     """Episodes to play (episode indices 0..episodes-1)."""
-    out_dir: Optional[str] = None  # noqa: UP045
+    out_dir: Optional[str] = _option(None, passed=False, outcome=False)  # noqa: UP045
     """Where everything goes: logs, ``run.log`` and Hydra's ``.hydra/`` (Hydra's run folder follows it);
     in a multirun, the sweep's folder (each job in its own subfolder). Default: Hydra's output folder."""
-    flush: str = "event"
+    flush: str = _option(
+        "event", check=lambda value, name: check_choice(value, name, ("event", "episode")), outcome=False
+    )
     """``event``: every action's events reach the OS before the next action; ``episode``: buffered."""
-    fsync: bool = False
+    fsync: bool = _option(False, check=check_bool, outcome=False)
     """Also force each log and summary to disk when its episode ends (survives power loss)."""
-    resume: bool = True
+    resume: bool = _option(True, check=check_bool, outcome=False)
     """Skip episodes that already finished in ``out_dir``."""
-    lockstep: int = 1
+    lockstep: int = _option(1, check=_at_least_one, outcome=False)
     """Episodes played together, so that their turns batch into one model call."""
-    workers: int = 1
+    workers: int = _option(1, check=_at_least_one, outcome=False)
     """Processes sharing a job's episodes (1: one process, and LLM memory carries across episodes)."""
-    progress: bool = True
-    max_steps: int = DEFAULT_MAX_STEPS
+    progress: bool = _option(True, check=check_bool, outcome=False)
+    """Show progress on stderr."""
+    max_steps: int = _option(DEFAULT_MAX_STEPS, passed=False)
     """Budget of each episode in actions: one that reaches it is stopped as ``truncated``, the
-    reason logged in ``episode_end.reason`` (see docs/limits.md)."""
-    max_log_bytes: int = DEFAULT_MAX_LOG_BYTES
+    reason logged in ``episode_end.reason`` (see docs/limits.md). Read by the runner from the
+    recorded config (so a rerun applies the budget the episode was played with)."""
+    max_log_bytes: int = _option(DEFAULT_MAX_LOG_BYTES, passed=False)
     """Budget of each episode in bytes of logged events (512 MiB); stopped as ``truncated`` when reached."""
-    name: Optional[str] = None  # noqa: UP045
+    name: Optional[str] = _option(None, passed=False, outcome=False)  # noqa: UP045
     """Name of the sweep: ``alignsim sweep`` writes to ``sweeps/NAME`` and resumes it when relaunched."""
+
+
+def _options() -> list[Any]:
+    return [f for f in fields(RunConfig) if "passed" in f.metadata]
+
+
+def check_run_options(resolved: Mapping[str, Any]) -> None:
+    """Check every run option that declares a check, in field order; ConfigError naming the option."""
+    for option in _options():
+        check = option.metadata["check"]
+        if check is not None:
+            check(resolved.get(option.name), option.name)
+
+
+def run_options(resolved: Mapping[str, Any]) -> dict[str, Any]:
+    """The options ``alignsim run`` passes to :func:`alignsim.run.run` by name (seed, episodes, lockstep, ...)."""
+    return {option.name: resolved[option.name] for option in _options() if option.metadata["passed"]}
+
+
+def non_outcome_keys() -> frozenset[str]:
+    """Run options that cannot change what an episode does (where and how it runs): sweeps group by the rest."""
+    return frozenset(option.name for option in _options() if not option.metadata["outcome"])
 
 
 def job_dir_name(override_dirname: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import fields
 from typing import Any
 
 from alignsim.errors import ConfigError, did_you_mean
-from alignsim.validation import check_bool, check_choice, check_int, check_number, check_writable
+from alignsim.validation import check_int, check_number, check_writable
 
 __all__ = ["check_hydra", "check_llm", "check_run_config", "check_scalars", "check_scenario", "resolve"]
 
@@ -110,6 +110,7 @@ def check_run_config(resolved: Mapping[str, Any]) -> None:
 
 def check_scalars(resolved: Mapping[str, Any]) -> None:
     """Top-level keys and the run's own settings (seed, episodes, out_dir, ...)."""
+    from alignsim.conf import check_run_options
     from alignsim.conf.safety import check_targets
 
     known = _top_level()
@@ -118,13 +119,7 @@ def check_scalars(resolved: Mapping[str, Any]) -> None:
             raise ConfigError(str(key), f"unknown key{did_you_mean(key, known)}; top-level keys: {', '.join(known)}")
     task = {k: v for k, v in resolved.items() if k != "hydra"}
     check_targets(task)  # an interpolation may have built one (e.g. ${oc.create:...})
-    check_int(resolved.get("seed"), "seed", minimum=0, maximum=2**63 - 1)
-    check_int(resolved.get("episodes"), "episodes", minimum=1)
-    check_int(resolved.get("lockstep"), "lockstep", minimum=1)
-    check_int(resolved.get("workers"), "workers", minimum=1)
-    check_choice(resolved.get("flush"), "flush", ("event", "episode"))
-    for name in ("fsync", "resume", "progress"):
-        check_bool(resolved.get(name), name)
+    check_run_options(resolved)
     sweep_name = resolved.get("name")
     if sweep_name is not None and not (isinstance(sweep_name, str) and _NAME.fullmatch(sweep_name)):
         raise ConfigError("name", f"{sweep_name!r}: use letters, digits, '_', '.', '-' (it names a folder)")

@@ -45,6 +45,14 @@ class EnvSpec:
         if not _VERSIONED.match(self.id):
             raise AlignsimError(f"env id {self.id!r} must look like 'name-vN'")
 
+    @property
+    def name(self) -> str:
+        """The id without its version (``traitors`` of ``traitors-v0``): what policies' ``supported_envs``
+        and the size limits of :mod:`alignsim.limits` are keyed by. Not the family: see :attr:`GameInfo.family`."""
+        match = _VERSIONED.match(self.id)
+        assert match is not None  # checked in __post_init__
+        return match["name"]
+
 
 _registry: SpecRegistry[EnvSpec] = SpecRegistry("env", "alignsim.envs", EnvSpec)
 
@@ -132,6 +140,7 @@ register(
         events_module="alignsim.envs.traitors.events",
         dynamics="mixed",
         information="hidden_roles",
+        role_sides=(("faithful", "faithful"), ("traitor", "traitors")),
     ),
 )
 register(

@@ -3,9 +3,13 @@
 :class:`AlignsimAECEnv` holds only what is the same in all of them: the render-mode check,
 one observation and one action space for every agent, the bookkeeping that opens an
 episode (:meth:`AlignsimAECEnv._start_episode`), PettingZoo's dead-step rule in ``step``,
-and the runner hooks that read that bookkeeping (``drain_events``, ``round``, ``winner``).
+and a default for every runner hook of :class:`~alignsim.envs.contract.GameEnv`.
 Game rules, observations, masks, digests and event publishing stay in the envs, since
 each game shapes them differently.
+
+:func:`as_game` is how the runner reaches those hooks: an alignsim env is its own
+:class:`~alignsim.envs.contract.GameEnv`; any other PettingZoo AEC env is wrapped in
+:class:`PettingZooGame`, which gives each hook its neutral default.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Mapping
 from dataclasses import fields
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import msgspec
@@ -20,11 +25,14 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
+from alignsim.envs.contract import GameEnv, observation_digest
 from alignsim.errors import ConfigError, did_you_mean
 from alignsim.limits import check_env_kwargs
 from alignsim.record import schema as ev
 
-__all__ = ["AlignsimAECEnv", "check_limits", "config_from_kwargs"]
+__all__ = ["AlignsimAECEnv", "PettingZooGame", "as_game", "check_limits", "config_from_kwargs"]
+
+_NO_ROLES: Mapping[str, str] = MappingProxyType({})
 
 Config = TypeVar("Config")
 
@@ -98,6 +106,7 @@ class AlignsimAECEnv(AECEnv):
     render_mode: str | None
     winner: str | None = None
     """The winning side once the game is decided; None while it runs, when undecided, and in games without one."""
+
     _observation_space: spaces.Space
     _action_space: spaces.Space
     _rng: np.random.Generator
@@ -131,16 +140,41 @@ class AlignsimAECEnv(AECEnv):
     def close(self) -> None:
         pass
 
-    # ------------------------------------------------------------ runner helpers
+    # ------------------------------------------------------------ runner hooks (GameEnv)
 
     def drain_events(self) -> list[ev.Event]:
-        """Typed events emitted since the last call (with ``visible_to``), for the log."""
+        """Typed events emitted since the last call (with ``visible_to``), for the log: what the game
+        appended to ``self._log``."""
         out, self._log = self._log, []
         return out
 
     @property
     def round(self) -> int:
+        """The round of play (``self._round``)."""
         return self._round
+
+    @property
+    def roles(self) -> Mapping[str, str]:
+        """Agent -> role, for seating by role; override in a game with roles. Default: none."""
+        return _NO_ROLES
+
+    @property
+    def phase(self) -> str:
+        """The phase of play, for event stamps and progress; override in a game with phases. Default: ``""``."""
+        return ""
+
+    def simultaneous_agents(self) -> list[str]:
+        """Agents acting next on unchanged observations; by default the selected agent alone."""
+        return [self.agent_selection] if self.agents else []
+
+    def observation_digest(self, agent: str) -> str:
+        """A short digest of ``observe(agent)``; override with a cheaper one where the game has it."""
+        return observation_digest(self.observe(agent))
+
+    def observe_with_digest(self, agent: str) -> tuple[Any, str]:
+        """``(observe(agent), observation_digest(agent))``."""
+        observation = self.observe(agent)
+        return observation, observation_digest(observation)
 
     # ------------------------------------------------------------ internals
 
@@ -161,3 +195,46 @@ class AlignsimAECEnv(AECEnv):
         self._step_count = 0
         self._round = 0
         self._log = []
+
+
+class PettingZooGame:
+    """A plain PettingZoo AEC env seen through the runner's hooks, each with its neutral default.
+
+    No roles (seat by agent name or ``*``), no phase, round 0, no winner, one agent acting
+    at a time, the default observation digest, no events of its own. Observations go through
+    ``env`` (wrappers included).
+    """
+
+    roles: Mapping[str, str] = _NO_ROLES
+    phase = ""
+    round = 0
+    winner: str | None = None
+
+    def __init__(self, env: AECEnv) -> None:
+        self.env = env
+
+    def simultaneous_agents(self) -> list[str]:
+        """The selected agent; [] once no agent is left."""
+        return [self.env.agent_selection] if self.env.agents else []
+
+    def observation_digest(self, agent: str) -> str:
+        """:func:`~alignsim.envs.contract.observation_digest` of ``observe(agent)``."""
+        return observation_digest(self.env.observe(agent))
+
+    def observe_with_digest(self, agent: str) -> tuple[Any, str]:
+        """``(observe(agent), observation_digest(agent))``."""
+        observation = self.env.observe(agent)
+        return observation, observation_digest(observation)
+
+    def drain_events(self) -> list[ev.Event]:
+        """None: a plain env writes no events of its own (the runner still logs actions and rewards)."""
+        return []
+
+
+def as_game(env: AECEnv) -> GameEnv:
+    """The runner hooks of ``env``: the unwrapped env itself when it is an :class:`AlignsimAECEnv`,
+    otherwise a :class:`PettingZooGame` with the defaults."""
+    unwrapped = env.unwrapped
+    if isinstance(unwrapped, AlignsimAECEnv):
+        return unwrapped
+    return PettingZooGame(env)

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alignsim.envs import GameInfo, game_info
 from alignsim.record import BadFiles, EpisodeLog, find_logs, read_each, read_log
 from alignsim.record import schema as ev
 
@@ -49,10 +50,12 @@ def _sides(log: EpisodeLog) -> dict[str, str]:
     return roles
 
 
-def _won(role: str | None, winner: str | None, reward: float) -> float:
-    if winner is not None and role is not None:
-        # Traitors' winner is "traitors", their role "traitor".
-        return float(winner.rstrip("s") == role.rstrip("s"))
+def _won(info: GameInfo, role: str | None, winner: str | None, reward: float) -> float:
+    """1 when the seat's side won (the side its role plays for, as the game declares it), else 0;
+    in a game without sides, whether the seat earned a positive reward."""
+    side = info.side_of(role)
+    if winner is not None and side is not None:
+        return float(winner == side)
     return float(reward > 0)
 
 
@@ -143,6 +146,7 @@ def _score(value: float, explanation: str = "") -> dict[str, Any]:
 def _samples(log: EpisodeLog, usage: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
     header = log.header
     roles = _sides(log)
+    info = game_info(header.env_id)
     end = log.end
     winner = end.winner if end is not None else None
     rewards: dict[str, float] = {}
@@ -163,7 +167,7 @@ def _samples(log: EpisodeLog, usage: dict[str, dict[str, int]]) -> list[dict[str
         reward = rewards.get(agent, 0.0)
         briefing, messages = _messages(log, agent)
         scores = {
-            "win": _score(_won(role, winner, reward), f"winner: {winner}"),
+            "win": _score(_won(info, role, winner, reward), f"winner: {winner}"),
             "reward": _score(reward),
         }
         if agent in claims:

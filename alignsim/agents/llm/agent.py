@@ -1,7 +1,8 @@
 """LLMAgent: a policy that asks a language model, with memory that persists across episodes.
 
 For every batch of decisions the agent builds one turn per seat with the game's adapter
-(``turns.GAMES``: ``traitors.py`` and its siblings); the
+(registered per game family in :mod:`alignsim.agents.llm.turns`: ``traitors.py`` and its
+siblings, or a plug-in's through the ``alignsim.llm_adapters`` entry points); the
 turns ask their questions in lock-step, so each round of questions across all seats of all
 episodes in the batch is one ``backend.generate`` call. An unusable answer is logged as an
 ``invalid_action`` and re-asked (with a note saying why), at most ``max_reasks`` times;
@@ -22,7 +23,7 @@ from gymnasium import spaces
 from alignsim.agents.llm.backends import BackendPool, check_backend_options, check_model
 from alignsim.agents.llm.memory import AgentMemory
 from alignsim.agents.llm.prompting import defuse, looks_like_injection
-from alignsim.agents.llm.turns import GAMES, Ask, Seat, TurnOptions, game_module
+from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, game_module
 from alignsim.agents.llm.types import Backend, LLMRequest, LLMResponse, SamplingParams
 from alignsim.agents.llm.wrappers import CachedBackend
 from alignsim.agents.policy import BasePolicy, Decision
@@ -112,11 +113,34 @@ class LLMAgent(BasePolicy):
     uses_llm: ClassVar[bool] = True
     check_kwargs = staticmethod(check_options)
     """Validates the arguments without building anything (see ``alignsim.run.validate_scenario``)."""
-    supported_envs = tuple(GAMES)
+    supported_envs = None
+    """Any env whose family has an LLM adapter: see :meth:`check_env`."""
+
+    @staticmethod
+    def check_env(env_id: str) -> None:
+        """ConfigError unless an LLM adapter is registered for the family of ``env_id`` (before any work)."""
+        try:
+            game_module(env_id)
+        except KeyError as exc:
+            raise ConfigError("policy", str(exc.args[0])) from None
+
+    default_model: ClassVar[str] = "transformers/embedded"
+    """The model a seat answers with when neither it nor the run's ``llm`` config names one."""
+
+    @staticmethod
+    def offline_kwargs(kwargs: Mapping[str, Any], backend: Backend) -> dict[str, Any]:
+        """The arguments that rebuild a logged seat (``rerun``, ``fork``) without touching a file it did
+        not create: its recorded ``kwargs`` answering through ``backend``, its memory in process (the
+        runner loads the rows it started with), no response cache."""
+        out = dict(kwargs)
+        out["memory"] = {**dict(kwargs.get("memory") or {}), "path": None}
+        out["backend"] = backend
+        out.pop("cache", None)
+        return out
 
     def __init__(
         self,
-        model: str = "transformers/embedded",
+        model: str = default_model,
         params: Mapping[str, Any] | None = None,
         backend_options: Mapping[str, Any] | None = None,
         cache: str | None = None,

@@ -1,9 +1,13 @@
 """What every game adapter of the LLM agent shares: questions, seats, answer readers.
 
-A game adapter (``traitors.py`` and its siblings) is a module with ``ingest(seat,
-observation)``, ``play_turn(seat, observation, options)`` (a generator of :class:`Ask`
-returning the action; ``options`` is a :class:`TurnOptions`), ``reflection_prompt(seat, outcome)`` and ``ending(seat)``;
-``GAMES`` maps an env name (its id without the version) to the module that plays it.
+A game adapter (``traitors.py`` and its siblings) is a module (or any object) with
+``ingest(seat, observation)``, ``play_turn(seat, observation, options)`` (a generator of
+:class:`Ask` returning the action; ``options`` is a :class:`TurnOptions`),
+``reflection_prompt(seat, outcome)`` and ``ending(seat)``. Adapters are registered per
+game family (:attr:`alignsim.envs.GameInfo.family`): alignsim's own here, a plug-in's
+through the ``alignsim.llm_adapters`` entry-point group (name: the family; value: the
+adapter module, ``package.module``, or object, ``package.module:ADAPTER``), or in code
+with :func:`register_adapter`. :func:`game_module` finds the adapter of an env.
 """
 
 from __future__ import annotations
@@ -11,26 +15,49 @@ from __future__ import annotations
 import importlib
 import math
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
+from alignsim import envs
 from alignsim.agents.llm.prompting import clean_line, defuse, has_words, looks_like_injection
 from alignsim.agents.llm.types import LLMResponse
+from alignsim.errors import UnknownIdError
+from alignsim.registry import Registry
 
-GAMES: dict[str, str] = {
-    "traitors": "alignsim.agents.llm.traitors",
-    "self_evolution": "alignsim.agents.llm.self_evolution",
-    "threshold_game": "alignsim.agents.llm.self_evolution",
-    "principal_agent": "alignsim.agents.llm.principal_agent",
-}
-"""Env name -> module path of the adapter that lets an LLM play it."""
+ADAPTER_GROUP = "alignsim.llm_adapters"
+"""The entry-point group through which installed packages add LLM game adapters, one per family."""
 
 
-def game_module(env_id: str) -> ModuleType:
-    name = env_id.rsplit("-v", 1)[0]
-    if name not in GAMES:
-        raise KeyError(f"no LLM adapter for env {env_id!r}; adapters exist for {sorted(GAMES)}")
-    return importlib.import_module(GAMES[name])
+def _on_plugin(family: str, loaded: object) -> None:
+    _adapters.add(family, loaded)
+
+
+_adapters: Registry[object] = Registry("LLM adapter", ADAPTER_GROUP, _on_plugin)
+for _family in ("traitors", "self_evolution", "principal_agent"):
+    # By module path: an adapter is imported when a seat first plays its game.
+    _adapters.add(_family, f"alignsim.agents.llm.{_family}")
+
+
+def register_adapter(family: str, adapter: object) -> None:
+    """Register the LLM adapter of a game family: a module or object with the adapter functions
+    (see the module docstring), or the import path of a module."""
+    _adapters.add(family, adapter)
+
+
+def adapter_families() -> list[str]:
+    """Every family an LLM adapter is registered for (plug-ins included)."""
+    return _adapters.names()
+
+
+def game_module(env_id: str) -> Any:
+    """The LLM adapter that plays ``env_id``: the one registered for the env's family."""
+    family = envs.game_info(env_id).family
+    try:
+        adapter = _adapters.get(family)
+    except UnknownIdError:
+        raise KeyError(
+            f"no LLM adapter for env {env_id!r} (family {family!r}); adapters exist for {adapter_families()}"
+        ) from None
+    return importlib.import_module(adapter) if isinstance(adapter, str) else adapter
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from alignsim.envs.base import check_limits, config_from_kwargs
 from alignsim.envs.principal_agent import texts
+from alignsim.envs.text import need
 from alignsim.errors import ConfigError
 
 AUDIENCES: tuple[str, ...] = ("both", "customer", "principal", "neither")
@@ -95,10 +96,6 @@ class PrincipalAgentConfig:
 
     def __post_init__(self) -> None:
         check_limits(self, "principal_agent")  # first: later checks allocate in proportion to sizes
-
-        def need(ok: bool, name: str, message: str) -> None:
-            if not ok:
-                raise ConfigError(name, message)
 
         need(self.mode in MODES, "mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
         need(

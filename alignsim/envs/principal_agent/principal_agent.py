@@ -64,8 +64,6 @@ utilities and the total surplus are in the `pa_outcome` event.
 
 from __future__ import annotations
 
-import re
-import string
 import zlib
 from array import array
 from collections import deque
@@ -82,6 +80,7 @@ from pettingzoo.utils import wrappers
 from alignsim.envs.base import AlignsimAECEnv
 from alignsim.envs.principal_agent import texts
 from alignsim.envs.principal_agent.config import AUDIENCES, CONTRACTS, PrincipalAgentConfig, Product
+from alignsim.envs.text import PRINCIPAL_AGENT_CHARSET, cleaner, readonly
 from alignsim.errors import IllegalActionError
 from alignsim.record import schema as ev
 
@@ -112,22 +111,13 @@ _KIND = {name: i for i, name in enumerate(EVENT_KINDS)}
 HEADER = ("phase", "round", "role", "audience", "action_observable", "audit_percent", "contract", "sanctions")
 """Names of the fixed part of the ``observation`` vector, in order."""
 
-CHARSET: str = string.printable + "".join(chr(c) for c in range(0xA0, 0x100)) + "‐‑‒–—―‘’‚‛“”„‟•…€™" + "\ufffd"
-_ALLOWED = frozenset(CHARSET)
-_ASCII_OUTSIDE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+CHARSET: str = PRINCIPAL_AGENT_CHARSET
 _ACTION_KEYS = frozenset({"product", "explanation", "reasoning"})
 _SAMPLE_TEXT_LENGTH = 32
 
 
-def _clean(text: str) -> str:
-    if text.isascii() and not _ASCII_OUTSIDE.search(text):
-        return text
-    return "".join(c if c in _ALLOWED else "\ufffd" for c in text)
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
+_clean = cleaner(CHARSET)
+_readonly = readonly
 
 
 @dataclass(frozen=True)

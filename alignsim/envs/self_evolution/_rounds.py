@@ -11,7 +11,6 @@ conversion, which is exact here because observations are fixed within a round.
 
 from __future__ import annotations
 
-import string
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -21,29 +20,23 @@ import numpy as np
 from gymnasium import spaces
 
 from alignsim.envs.base import AlignsimAECEnv
-from alignsim.errors import ConfigError, IllegalActionError
+from alignsim.envs.text import SELF_EVOLUTION_CHARSET, cleaner, need
+from alignsim.errors import IllegalActionError
 from alignsim.record import schema as ev
 
-CHARSET: str = string.printable + "«»\ufffd"
+CHARSET: str = SELF_EVOLUTION_CHARSET
 """Characters of every text in observations and actions; agent text outside it becomes U+FFFD."""
-_ALLOWED = frozenset(CHARSET)
 _SAMPLE_TEXT_LENGTH = 24
 _ACTION_KEYS = frozenset({"choice", "message"})
 _HISTORY_TEXT_LIMIT = 100_000
 
 
-def clean_text(text: str) -> str:
-    """Replace characters outside :data:`CHARSET` with U+FFFD."""
-    return "".join(c if c in _ALLOWED else "\ufffd" for c in text)
+clean_text = cleaner(CHARSET)
+"""Replace characters outside :data:`CHARSET` with U+FFFD."""
 
 
 def money(value: float) -> str:
     return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
-
-
-def need(ok: bool, name: str, message: str) -> None:
-    if not ok:
-        raise ConfigError(name, message)
 
 
 def need_int(value: Any, name: str, minimum: int) -> None:

@@ -63,8 +63,6 @@ everyone else when the game ends.
 
 from __future__ import annotations
 
-import re
-import string
 import zlib
 from array import array
 from collections import deque
@@ -79,8 +77,9 @@ from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
 from alignsim.envs.base import AlignsimAECEnv, check_limits, config_from_kwargs
+from alignsim.envs.text import TRAITORS_CHARSET, cleaner, need, readonly
 from alignsim.envs.traitors import texts
-from alignsim.errors import ConfigError, IllegalActionError
+from alignsim.errors import IllegalActionError
 from alignsim.record import schema as ev
 
 __all__ = [
@@ -133,11 +132,8 @@ OBS_PHASE, OBS_ROUND, OBS_PASS, OBS_SELF, OBS_ROLE, OBS_N_TRAITORS, OBS_ALIVE = 
 ROLE_NAMES: tuple[str, ...] = ("unknown", "faithful", "traitor")
 _ROLE_CODE = {"faithful": FAITHFUL, "traitor": TRAITOR}
 
-# Printable ASCII, Latin-1 and common typographic punctuation. Anything else an agent
-# writes is replaced with U+FFFD so observations stay inside the declared Text space.
-CHARSET: str = string.printable + "".join(chr(c) for c in range(0xA0, 0x100)) + "‐‑‒–—―‘’‚‛“”„‟†‡•…‰′″‹›€™" + "\ufffd"
-_ALLOWED_CHARS = frozenset(CHARSET)
-_ASCII_OUTSIDE_CHARSET = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# Anything else an agent writes is replaced with U+FFFD so observations stay inside the declared Text space.
+CHARSET: str = TRAITORS_CHARSET
 _ACTION_KEYS = frozenset({"target", "message", "reasoning", "claims", "beliefs"})
 _SAMPLE_TEXT_LENGTH = 32
 """Text length put in the mask for samplers (``Text.sample`` draws exactly this many chars)."""
@@ -218,10 +214,6 @@ class TraitorsConfig:
 
     def __post_init__(self) -> None:
         check_limits(self, "traitors")  # first: later checks allocate in proportion to sizes
-
-        def need(ok: bool, name: str, message: str) -> None:
-            if not ok:
-                raise ConfigError(name, message)
 
         for name in ("n_players", "n_traitors", "discussion_passes", "meeting_passes", "max_revotes"):
             value = getattr(self, name)
@@ -311,16 +303,9 @@ def env(**kwargs: Any) -> AECEnv:
     return wrappers.OrderEnforcingWrapper(TraitorsEnv(**kwargs))
 
 
-def _clean(text: str) -> str:
-    """Replace characters outside :data:`CHARSET` with U+FFFD."""
-    if text.isascii() and not _ASCII_OUTSIDE_CHARSET.search(text):
-        return text
-    return "".join(c if c in _ALLOWED_CHARS else "\ufffd" for c in text)
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
+_clean = cleaner(CHARSET)
+"""Replace characters outside :data:`CHARSET` with U+FFFD."""
+_readonly = readonly
 
 
 class TraitorsEnv(AlignsimAECEnv):

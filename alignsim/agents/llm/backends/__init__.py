@@ -2,16 +2,22 @@
 ``transformers/<folder>``, ``vllm/<folder>``, ``openai/<model>``, ``inspect/<inspect model>``.
 
 Providers import their heavy dependencies only when first used, and say which extra to
-install when they are missing.
+install when they are missing. A provider is a :class:`Provider` registered by exact name:
+alignsim's own here, an installed package's through the ``alignsim.llm_providers``
+entry-point group (name: the provider; value: ``package.module:PROVIDER``, a
+:class:`Provider`), or in code with :func:`register_provider`. A config names a provider,
+never a callable: a name that is not registered is a config error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from alignsim.agents.llm.types import Backend
-from alignsim.errors import ConfigError, did_you_mean
+from alignsim.errors import AlignsimError, ConfigError, did_you_mean
+from alignsim.registry import Registry
 from alignsim.validation import check_choice, check_int, check_keys, check_number
 
 
@@ -44,18 +50,10 @@ def _openai(model: str, **kwargs: Any) -> Backend:
 
 
 def _inspect(model: str, **kwargs: Any) -> Backend:
+    """Any model Inspect AI can call, through its model API (extra [inspect])."""
     from alignsim.agents.llm.backends.inspect import InspectBackend
 
     return InspectBackend(model=model, **kwargs)
-
-
-PROVIDERS: dict[str, Callable[..., Backend]] = {
-    "mock": _mock,
-    "transformers": _transformers,
-    "vllm": _vllm,
-    "openai": _openai,
-    "inspect": _inspect,
-}
 
 
 def _mock_options(options: Mapping[str, Any]) -> None:
@@ -135,14 +133,70 @@ def _inspect_options(options: Mapping[str, Any]) -> None:
 
 
 TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
-OPTION_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
-    "mock": _mock_options,
-    "transformers": _transformers_options,
-    "vllm": _vllm_options,
-    "openai": _openai_options,
-    "inspect": _inspect_options,
-}
-"""Per provider: checks its ``backend_options`` without building the backend (no model, no server)."""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A backend provider, registered under the name that starts ``provider/model``."""
+
+    make: Callable[..., Backend]
+    """``make(model, **backend_options)``: the backend for ``model`` (the text after ``provider/``)."""
+    check_options: Callable[[Mapping[str, Any]], None]
+    """Checks ``backend_options`` without building anything (no model, no server); ConfigError naming the option."""
+    description: str = ""
+
+
+PROVIDER_GROUP = "alignsim.llm_providers"
+"""The entry-point group through which installed packages add providers."""
+
+
+def _on_plugin(name: str, loaded: object) -> None:
+    if not isinstance(loaded, Provider):
+        raise AlignsimError(f"LLM provider plug-in {name!r} must load a Provider, got {loaded!r}")
+    _providers.add(name, loaded)
+
+
+_providers: Registry[Provider] = Registry("LLM provider", PROVIDER_GROUP, _on_plugin)
+
+
+def register_provider(name: str, provider: Provider) -> None:
+    """Register a backend provider under ``name`` (models are then named ``name/MODEL``)."""
+    _providers.add(name, provider)
+
+
+for _name, _make, _check in (
+    ("mock", _mock, _mock_options),
+    ("transformers", _transformers, _transformers_options),
+    ("vllm", _vllm, _vllm_options),
+    ("openai", _openai, _openai_options),
+    ("inspect", _inspect, _inspect_options),
+):
+    register_provider(_name, Provider(_make, _check, (_make.__doc__ or "").strip()))
+
+
+class _Factories(Mapping[str, Callable[..., Backend]]):
+    """Provider name -> ``make``, over every registered provider (plug-ins included)."""
+
+    def __getitem__(self, name: str) -> Callable[..., Backend]:
+        if name not in _providers:
+            raise KeyError(name)
+        return _providers.get(name).make
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_providers.names())
+
+    def __len__(self) -> int:
+        return len(_providers.names())
+
+
+PROVIDERS: Mapping[str, Callable[..., Backend]] = _Factories()
+"""Provider name -> backend factory, for every registered provider (read-only; register with
+:func:`register_provider` or the ``alignsim.llm_providers`` entry points)."""
+
+
+def providers() -> dict[str, Provider]:
+    """Every registered provider by name (plug-ins included)."""
+    return {name: _providers.get(name) for name in _providers.names()}
 
 
 def check_model(spec: Any) -> tuple[str, str]:
@@ -164,7 +218,7 @@ def check_backend_options(spec: str, options: Mapping[str, Any] | None) -> None:
     """Check ``backend_options`` for the provider of ``spec``: ConfigError with a field relative to them."""
     provider, _ = check_model(spec)
     try:
-        OPTION_CHECKS[provider](options or {})
+        _providers.get(provider).check_options(options or {})
     except ConfigError as exc:
         field = "backend_options" + (f".{exc.field}" if exc.field else "")
         raise ConfigError(field, str(exc).split(": ", 1)[1]) from None
@@ -199,4 +253,13 @@ class BackendPool:
         self._backends.clear()
 
 
-__all__ = ["PROVIDERS", "BackendPool", "check_backend_options", "check_model", "make_backend"]
+__all__ = [
+    "PROVIDERS",
+    "BackendPool",
+    "Provider",
+    "check_backend_options",
+    "check_model",
+    "make_backend",
+    "providers",
+    "register_provider",
+]
