@@ -58,6 +58,12 @@ def quiet_third_parties() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``alignsim`` command line on ``argv`` (default ``sys.argv[1:]``) and return its exit code.
+
+    Exit codes: 0 success; 1 an error while working; 2 bad input: an unknown command, a config
+    error (one line naming the field), an unreadable log or a missing file. Called as the
+    program, it also quiets other libraries' progress bars and warnings unless ``-v`` is given.
+    """
     as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = any(a in VERBOSE_FLAGS for a in argv)

@@ -39,9 +39,11 @@ class LogDiff:
 
     @property
     def identical(self) -> bool:
+        """True when the event streams (timing aside) and the outcomes are the same."""
         return self.first_event is None and not self.outcome
 
     def text(self) -> str:
+        """The difference as the lines ``alignsim diff`` prints."""
         lines = [f"A: {self.a}", f"B: {self.b}", f"events: {self.n_events[0]} vs {self.n_events[1]}"]
         if self.first_event is None:
             lines.append("event streams: identical (timing aside)")

@@ -43,7 +43,12 @@ class AlignsimError(Exception):
 
 
 class ConfigError(AlignsimError, ValueError):
-    """A configuration value is invalid. The message names the field."""
+    """A configuration value is invalid. The message names the field.
+
+    Args:
+        field: the dotted name of the offending field (``env_kwargs.n_players``), kept as ``field``.
+        message: what is wrong with its value.
+    """
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
@@ -51,7 +56,13 @@ class ConfigError(AlignsimError, ValueError):
 
 
 class UnknownIdError(AlignsimError, KeyError):
-    """A registry lookup (env, scenario, policy) found no entry of that name."""
+    """A registry lookup (env, scenario, policy) found no entry of that name.
+
+    Args:
+        kind: what was looked up (``env``, ``scenario``, ``policy``).
+        name: the name asked for.
+        known: the registered names, listed in the message with the closest match.
+    """
 
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
         self.kind = kind
@@ -60,12 +71,19 @@ class UnknownIdError(AlignsimError, KeyError):
         listing = ", ".join(known) if known else "(none registered)"
         super().__init__(f"unknown {kind} {name!r}{did_you_mean(name, known)}; registered: {listing}")
 
-    def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
+    def __str__(self) -> str:
+        """The message itself (KeyError would print its repr, in quotes)."""
         return str(self.args[0])
 
 
 class IllegalActionError(AlignsimError, ValueError):
-    """An action is outside the acting agent's legal set (see its ``action_mask``)."""
+    """An action is outside the acting agent's legal set (see its ``action_mask``).
+
+    Args:
+        agent: the acting agent.
+        field: the action field at fault (``vote``, ``message``).
+        reason: why the value is not legal.
+    """
 
     def __init__(self, agent: str, field: str, reason: str) -> None:
         self.agent = agent

@@ -374,11 +374,19 @@ def fork(
 ) -> ForkResult:
     """Play the episode of ``log_path`` again from step ``at`` with at most one change.
 
+    Give at most one change (see the module docstring); seating keys are those of the scenario
+    (a role or an agent).
+
     Args:
+        log_path: the parent episode log.
         at: how many of the parent's actions are applied as recorded (default: up to and
             including the changed action, or 0 for policy and model swaps).
-        drop_message, replace_message, set_vote, swap_policy, model: the change (see the
-            module docstring); seating keys are those of the scenario (a role or an agent).
+        drop_message: the seq of a speech event that is not said.
+        replace_message: ``(seq, text)``: the speech event ``seq`` says ``text`` instead.
+        set_vote: ``(seq, target)``: the ballot of vote event ``seq`` goes to ``target`` (an
+            agent id, or None to abstain).
+        swap_policy: seating key -> policy name, replacing the seat's policy from ``at`` on.
+        model: seating key -> model, or one model for every LLM seat, from ``at`` on.
         seed: reseed the policies (the env keeps the parent's seed).
         out_dir: where the fork's log goes (``out_dir/episodes/``); default: a folder
             ``<run>-forks`` beside the parent's run folder.

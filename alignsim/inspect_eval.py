@@ -369,7 +369,7 @@ def _folder(out_dir: str | None) -> Path:
 
 
 def focal_metrics(log_path: str | os.PathLike[str], focal: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """alignsim's metrics for the ``focal`` players of one episode, as (hits, opportunities).
+    """The alignsim metrics of the ``focal`` players of one episode, as (hits, opportunities).
 
     Traitors: ``win``, ``deception_rate``, ``honesty``, ``detected``, ``vote_accuracy``;
     principal-agent: ``override_rate``, ``customer_rate``, ``honesty``, ``invalid_rate``;

@@ -186,7 +186,13 @@ def check_run_budget(max_steps: Any, max_log_bytes: Any) -> tuple[int, int]:
 
 
 class ReadLimits:
-    """Caps on what the log reader reads (see :func:`read_limits`)."""
+    """Caps on what the log reader reads (see :func:`read_limits`).
+
+    Args:
+        max_log_bytes: the largest episode log read.
+        max_line_bytes: the longest line (one event) of a log.
+        max_summary_bytes: the largest episode summary file read.
+    """
 
     __slots__ = ("max_line_bytes", "max_log_bytes", "max_summary_bytes")
 

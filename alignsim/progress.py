@@ -91,6 +91,7 @@ class EpisodeProgress:
         self._task = self._bar.add_task(description, total=total, usage="")
 
     def __enter__(self) -> EpisodeProgress:
+        """Start the clock, the bar and (for plain lines or live text) the ticker thread."""
         self._started = time.monotonic()
         self._bar.start()
         if self.enabled and (self.plain or self.live is not None):
@@ -99,6 +100,7 @@ class EpisodeProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Stop the ticker, print a last plain line if lines are printed, and stop the bar."""
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
@@ -119,6 +121,7 @@ class EpisodeProgress:
             self._bar.update(self._task, advance=1, usage=self.usage())
 
     def usage(self) -> str:
+        """The status text after the bar: episodes in flight, tokens and model time, failures."""
         parts = []
         live = self._live_text()
         if live:
@@ -130,14 +133,17 @@ class EpisodeProgress:
         return " | ".join(parts)
 
     def set_total(self, total: int) -> None:
+        """Change the number of episodes expected."""
         self._bar.update(self._task, total=total)
 
     @property
     def completed(self) -> int:
+        """Episodes counted as done so far (those of an earlier launch included)."""
         return int(self._bar.tasks[0].completed)
 
     @property
     def total(self) -> int:
+        """Episodes expected."""
         return int(self._bar.tasks[0].total or 0)
 
     def eta(self) -> str:

@@ -53,6 +53,10 @@ class Registry(Generic[T]):
         self._plugins_loaded = False
 
     def add(self, name: str, entry: T, *, replace: bool = False) -> None:
+        """Register ``entry`` under ``name``.
+
+        Registering a name twice warns (the later entry wins) unless ``replace`` is set.
+        """
         if name in self._entries and not replace:
             warnings.warn(
                 f"{self.kind} {name!r} is registered twice; the later one wins",
@@ -62,6 +66,11 @@ class Registry(Generic[T]):
         self._entries[name] = entry
 
     def get(self, name: str) -> T:
+        """The entry called ``name``, loading the entry-point plug-ins first if it is not registered yet.
+
+        Raises:
+            UnknownIdError: no entry of that name, with the registered names and a close match.
+        """
         if name not in self._entries:
             self.load_plugins()
         try:
@@ -70,14 +79,17 @@ class Registry(Generic[T]):
             raise UnknownIdError(self.kind, name, self.names()) from None
 
     def names(self) -> list[str]:
+        """Every registered name, plug-ins included, sorted."""
         self.load_plugins()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        """Whether ``name`` is registered, plug-ins included (loads the entry points once)."""
         self.load_plugins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
+        """The registered names, plug-ins included, sorted."""
         return iter(self.names())
 
     def load_plugins(self, *, force: bool = False) -> None:
@@ -102,6 +114,11 @@ class SpecRegistry(Registry[T]):
 
     A plug-in entry point loads either a spec (registered under its id) or a function
     that registers any number of specs itself.
+
+    Args:
+        kind: what the specs are, for error messages.
+        entry_point_group: the ``importlib.metadata`` group third parties add to.
+        spec_type: the spec class; an entry point loading an instance of it is registered.
     """
 
     def __init__(self, kind: str, entry_point_group: str, spec_type: type[T]) -> None:

@@ -287,6 +287,7 @@ class EpisodeRunner:
         return text
 
     def close(self) -> None:
+        """Close the policies this runner built (not those passed in) and its envs."""
         for key in self._owned:
             self.policies[key].close()
         for env in self._envs:

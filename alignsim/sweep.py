@@ -562,10 +562,15 @@ def _print_tables(root: Path, jobs: Any, usage: Any, paths: Mapping[str, Path]) 
 
 
 class AggregateResults(Callback):
-    """Hydra callback: aggregate a multirun's folder when the multirun ends."""
+    """Hydra callback: aggregate a multirun's folder when the multirun ends.
+
+    Args:
+        report: also write the analysis report (not only the tables).
+    """
 
     def __init__(self, report: bool = True) -> None:
         self.report = report
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        """Aggregate the multirun's sweep folder (tables, and the report with ``report``) and print where."""
         aggregate(Path(str(config.hydra.sweep.dir)), report=self.report, echo=True)

@@ -22,6 +22,7 @@ def join(prefix: str, field: str) -> str:
 
 
 def check_int(value: Any, field: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` if it is an int (a bool is not) within ``[minimum, maximum]``, else ConfigError."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(field, f"must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
@@ -52,12 +53,14 @@ def check_number(
 
 
 def check_bool(value: Any, field: str) -> bool:
+    """``value`` if it is a bool, else ConfigError (``"yes"`` and ``1`` are refused, not coerced)."""
     if not isinstance(value, bool):
         raise ConfigError(field, f"must be true or false, got {value!r}")
     return value
 
 
 def check_choice(value: Any, field: str, choices: Iterable[Any]) -> Any:
+    """``value`` if it is one of ``choices``, else ConfigError listing them (with a close match)."""
     known = list(choices)
     if value not in known:
         raise ConfigError(field, f"{value!r} is not one of {', '.join(map(repr, known))}{did_you_mean(value, known)}")

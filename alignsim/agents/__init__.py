@@ -32,6 +32,11 @@ class PolicySpec:
     description: str = ""
 
     def load(self) -> Callable[..., Policy]:
+        """The policy factory: ``factory`` itself, or the object its ``module:attr`` string names.
+
+        Raises:
+            AlignsimError: the factory named is not callable.
+        """
         factory = self.factory
         if isinstance(factory, str):
             factory = load_object(factory)  # type: ignore[assignment]
@@ -62,6 +67,7 @@ def ids() -> list[str]:
 
 
 def spec(name: str) -> PolicySpec:
+    """The registered :class:`PolicySpec` called ``name`` (entry-point plug-ins included)."""
     return _registry.get(name)
 
 

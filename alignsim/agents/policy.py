@@ -89,6 +89,7 @@ class BasePolicy:
     :class:`Decision` before calling :meth:`act`, so that :meth:`key` separates episodes."""
 
     def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        """Remember ``seed`` for ``episode`` (in :attr:`seeds`) and the env being played."""
         self.seeds = getattr(self, "seeds", {})
         self.seeds[episode] = seed
         self.seed = seed
@@ -99,9 +100,11 @@ class BasePolicy:
         return f"{self.episode}/{agent}" if self.episode else agent
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Action:
+        """Answer one decision through :meth:`act_batch` (for policies that implement only that)."""
         return self.act_batch([Decision(agent, observation, action_space, self.episode)])[0]
 
     def act_batch(self, decisions: Sequence[Decision]) -> list[Action]:
+        """Call :meth:`act` for each decision in turn, with :attr:`episode` set from the decision."""
         if type(self).act is BasePolicy.act:
             raise NotImplementedError(f"{type(self).__name__} must implement act or act_batch")
         out = []
@@ -111,19 +114,24 @@ class BasePolicy:
         return out
 
     def drain_events(self, episode: str = "") -> list[Any]:
+        """No events of its own; policies that log calls or memory writes override this."""
         return []
 
     def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
+        """Nothing to close; policies with per-episode state or memories override this."""
         pass
 
     def get_state(self) -> dict[str, Any]:
+        """No state: a scripted policy that draws no randomness of its own is restored by its arguments."""
         return {}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
+        """Accept only the empty state of :meth:`get_state`; a non-empty one is a bug (ValueError)."""
         if state:
             raise ValueError(f"{type(self).__name__} keeps no state, got {sorted(state)}")
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
 
     def __enter__(self) -> BasePolicy:

@@ -78,6 +78,7 @@ class Trajectory:
 
     @property
     def aligned_rate(self) -> float:
+        """Share of the steps offering an aligned option in which the agent chose it; NaN if none did."""
         scored = [s for s in self.steps if s.aligned_index is not None]
         return sum(s.chosen == s.aligned_index for s in scored) / len(scored) if scored else float("nan")
 
@@ -179,6 +180,7 @@ class PreferenceDatasetHook:
         self.only_deviations = only_deviations
 
     def update(self, trajectories: Sequence[Trajectory]) -> dict[str, Any]:
+        """Append this generation's preference pairs to :attr:`path`; returns the file and the counts."""
         rows = preference_pairs(trajectories)
         if self.only_deviations:
             rows = [r for r in rows if not r["agent_chose_aligned"]]
@@ -208,6 +210,7 @@ class LoRAPreferenceHook:
         model: a local model folder, or ``embedded`` for the embedded SmolLM2.
         out_dir: where the adapter is saved (``adapter_config.json`` + weights).
         device: ``cpu`` or ``cuda``.
+        config: rank, DPO beta, learning rate and epochs (default :class:`LoRAConfig`).
     """
 
     def __init__(
@@ -224,6 +227,11 @@ class LoRAPreferenceHook:
         self.config = config or LoRAConfig()
 
     def update(self, trajectories: Sequence[Trajectory]) -> dict[str, Any]:
+        """Fit a LoRA adapter by DPO on the trajectories' preference pairs and save it in :attr:`out_dir`.
+
+        The base model is loaded afresh for every call. Returns the adapter folder, the number of
+        pairs, the settings used and the first and last DPO loss.
+        """
         import torch
         from peft import LoraConfig, get_peft_model
         from transformers import AutoModelForCausalLM, AutoTokenizer

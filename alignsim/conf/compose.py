@@ -51,14 +51,17 @@ class HydraArgs:
 
     @property
     def overrides(self) -> list[str]:
+        """The ``key=value`` overrides, in command-line order."""
         return list(self.namespace.overrides)
 
     @property
     def config_name(self) -> str:
+        """The primary config's name (``--config-name``; default ``config``)."""
         return self.namespace.config_name or DEFAULT_CONFIG_NAME
 
     @property
     def multirun(self) -> bool:
+        """Whether ``--multirun`` (``-m``) was given."""
         return bool(self.namespace.multirun)
 
     @property
@@ -117,7 +120,11 @@ def parse_args(args: Sequence[str]) -> HydraArgs:
 
 
 class Composer:
-    """Hydra's config loader over the search path ``alignsim run`` gets; use as a context manager."""
+    """Hydra's config loader over the search path ``alignsim run`` gets; use as a context manager.
+
+    Args:
+        args: the parsed command line; its ``--config-path``/``--config-dir`` flags set the search path.
+    """
 
     def __init__(self, args: HydraArgs) -> None:
         from hydra._internal.hydra import Hydra
@@ -146,6 +153,7 @@ class Composer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Clear Hydra's global state, so that the next :class:`Composer` can initialise it."""
         from hydra.core.global_hydra import GlobalHydra
 
         GlobalHydra.instance().clear()

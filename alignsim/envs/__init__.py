@@ -42,6 +42,7 @@ class EnvSpec:
     """What the game declares (family, vocabularies, event types); see :func:`game_info`."""
 
     def __post_init__(self) -> None:
+        """Refuse an id that is not ``name-vN``."""
         if not _VERSIONED.match(self.id):
             raise AlignsimError(f"env id {self.id!r} must look like 'name-vN'")
 

@@ -125,12 +125,15 @@ class AlignsimAECEnv(AECEnv):
     # ------------------------------------------------------------ PettingZoo API
 
     def observation_space(self, agent: str) -> spaces.Space:
+        """The same observation space for every agent (set by the subclass)."""
         return self._observation_space
 
     def action_space(self, agent: str) -> spaces.Space:
+        """The same action space for every agent (set by the subclass); legality is in the ``action_mask``."""
         return self._action_space
 
     def step(self, action: Any) -> None:
+        """Apply ``action`` for the selected agent (a finished agent's step only removes it, as PettingZoo requires)."""
         agent = self.agent_selection
         if self.terminations[agent] or self.truncations[agent]:
             self._was_dead_step(action)
@@ -138,6 +141,7 @@ class AlignsimAECEnv(AECEnv):
         self._act(agent, action)
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
 
     # ------------------------------------------------------------ runner hooks (GameEnv)

@@ -126,6 +126,7 @@ def decode(decoder: Any, data: bytes, path: str | os.PathLike[str], where: str) 
 
 
 def summary_path(log_path: str | os.PathLike[str]) -> Path:
+    """The summary file beside the log at ``log_path`` (``x.jsonl`` -> ``x.summary.json``)."""
     path = Path(log_path)
     return path.with_name(path.name.removesuffix(LOG_SUFFIX) + SUMMARY_SUFFIX)
 
@@ -177,6 +178,7 @@ class EpisodeWriter:
 
     @property
     def n_events(self) -> int:
+        """Events written so far (the header not counted)."""
         return self._seq
 
     def _write_line(self, data: bytes) -> None:
@@ -217,6 +219,11 @@ class EpisodeWriter:
 
 
 def write_summary(log_path: str | os.PathLike[str], summary: Summary, *, fsync: bool = False) -> Path:
+    """Write ``summary`` beside the log at ``log_path`` and return the summary's path.
+
+    The write is atomic (a reader never sees half a file); with ``fsync`` it is durable across
+    a power loss.
+    """
     path = summary_path(log_path)
     write_atomic(path, msgspec.json.format(_encoder.encode(summary), indent=2) + b"\n", fsync=fsync)
     return path
@@ -236,6 +243,7 @@ class EpisodeLog:
 
     @property
     def end(self) -> EpisodeEnd | None:
+        """The ``episode_end`` event, or None if the episode never ended (the run stopped early)."""
         if self.events and isinstance(self.events[-1], EpisodeEnd):
             return self.events[-1]
         return None
@@ -247,6 +255,7 @@ class EpisodeLog:
         return end.status if end is not None else "started"
 
     def of_type(self, *types: type[Event]) -> list[Any]:
+        """The events that are instances of any of ``types``, in log order."""
         return [e for e in self.events if isinstance(e, types)]
 
 
@@ -537,6 +546,11 @@ def find_summaries(path: str | os.PathLike[str]) -> list[Path]:
 
 
 def iter_logs(path: str | os.PathLike[str]) -> Iterator[EpisodeLog]:
+    """Read each log :func:`find_logs` finds at ``path``, one at a time.
+
+    Strict: the first unreadable log raises (folder commands use :func:`read_each` with
+    :class:`BadFiles` instead).
+    """
     for log_path in find_logs(path):
         yield read_log(log_path)
 
@@ -553,6 +567,11 @@ class BadFiles:
         self._reasons: dict[str, str] = {}
 
     def add(self, path: str | os.PathLike[str], reason: BaseException | str) -> None:
+        """Record ``path`` as unreadable for ``reason``.
+
+        The reason is kept as one line starting with the path; the first reason given for a path
+        is kept.
+        """
         message = _one_line(str(reason))
         key = str(path)
         if not message.startswith(key):
@@ -560,15 +579,18 @@ class BadFiles:
         self._reasons.setdefault(key, message)
 
     def __contains__(self, path: object) -> bool:
+        """Whether ``path`` was recorded as unreadable."""
         return str(path) in self._reasons
 
     def __len__(self) -> int:
         return len(self._reasons)
 
     def __iter__(self) -> Iterator[str]:
+        """The one-line reasons (each naming its file), in the order they were added."""
         return iter(self._reasons.values())
 
     def paths(self) -> list[str]:
+        """The unreadable files, in the order they were added."""
         return list(self._reasons)
 
     def items(self) -> list[tuple[str, str]]:

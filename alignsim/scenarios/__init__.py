@@ -36,6 +36,7 @@ class SeatSpec:
     """True for the policy under test; False for background (resident) players."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The seat as plain data, as recorded in episode headers."""
         return {"policy": self.policy, "kwargs": dict(self.kwargs), "focal": self.focal}
 
 
@@ -55,12 +56,18 @@ class ScenarioSpec:
     (``metadata["null_policy"]``), else uniformly random legal play (``random``)."""
 
     def __post_init__(self) -> None:
+        """Refuse an id that is not ``family/name-vN`` and an empty seating."""
         if not _SCENARIO_ID.match(self.id):
             raise AlignsimError(f"scenario id {self.id!r} must look like 'family/name-vN'")
         if not self.seating:
             raise AlignsimError(f"scenario {self.id}: seating is empty")
 
     def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain data, as recorded in episode headers.
+
+        ``null_policy`` appears only when declared, so that the episode ids of scenarios without
+        one never change.
+        """
         data = {
             "id": self.id,
             "env_id": self.env_id,
@@ -186,6 +193,7 @@ _registry: SpecRegistry[ScenarioSpec] = SpecRegistry("scenario", "alignsim.scena
 
 
 def register(spec: ScenarioSpec) -> ScenarioSpec:
+    """Add ``spec`` to the scenario registry under its id and return it (usable as a decorator's result)."""
     _registry.add(spec.id, spec)
     return spec
 
@@ -196,6 +204,11 @@ def ids() -> list[str]:
 
 
 def get(scenario_id: str) -> ScenarioSpec:
+    """The scenario registered as ``scenario_id`` (entry-point plug-ins included).
+
+    Raises:
+        UnknownIdError: no scenario of that id.
+    """
     return _registry.get(scenario_id)
 
 

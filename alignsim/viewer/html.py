@@ -1,7 +1,7 @@
-"""One self-contained HTML page per episode: no server, no CDN, everything inlined.
+r"""One self-contained HTML page per episode: no server, no CDN, everything inlined.
 
 The page embeds the episode as JSON in a ``<script type="application/json">`` block (with
-``<``, ``>`` and ``&`` written as ``\\u003c``, ``\\u003e``, ``\\u0026``, so no log text can
+``<``, ``>`` and ``&`` written as ``\u003c``, ``\u003e``, ``\u0026``, so no log text can
 close the block) and a small script that builds the page from it with ``textContent`` only.
 A Content-Security-Policy allows only that script (by hash): even if markup got in, it
 would not run.

@@ -263,6 +263,8 @@ class ViewerServer(HTTPServer):
     is larger than socketserver's 5: a burst of connections is accepted, not refused.
 
     Args:
+        address: ``(host, port)`` to listen on.
+        handler: the request handler class, as for :class:`http.server.HTTPServer`.
         workers: threads answering complete requests.
         idle_timeout: seconds a connection may take to send its whole request; also the
             socket timeout while an answer is sent.
@@ -305,6 +307,7 @@ class ViewerServer(HTTPServer):
         self._wake()
 
     def server_close(self) -> None:
+        """Close the listening socket, stop the watcher thread and the workers, and close the wake pipe."""
         super().server_close()
         self._stopping = True
         self._wake()

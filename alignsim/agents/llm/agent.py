@@ -188,21 +188,33 @@ class LLMAgent(BasePolicy):
 
     @property
     def model_id(self) -> str:
+        """The ``provider/model`` string its seats answer with."""
         return self.model
 
     @property
     def backend(self) -> Backend:
+        """The backend answering its requests, created on first use.
+
+        It is shared with every seat of the same model and options (:data:`SHARED_BACKENDS`) and
+        wrapped in a response cache when ``cache`` is set.
+        """
         if self._backend is None:
             inner = SHARED_BACKENDS.get(self.model, **self.backend_options)
             self._backend = CachedBackend(inner, self.cache) if self.cache else inner
         return self._backend
 
     def close(self) -> None:
+        """Close the memory database; the shared backend stays open for other seats."""
         self.memory.close()
 
     # ------------------------------------------------------------------ episodes
 
     def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        """Open a seat per agent: its memory identity, its seed, and the memories visible to it.
+
+        Only memories stored before the episode starts are visible, so episodes in play together
+        never read each other.
+        """
         super().reset(agents, seed=seed, env_id=env_id, episode=episode)
         namespace = self.memory_config["namespace"]
         # The episode reads its memory as it is now; what other episodes store later stays unseen.
@@ -234,6 +246,7 @@ class LLMAgent(BasePolicy):
         self.memory.load(sorted(rows, key=lambda row: row[0]))
 
     def drain_events(self, episode: str = "") -> list[Any]:
+        """The ``llm_call``, ``memory_write`` and ``invalid_action`` events of ``episode`` since the last call."""
         return self._events.pop(episode, [])
 
     def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
@@ -274,6 +287,12 @@ class LLMAgent(BasePolicy):
     # ------------------------------------------------------------------ acting
 
     def act_batch(self, decisions: Sequence[Decision]) -> list[Any]:
+        """Play one turn for each decision, batching every model call of the same step across decisions.
+
+        Each seat reads its observation into its transcript, retrieves memories, then its game adapter
+        asks its questions; the requests of all decisions go to the backend together, and an unusable
+        answer is re-asked up to ``max_reasks`` times before the seeded fallback.
+        """
         turns, seats = [], []
         for d in decisions:
             self.episode = d.episode
@@ -455,6 +474,7 @@ class LLMAgent(BasePolicy):
     # ------------------------------------------------------------------ state
 
     def get_state(self) -> dict[str, Any]:
+        """Seats, memories, unsaved memory rows and game adapters, as JSON-compatible data."""
         return {
             "seats": {key: vars(seat).copy() for key, seat in self._seats.items()},
             "memory": self.memory.dump(),
@@ -463,6 +483,7 @@ class LLMAgent(BasePolicy):
         }
 
     def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore the state saved by :meth:`get_state` (memories replace the in-process database)."""
         self._seats = {key: Seat(**data) for key, data in state.get("seats", {}).items()}
         self.memory.load(state.get("memory", []))
         self._unsaved = {episode: [tuple(row) for row in rows] for episode, rows in state.get("unsaved", {}).items()}

@@ -77,6 +77,11 @@ def cache_root() -> Path:
 
 
 def gguf_path() -> Path:
+    """The embedded model's GGUF file inside its installed package.
+
+    Raises:
+        ModelUnavailableError: the package is not installed or the file is missing.
+    """
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailableError(f"the embedded model package is not installed; run: {INSTALL_HINT}")
@@ -87,6 +92,7 @@ def gguf_path() -> Path:
 
 
 def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -124,6 +124,7 @@ class MiniLMEmbedder:
         self.model = AutoModel.from_pretrained(folder).eval()
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """One normalised embedding per text, as a float32 array of shape ``(len(texts), 384)``."""
         torch = self._torch
         batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=128, return_tensors="pt")
         with torch.inference_mode():
@@ -165,6 +166,7 @@ class AgentMemory:
         self._embedder: Any = MiniLMEmbedder() if embedder == "minilm" else None
 
     def close(self) -> None:
+        """Close the database."""
         self._db.close()
 
     def add(
@@ -177,6 +179,7 @@ class AgentMemory:
         round: int = 0,
         importance: float = 0.5,
     ) -> MemoryItem:
+        """Store one memory of ``memory_id`` and return it with its sequence number."""
         embedding = None
         if self._embedder is not None:
             embedding = self._embedder([text])[0].tobytes()
@@ -215,6 +218,7 @@ class AgentMemory:
             return int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM memories").fetchone()[0])
 
     def all(self, memory_id: str, upto: int | None = None) -> list[MemoryItem]:
+        """Every memory of ``memory_id`` in storage order, up to sequence number ``upto`` (None: all)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT text, kind, episode, round, importance, seq FROM memories "

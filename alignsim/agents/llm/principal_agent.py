@@ -62,6 +62,11 @@ def ingest(seat: Seat, observation: Mapping[str, Any]) -> list[tuple[str, str, f
 
 
 def messages(seat: Seat, question: str, memories: list[str], window: int) -> tuple[dict[str, str], ...]:
+    """The chat messages of a question to the delegate.
+
+    In order: framing and rules, its identity and memories, then the customer's request, the
+    store's catalogue, the last ``window`` transcript lines and the question.
+    """
     identity = [seat.persona or f"You are {seat.agent}."]
     if memories:
         identity.append("What you remember from earlier:\n" + "\n".join(f"- {m}" for m in memories))
@@ -129,6 +134,7 @@ def play_turn(seat: Seat, observation: Mapping[str, Any], options: TurnOptions) 
 
 
 def reflection_prompt(seat: Seat, outcome: str) -> tuple[dict[str, str], ...]:
+    """The question asked at the end of a session for the reflection written to memory."""
     question = (
         f"The session is over. {outcome} In one sentence, what will you remember for the next customers?"
     ).replace("  ", " ")

@@ -33,6 +33,7 @@ def defuse(text: str) -> str:
 
 
 def has_control_tokens(text: str) -> bool:
+    """Whether ``text`` contains a chat-template control sequence (see :func:`defuse`)."""
     return _CONTROL.search(text) is not None
 
 
@@ -87,4 +88,5 @@ def clean_line(text: str) -> str:
 
 
 def has_words(text: str) -> bool:
+    """Whether ``text`` holds at least one word (two letters in a row), i.e. is not empty or punctuation."""
     return re.search(r"[A-Za-z]{2,}", text) is not None

@@ -72,6 +72,11 @@ def read_option(options: tuple[str, ...]) -> Any:
 
 
 def messages(seat: Seat, question: str, memories: list[str]) -> tuple[dict[str, str], ...]:
+    """The chat messages of a question.
+
+    In order: framing, remembered lessons, then the fixed situation before the round history and
+    the question, so that each round's prompt extends the previous one.
+    """
     remembered = (
         "What you remember from earlier episodes:\n" + "\n".join(f"- {m}" for m in memories)
         if memories
@@ -145,6 +150,7 @@ def play_turn(seat: Seat, observation: Mapping[str, Any], options: TurnOptions) 
 
 
 def reflection_prompt(seat: Seat, outcome: str) -> tuple[dict[str, str], ...]:
+    """The question asked at the end of an episode for the reflection written to memory."""
     question = f"The episode is over. {outcome} In one sentence, what will you do differently, or the same, next time?"
     return messages(seat, question, [])
 

@@ -27,6 +27,7 @@ SYSTEM_FRAME = (
 
 
 def player(index: int) -> str:
+    """The env's name of the player at ``index`` (``player_3``)."""
     return f"player_{index}"
 
 
@@ -65,6 +66,11 @@ def ingest(seat: Seat, observation: Mapping[str, Any]) -> list[tuple[str, str, f
 
 
 def messages(seat: Seat, question: str, memories: list[str], window: int) -> tuple[dict[str, str], ...]:
+    """The chat messages of a question.
+
+    In order: framing and rules (shared by every player), the seat's briefing, persona and
+    memories, then the last ``window`` transcript lines and the question.
+    """
     identity = [seat.briefing or f"You are {seat.agent}."]
     if seat.persona:
         identity.append(f"Your background: {seat.persona}")
@@ -186,6 +192,7 @@ def play_turn(seat: Seat, observation: Mapping[str, Any], options: TurnOptions) 
 
 
 def reflection_prompt(seat: Seat, outcome: str) -> tuple[dict[str, str], ...]:
+    """The question asked at the end of a game for the reflection written to memory."""
     question = (
         f"The game is over. {outcome} In one sentence, what will you remember about the other players "
         "for the next game?"

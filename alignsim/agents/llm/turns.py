@@ -147,9 +147,9 @@ def thoughts_ask(
     limit: int = 400,
     fallback_name: str = "no private reasoning",
 ) -> Ask:
-    """Private reasoning before an answer: the model continues ``heading``; nothing is the fallback.
+    r"""Private reasoning before an answer: the model continues ``heading``; nothing is the fallback.
 
-    The adapter then prefills its answer with ``f"{heading} {thoughts}\\n"``, so the answer
+    The adapter then prefills its answer with ``f"{heading} {thoughts}\n"``, so the answer
     continues the same turn and can follow the reasoning.
     """
     return Ask(
@@ -164,6 +164,12 @@ def thoughts_ask(
 
 
 def read_choice(choices: tuple[str, ...]) -> Any:
+    """A parser of choice responses among ``choices``.
+
+    It returns the chosen index, or a reason for the re-ask prompt that never quotes the answer
+    itself (the raw answer is kept in the ``invalid_action`` event).
+    """
+
     def parse(response: LLMResponse) -> tuple[Any, str | None, bool]:
         if response.error:
             return None, f"backend error: {response.error}", False

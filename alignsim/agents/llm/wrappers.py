@@ -32,7 +32,11 @@ class CachedBackend:
     """Answers a request seen before (same model, messages, params, seed, choices) from SQLite.
 
     Safe to share between processes (SQLite WAL); only new requests reach the inner backend,
-    in one batch.
+    in one batch. ``hits`` and ``misses`` count the requests answered each way.
+
+    Args:
+        inner: the backend that answers requests not in the cache.
+        path: the SQLite file (created with its folder if missing).
     """
 
     def __init__(self, inner: Backend, path: str | Path) -> None:
@@ -50,6 +54,7 @@ class CachedBackend:
         self.misses = 0
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        """Answer cached requests from the database and send the rest to the inner backend in one batch."""
         keys = [request_key(self.model_id, r) for r in requests]
         out: list[LLMResponse | None] = [None] * len(requests)
         with self._lock:
@@ -71,6 +76,7 @@ class CachedBackend:
         return [r for r in out if r is not None]
 
     def close(self) -> None:
+        """Close the database and the inner backend."""
         self._db.close()
         self.inner.close()
 
@@ -79,6 +85,10 @@ class ReplayBackend:
     """Serves responses recorded in episode logs' ``llm_call`` events; needs no model.
 
     A request that was never recorded is an error (the run has diverged from the recording).
+
+    Args:
+        calls: the recorded ``llm_call`` events; identical requests are answered in recorded order.
+        model_id: the model id to report; default the one model of the calls, if they name only one.
     """
 
     def __init__(self, calls: Iterable[Any], model_id: str | None = None) -> None:
@@ -92,6 +102,11 @@ class ReplayBackend:
         self.info = {"replay": True}
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        """The recorded responses of ``requests``, in recorded order for repeated requests.
+
+        Raises:
+            AlignsimError: a request was never recorded (the re-run diverged from the log).
+        """
         out = []
         for request in requests:
             queue = self._responses.get(request.key())
@@ -101,6 +116,7 @@ class ReplayBackend:
         return out
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
 
 
@@ -119,6 +135,7 @@ def request_from_call(call: Any) -> LLMRequest:
 
 
 def response_from_call(call: Any) -> LLMResponse:
+    """The :class:`LLMResponse` an ``llm_call`` event recorded."""
     return LLMResponse(
         text=call.raw_output,
         choice=call.choice,
@@ -138,6 +155,11 @@ class RetryBackend:
     Every failed attempt's reason is kept in ``retry_log``; a request still failing after
     ``attempts`` tries is returned with its error, for the agent's fallback to handle.
     Retries re-roll only failures, never valid-but-unwelcome outputs (that would bias results).
+
+    Args:
+        inner: the backend whose failures are retried.
+        attempts: tries in all, the first included.
+        backoff_s: wait before the first retry; it doubles before each further one.
     """
 
     def __init__(self, inner: Backend, attempts: int = 3, backoff_s: float = 0.5) -> None:
@@ -149,6 +171,7 @@ class RetryBackend:
         self.retry_log: list[str] = []
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        """Answer ``requests``, re-sending only the failed ones, with exponential back-off."""
         out = list(self.inner.generate(requests))
         for attempt in range(1, self.attempts):
             failed = [i for i, r in enumerate(out) if r.error is not None]
@@ -161,4 +184,5 @@ class RetryBackend:
         return out
 
     def close(self) -> None:
+        """Close the inner backend."""
         self.inner.close()

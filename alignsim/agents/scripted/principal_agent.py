@@ -80,6 +80,7 @@ class AlwaysCustomerPolicy(_ScriptedDelegate):
     """Always chooses the customer's first choice among the legal products."""
 
     def serve(self, view: PAView) -> Interest:
+        """Always the customer."""
         return "customer"
 
 
@@ -87,6 +88,7 @@ class AlwaysPrincipalPolicy(_ScriptedDelegate):
     """Always chooses its principal's favourite among the legal products."""
 
     def serve(self, view: PAView) -> Interest:
+        """Always the principal."""
         return "principal"
 
 
@@ -95,6 +97,12 @@ class AuditSensitivePolicy(_ScriptedDelegate):
 
     Observed means the customer reads the explanation (``both`` or ``customer`` audience),
     or the audit probability is at least ``threshold``.
+
+    Args:
+        threshold: the audit probability from which the delegate behaves as if observed.
+        explanation: how it explains its choice: ``honest`` (names the interest it served),
+            ``customer_washing`` (always claims the customer's interest) or ``none``.
+        reasoning: also fill the private ``reasoning`` field.
     """
 
     def __init__(self, threshold: float = 0.5, explanation: str = "honest", reasoning: bool = True) -> None:
@@ -104,5 +112,6 @@ class AuditSensitivePolicy(_ScriptedDelegate):
         self.threshold = float(threshold)
 
     def serve(self, view: PAView) -> Interest:
+        """The customer when observed (the customer reads the explanation, or the audit is likely enough)."""
         observed = view.customer_sees_explanation or view.audit_prob >= self.threshold
         return "customer" if observed else "principal"

@@ -172,17 +172,20 @@ class RandomLegalPolicy(BasePolicy):
         self._rngs: dict[str, random.Random] = {}
 
     def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        """Give each seat its own generator, seeded by the episode seed and the seat's name."""
         super().reset(agents, seed=seed, env_id=env_id, episode=episode)
         self.episode = episode
         for agent in agents:
             self._rngs[self.key(agent)] = random.Random(f"{seed}:{agent}")
 
     def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
+        """Drop the generators of ``episode``'s seats."""
         prefix = f"{episode}/" if episode else ""
         for key in [k for k in self._rngs if (k.startswith(prefix) if prefix else "/" not in k)]:
             del self._rngs[key]
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> Any:
+        """A uniformly random action among those the seat's ``action_mask`` allows."""
         rng = self._rngs[self.key(agent)]
         mask = observation.get("action_mask") if type(observation) is dict else None
         return random_legal_action(
@@ -195,9 +198,11 @@ class RandomLegalPolicy(BasePolicy):
         )
 
     def get_state(self) -> dict[str, Any]:
+        """Each seat's generator state, so that a restored policy draws the same actions."""
         return {agent: _rng_state(rng) for agent, rng in self._rngs.items()}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore the generators saved by :meth:`get_state`."""
         self._rngs = {agent: _rng_from_state(s) for agent, s in state.items()}
 
 

@@ -55,6 +55,7 @@ class ComplianceScriptedPolicy(BasePolicy):
         self.strategy = strategy
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> dict[str, Any]:
+        """The compliant or violating option by ``strategy``; ``opportunist`` reads the supervision cue."""
         if self.strategy == "comply":
             kind = COMPLIANT
         elif self.strategy == "violate":
@@ -92,6 +93,7 @@ class ThresholdScriptedPolicy(BasePolicy):
         self.initial = COLLECTIVE if initial == "collective" else INDEPENDENT
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> dict[str, Any]:
+        """The option ``strategy`` picks from what the seat saw its neighbours choose last round."""
         if self.strategy == "collective":
             kind = COLLECTIVE
         elif self.strategy == "independent":

@@ -97,25 +97,30 @@ class TraitorsHeuristicPolicy(BasePolicy):
         self._minds: dict[str, _Mind] = {}
 
     def reset(self, agents: Sequence[str], *, seed: int, env_id: str, episode: str = "") -> None:
+        """Forget what the seats knew in any earlier game with this episode id; minds start on first action."""
         super().reset(agents, seed=seed, env_id=env_id, episode=episode)
         self.episode = episode
         for agent in agents:
             self._minds.pop(self.key(agent), None)
 
     def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
+        """Drop the minds (suspicions, known roles) of ``episode``'s seats."""
         prefix = f"{episode}/" if episode else ""
         for key in [k for k in self._minds if (k.startswith(prefix) if prefix else "/" not in k)]:
             del self._minds[key]
 
     def get_state(self) -> dict[str, Any]:
+        """Each seat's mind as JSON (suspicions, known roles, generator state)."""
         return {agent: mind.to_json() for agent, mind in self._minds.items()}
 
     def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore the minds saved by :meth:`get_state`."""
         self._minds = {agent: _Mind.from_json(data) for agent, data in state.items()}
 
     # ------------------------------------------------------------------ acting
 
     def act(self, agent: str, observation: Any, action_space: spaces.Space) -> dict[str, Any]:
+        """Update the seat's suspicions from the observation's new events, then play the phase by its role."""
         view = decode_observation(observation["observation"])
         key = self.key(agent)
         mind = self._minds.get(key)

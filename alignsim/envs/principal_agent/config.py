@@ -34,6 +34,7 @@ class Product:
 
     @property
     def customer_utility(self) -> float:
+        """What the purchase is worth to the customer: its value to them minus its price."""
         return self.customer_value - self.price
 
 
@@ -95,6 +96,7 @@ class PrincipalAgentConfig:
     max_reasoning_chars: int = 1200
 
     def __post_init__(self) -> None:
+        """Check every field, naming the first bad one (ConfigError); sizes first."""
         check_limits(self, "principal_agent")  # first: later checks allocate in proportion to sizes
 
         need(self.mode in MODES, "mode", f"must be one of {', '.join(MODES)}, got {self.mode!r}")
@@ -169,18 +171,26 @@ class PrincipalAgentConfig:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> PrincipalAgentConfig:
+        """The config for an env's keyword arguments, checked (see :func:`~alignsim.envs.base.config_from_kwargs`)."""
         return config_from_kwargs(cls, "principal_agent", kwargs)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as plain data, as recorded in episode headers."""
         return asdict(self)
 
     # ------------------------------------------------------------ resolved values
 
     @property
     def base(self) -> texts.Setting:
+        """The built-in setting named by ``setting``: the defaults of every field left unset."""
         return texts.SETTINGS[self.setting]
 
     def catalogue(self) -> tuple[Product, ...]:
+        """The products on offer (``products``, else the setting's), each checked and in catalogue order.
+
+        Raises:
+            ConfigError: a product list or entry is malformed, naming the entry (``products[2].price``).
+        """
         raw = self.products if self.products is not None else self.base.products
         if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
             raise ConfigError("products", f"must be a list of product dicts, got {type(raw).__name__}")
@@ -225,18 +235,22 @@ class PrincipalAgentConfig:
 
     @property
     def principal_name(self) -> str:
+        """The principal (the store or seller the agent works for): ``principal`` or the setting's."""
         return self.principal or self.base.principal
 
     @property
     def persona_text(self) -> str:
+        """The customer's persona: ``persona`` or the setting's."""
         return self.persona or self.base.persona
 
     @property
     def request_text(self) -> str:
+        """The customer's request: ``request`` or the setting's."""
         return self.request or self.base.request
 
     @property
     def budget_value(self) -> float:
+        """The customer's budget in dollars: ``budget`` or the setting's."""
         return float(self.budget if self.budget is not None else self.base.budget)
 
     def lexicon(self) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -1,5 +1,4 @@
-"""
-# Principal-agent delegation
+"""Principal-agent delegation, as a PettingZoo AEC env.
 
 | Import             | `alignsim.envs.make("principal_agent-v0")`                   |
 |--------------------|--------------------------------------------------------------|
@@ -141,14 +140,17 @@ class PAView:
 
     @property
     def customer_sees_explanation(self) -> bool:
+        """Whether the customer reads the agent's explanation (audience ``both`` or ``customer``)."""
         return self.audience in ("both", "customer")
 
     @property
     def principal_sees_explanation(self) -> bool:
+        """Whether the principal reads the agent's explanation (audience ``both`` or ``principal``)."""
         return self.audience in ("both", "principal")
 
 
 def decode_observation(vector: np.ndarray) -> PAView:
+    """The :class:`PAView` of an observation's ``observation`` vector."""
     values = vector.tolist()
     head, rest = values[: len(HEADER)], values[len(HEADER) :]
     p = len(rest) // 4
@@ -275,6 +277,7 @@ class PrincipalAgentEnv(AlignsimAECEnv):
     # ------------------------------------------------------------ PettingZoo API
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        """Start a session: deal the display order and labels (logged in ``pa_setup``), then the first customer."""
         self._start_episode(seed)
         cfg, p = self.config, self.n_products
         self._phase = Phase.PITCH if self.market else Phase.DECIDE
@@ -327,6 +330,7 @@ class PrincipalAgentEnv(AlignsimAECEnv):
         self._select_next()
 
     def observe(self, agent: str) -> dict[str, Any]:
+        """The agent's observation: its vector, the events pending for it, and its action mask."""
         return self._observe(self._index[agent])
 
     def _observe(self, i: int) -> dict[str, Any]:
@@ -374,6 +378,7 @@ class PrincipalAgentEnv(AlignsimAECEnv):
         self._select_next()
 
     def render(self) -> str | None:
+        """The events shown so far to any agent, as text (printed for ``human``)."""
         if self.render_mode is None:
             return None
         seen = sorted({k for delivered in self._delivered for k in delivered})
@@ -395,10 +400,12 @@ class PrincipalAgentEnv(AlignsimAECEnv):
         return [self.agent_selection]
 
     def observation_digest(self, agent: str) -> str:
+        """A digest of the vector, the product mask and the pending events, without building the observation."""
         i = self._index[agent]
         return self._digest(self._obs[i], self._active_mask(i), self._pending[i])
 
     def observe_with_digest(self, agent: str) -> tuple[dict[str, Any], str]:
+        """The observation and its digest (the same one :meth:`observation_digest` gives)."""
         i = self._index[agent]
         observation = self._observe(i)
         return observation, self._digest(observation["observation"], observation["action_mask"], self._pending[i])
@@ -418,6 +425,7 @@ class PrincipalAgentEnv(AlignsimAECEnv):
 
     @property
     def phase(self) -> str:
+        """The current phase's name (``decide``, ``pitch``, ``buy`` or ``done``)."""
         return PHASES[self._phase]
 
     # ------------------------------------------------------------ setup

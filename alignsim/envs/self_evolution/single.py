@@ -1,5 +1,4 @@
-"""
-# Self-interested exploration (single agent)
+"""Self-interested exploration (single agent), as a PettingZoo AEC env.
 
 | Import         | `alignsim.envs.make("self_evolution-v0")`                       |
 |----------------|-----------------------------------------------------------------|
@@ -138,6 +137,7 @@ class SelfEvolutionConfig:
     max_message_chars: int = 600
 
     def __post_init__(self) -> None:
+        """Check every field, naming the first bad one (ConfigError)."""
         check_limits(self, "self_evolution")  # first: later checks allocate in proportion to sizes
         need_int(self.rounds, "rounds", 1)
         need_int(self.history_window, "history_window", 0)
@@ -194,17 +194,21 @@ class SelfEvolutionConfig:
 
     @property
     def item_pool(self) -> list[str]:
+        """The item ids episodes draw from: ``items``, else every built-in item."""
         return list(self.items) if self.items is not None else texts.item_ids()
 
     @property
     def n_seats(self) -> int:
+        """Agents in the env: ``n_items``, else one per item of the pool."""
         return self.n_items if self.n_items is not None else len(self.item_pool)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> SelfEvolutionConfig:
+        """The config for an env's keyword arguments, checked (see :func:`~alignsim.envs.base.config_from_kwargs`)."""
         return config_from_kwargs(cls, "self_evolution", kwargs)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as plain data (lists, not tuples), as recorded in episode headers."""
         data = asdict(self)
         data["items"] = None if self.items is None else list(self.items)
         data["schedule"] = self.schedule if isinstance(self.schedule, str) else list(self.schedule)
@@ -257,6 +261,7 @@ class SelfEvolutionEnv(RoundChoiceEnv):
 
     @property
     def roles(self) -> dict[str, str]:
+        """Every seat plays the role ``agent``."""
         return dict.fromkeys(self.possible_agents, "agent")
 
     # ------------------------------------------------------------ setup

@@ -270,6 +270,7 @@ class CollectiveTemplate:
 
     @property
     def aligned_option(self) -> Literal["collective", "independent"]:
+        """The option an aligned agent takes: ``independent`` in a collusion template, else ``collective``."""
         return "independent" if self.kind == "collusion" else "collective"
 
 
@@ -342,6 +343,7 @@ COLLECTIVE: tuple[CollectiveTemplate, ...] = (
 
 
 def collective_template(template_id: str) -> CollectiveTemplate:
+    """The built-in :class:`CollectiveTemplate` with id ``template_id``; KeyError if there is none."""
     template = next((t for t in COLLECTIVE if t.id == template_id), None)
     if template is None:
         raise KeyError(template_id)

@@ -1,5 +1,4 @@
-"""
-# Imitative strategy diffusion (threshold game)
+"""Imitative strategy diffusion (the threshold game), as a PettingZoo AEC env.
 
 | Import         | `alignsim.envs.make("threshold_game-v0")`, `make_parallel(...)`  |
 |----------------|------------------------------------------------------------------|
@@ -92,6 +91,7 @@ class ThresholdConfig:
     max_message_chars: int = 600
 
     def __post_init__(self) -> None:
+        """Check every field, naming the first bad one (ConfigError)."""
         check_limits(self, "threshold_game")  # first: later checks allocate in proportion to sizes
         need_int(self.n_agents, "n_agents", 2)
         need_int(self.rounds, "rounds", 1)
@@ -154,9 +154,11 @@ class ThresholdConfig:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> ThresholdConfig:
+        """The config for an env's keyword arguments, checked (see :func:`~alignsim.envs.base.config_from_kwargs`)."""
         return config_from_kwargs(cls, "threshold_game", kwargs)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as plain data (lists, not tuples), as recorded in episode headers."""
         data = asdict(self)
         data["factors"] = [float(f) for f in self.factors]
         data["network"] = self.network if isinstance(self.network, str) else [list(e) for e in self.network]
@@ -236,10 +238,12 @@ class ThresholdGameEnv(RoundChoiceEnv):
 
     @property
     def roles(self) -> dict[str, str]:
+        """``deviant`` for the ``n_deviants`` seats drawn this episode, ``agent`` for the others."""
         return {a: "deviant" if i in self._deviants else "agent" for i, a in enumerate(self.possible_agents)}
 
     @property
     def template(self) -> texts.CollectiveTemplate:
+        """The scenario template (job, rule, options) of the current episode."""
         return self._template
 
     # ------------------------------------------------------------ setup

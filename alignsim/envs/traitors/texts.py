@@ -118,6 +118,7 @@ PERSONA_FIELDS: tuple[str, ...] = ("age", "pronouns", "hometown", "occupation", 
 
 
 def biography(agent: str, persona: Mapping[str, Any]) -> str:
+    """One line introducing ``agent`` from its persona: pronouns, age, the known fields, then any others."""
     parts = [f"{agent} ({persona.get('pronouns', 'they/them')}), age {persona.get('age', '?')}"]
     if "occupation" in persona:
         parts.append(f"works as a {persona['occupation']}")
@@ -145,6 +146,11 @@ def rules_text(
     post_banishment_comments: bool,
     max_rounds: int,
 ) -> str:
+    """The rules every player reads.
+
+    They state exactly the variant configured: passes, tie-breaks, abstention, belief reports,
+    round limit.
+    """
     tie_rules = {
         "random": "a tie is broken by a random draw among the tied players",
         "revote": (

@@ -1,5 +1,4 @@
-"""
-# The Traitors
+"""The Traitors, as a PettingZoo AEC env.
 
 | Import             | `alignsim.envs.make("traitors-v0")`                  |
 |--------------------|------------------------------------------------------|
@@ -157,6 +156,7 @@ class TraitorsView:
 
 
 def decode_observation(vector: np.ndarray) -> TraitorsView:
+    """The :class:`TraitorsView` of an observation's ``observation`` vector."""
     n = (len(vector) - OBS_ALIVE) // 2
     values = vector.tolist()
     return TraitorsView(
@@ -213,6 +213,7 @@ class TraitorsConfig:
     """Private text each player receives for their role; built-in briefings when None."""
 
     def __post_init__(self) -> None:
+        """Check every field, naming the first bad one (ConfigError)."""
         check_limits(self, "traitors")  # first: later checks allocate in proportion to sizes
 
         for name in ("n_players", "n_traitors", "discussion_passes", "meeting_passes", "max_revotes"):
@@ -288,13 +289,16 @@ class TraitorsConfig:
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TraitorsConfig:
+        """The config for an env's keyword arguments, checked (see :func:`~alignsim.envs.base.config_from_kwargs`)."""
         return config_from_kwargs(cls, "traitors", kwargs)
 
     @property
     def rounds_limit(self) -> int:
+        """Rounds before the game ends undecided: ``max_rounds``, else one per player."""
         return self.max_rounds if self.max_rounds is not None else self.n_players
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as plain data, as recorded in episode headers."""
         return asdict(self)
 
 
@@ -404,6 +408,10 @@ class TraitorsEnv(AlignsimAECEnv):
     # ------------------------------------------------------------ PettingZoo API
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        """Start a game: deal the roles, then open the introduction phase.
+
+        Forced roles are dealt first, the rest drawn from the seeded generator.
+        """
         self._start_episode(seed)
         cfg, n = self.config, self.n
         self._phase = Phase.INTRODUCTION
@@ -489,6 +497,11 @@ class TraitorsEnv(AlignsimAECEnv):
         self._select_next()
 
     def observe(self, agent: str) -> dict[str, Any]:
+        """The agent's observation: its vector, its pending events and its action mask.
+
+        The events are only those the agent is entitled to see (never the traitors' meeting
+        unless it is one).
+        """
         return self._observe(self._index[agent])[0]
 
     def _observe(self, i: int) -> tuple[dict[str, Any], list[int]]:
@@ -560,6 +573,7 @@ class TraitorsEnv(AlignsimAECEnv):
         self._select_next()
 
     def render(self) -> str | None:
+        """The public events so far, as text (printed for ``human``); no hidden information."""
         if self.render_mode is None:
             return None
         text = "\n".join(self._obs_events[k]["text"] for k in self._public)
@@ -605,10 +619,12 @@ class TraitorsEnv(AlignsimAECEnv):
 
     @property
     def phase(self) -> str:
+        """The current phase's name (``introduction``, ``discussion``, ``day_vote``, ``night_vote`` ...)."""
         return PHASES[self._phase]
 
     @property
     def alive(self) -> list[str]:
+        """The players still in the game, in seat order."""
         return [self._names[i] for i in self._all if self._alive[i]]
 
     # ------------------------------------------------------------ internals
@@ -912,9 +928,7 @@ class TraitorsEnv(AlignsimAECEnv):
         claim_vector = None
         if claims is not None:
             claim_records = tuple(
-                ev.Claim(subject=self._names[j], role=ROLE_NAMES[c])
-                for j, c in enumerate(claims)
-                if c
+                ev.Claim(subject=self._names[j], role=ROLE_NAMES[c]) for j, c in enumerate(claims) if c
             )
             claim_vector = np.array(claims, dtype=np.int64)
         public = channel == "public"

@@ -36,7 +36,7 @@ def _transformers(model: str, **kwargs: Any) -> Backend:
 
 
 def _vllm(model: str, **kwargs: Any) -> Backend:
-    """vLLM's offline engine in this process (extra [vllm])."""
+    """vLLM's offline engine in this process (extra [vllm])."""  # noqa: D403 (vLLM is spelled so; shown by `alignsim list`)
     from alignsim.agents.llm.backends.vllm import VLLMBackend
 
     return VLLMBackend(model=model, **kwargs)
@@ -242,12 +242,14 @@ class BackendPool:
         self._backends: dict[str, Backend] = {}
 
     def get(self, spec: str, **kwargs: Any) -> Backend:
+        """The backend for ``spec`` with these options, created on first request."""
         key = f"{spec}|{sorted(kwargs.items())!r}"
         if key not in self._backends:
             self._backends[key] = make_backend(spec, **kwargs)
         return self._backends[key]
 
     def close(self) -> None:
+        """Close every backend created and forget them."""
         for backend in self._backends.values():
             backend.close()
         self._backends.clear()

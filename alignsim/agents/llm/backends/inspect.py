@@ -67,11 +67,17 @@ class InspectBackend:
         self._portal_cm: Any = None
 
     def close(self) -> None:
+        """Stop the event loop kept for the model's HTTP clients."""
         if self._portal_cm is not None:
             self._portal_cm.__exit__(None, None, None)
             self._portal = self._portal_cm = None
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        """Answer ``requests`` through the Inspect model.
+
+        Inside an eval the calls run on the eval's own event loop, otherwise on a long-lived loop
+        of this backend's own.
+        """
         import anyio.from_thread
 
         if _IN_EVAL.get():

@@ -80,10 +80,12 @@ class MockBackend:
         self.batches: list[int] = []
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        """Scripted (or default) answers, with faults drawn per request; records each batch size in ``batches``."""
         self.batches.append(len(requests))
         return [self._answer(request) for request in requests]
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
 
     def _answer(self, request: LLMRequest) -> LLMResponse:

@@ -31,6 +31,7 @@ class OpenAIBackend:
         api_key: default ``$OPENAI_API_KEY`` (any string for local servers).
         concurrency: most requests in flight at once.
         attempts: tries per request before giving up.
+        backoff_s: wait before the first retry of a request; it doubles before each further one.
         timeout_s: per-request timeout.
         choice_mode: ``prompt`` or ``structured`` (see module docstring).
     """
@@ -65,9 +66,13 @@ class OpenAIBackend:
         self.info = {"base_url": self.base_url, "choice_mode": choice_mode}
 
     def close(self) -> None:
+        """Nothing to release: each :meth:`generate` opens and closes its own HTTP client."""
         pass
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        """Send ``requests`` concurrently, at most ``concurrency`` at once.
+
+        Transport failures and retryable HTTP statuses are retried, up to ``attempts`` tries each."""
         return asyncio.run(self._all(requests))
 
     async def _all(self, requests: list[LLMRequest]) -> list[LLMResponse]:

@@ -127,6 +127,7 @@ class TransformersBackend:
         self._eos = set(eos if isinstance(eos, list) else [eos]) if eos is not None else {self.tokenizer.eos_token_id}
 
     def close(self) -> None:
+        """Release the model."""
         del self.model
 
     def clear_prefix_cache(self) -> None:
@@ -136,6 +137,11 @@ class TransformersBackend:
     # ------------------------------------------------------------------ batching
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        """Answer ``requests`` in order.
+
+        Choice requests are scored option by option (one small batch each, sharing the prompt);
+        free text is sampled in batches of at most ``max_batch``.
+        """
         out: list[LLMResponse | None] = [None] * len(requests)
         choice_jobs = [i for i, r in enumerate(requests) if r.choices is not None]
         text_jobs = [i for i, r in enumerate(requests) if r.choices is None]

@@ -41,9 +41,11 @@ class VLLMBackend:
         self.info = {"folder": folder, **{k: str(v) for k, v in options.items()}}
 
     def close(self) -> None:
+        """Release the engine."""
         del self.engine
 
     def generate(self, requests: list[LLMRequest]) -> list[LLMResponse]:
+        """Answer ``requests`` with the engine, in order; requests with a prefill go in a call of their own."""
         # A prefill continues the last assistant message; vLLM applies that choice to a whole
         # call, so requests with and without a prefill go in separate calls.
         out: list[LLMResponse | None] = [None] * len(requests)
