@@ -145,6 +145,10 @@ def tag_of(struct: type) -> str:
     return str(struct.__struct_config__.tag)  # type: ignore[attr-defined]
 
 
+CORE_TAGS = frozenset(tag_of(t) for t in NEEDED)
+"""The tags the core frames are built from; a family's other events are its own."""
+
+
 @functools.cache
 def _decoding(extra: tuple[type, ...]) -> tuple[Any, Any, tuple[bytes, ...], frozenset[str]]:
     """Batch and line decoders, wanted line prefixes and tags for the core types plus ``extra``

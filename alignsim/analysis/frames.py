@@ -42,7 +42,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from alignsim.analysis._decode import DecodedLog, decode_log
+from alignsim.analysis._decode import CORE_TAGS, DecodedLog, decode_log, tag_of
 from alignsim.errors import LogFormatError
 from alignsim.record import BadFiles, EpisodeLog, find_logs, read_each
 from alignsim.record.schema import Header
@@ -631,6 +631,9 @@ def _read_once(paths: Sequence[Path], bad: BadFiles) -> Iterable[tuple[DecodedLo
         analysis = families.get(family)
         if analysis is not None:  # inside read_each: content it cannot interpret marks the log bad
             gathered.rows[family] = analysis.collect(log.path, log.header, log.events)
+            if any(tag_of(t) not in CORE_TAGS for t in analysis.events):
+                # The core frames see the core events only (a family's own rounds and steps are its own).
+                log.events = [e for e in log.events if e.__struct_config__.tag in CORE_TAGS]
         return log, gathered
 
     for _, found in read_each(paths, read, bad):
