@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alignsim.analysis._decode import _Base
 from alignsim.errors import AlignsimError
 from alignsim.registry import Registry
 
@@ -42,6 +43,7 @@ __all__ = [
     "FamilyAnalysis",
     "FamilyInput",
     "FamilyResult",
+    "LeanEvent",
     "ReportTools",
     "analyses",
     "family_of",
@@ -50,6 +52,9 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "alignsim.analysis_families"
+LeanEvent = _Base
+"""Base of the lean event structs a family declares: ``class Lynch(LeanEvent, tag="lynch"): target: str``
+(``seq``, ``step``, ``round`` and ``phase`` come with it)."""
 Rows = dict[str, list[Any]]
 """What a family gathers from its logs: named lists of rows, extended log after log."""
 

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from alignsim.analysis import analyze, families
-from alignsim.analysis._decode import _Base
-from alignsim.analysis.families import FamilyAnalysis, FamilyInput, FamilyResult, ReportTools
+from alignsim.analysis.families import FamilyAnalysis, FamilyInput, FamilyResult, LeanEvent, ReportTools
 from alignsim.analysis.metrics import Metric
 from tests.analysis.builders import game_a
 
@@ -57,7 +56,7 @@ def test_a_family_without_an_analysis_gets_the_neutral_tables_and_a_note_not_tra
     assert not result.invalid_actions.empty  # the neutral tables cover it
 
 
-class _Lynch(_Base, tag="lynch"):
+class _Lynch(LeanEvent, tag="lynch"):
     target: str
 
 
@@ -138,7 +137,7 @@ def test_the_chance_baseline_takes_headers_from_the_one_read(tmp_path: Path, mon
 def test_a_core_tag_struct_must_extend_the_core_one(tmp_path: Path) -> None:
     from alignsim.analysis._decode import decode_log
 
-    class _Vote(_Base, tag="vote"):  # does not extend the core Vote: frames would miss its fields
+    class _Vote(LeanEvent, tag="vote"):  # does not extend the core Vote: frames would miss its fields
         actor: str
 
     with pytest.raises(TypeError, match="must subclass Vote"):
