@@ -5,7 +5,9 @@ from __future__ import annotations
 from alignsim.record import EpisodeLog
 from alignsim.record import schema as ev
 
-_PRIVATE_TYPES = (ev.Reasoning, ev.Belief, ev.RoleAssignment)
+# By tag, not class: belief is a Traitors event, and naming its class here would import the
+# Traitors family (and its env) whenever analysis is imported, before any log needs it.
+_PRIVATE_TAGS = frozenset({"reasoning", "belief", "role_assignment"})
 
 
 def _is_public(event: ev.Event, everyone: frozenset[str]) -> bool:
@@ -49,7 +51,7 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
         if agent is not None:
             if agent not in event.visible_to:
                 continue
-        elif not private and (isinstance(event, _PRIVATE_TYPES) or not _is_public(event, everyone)):
+        elif not private and (type(event).__struct_config__.tag in _PRIVATE_TAGS or not _is_public(event, everyone)):
             continue
         if event.source != "env":
             if isinstance(event, ev.InvalidAction):
