@@ -283,6 +283,7 @@ def play_episode(
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
+        """Play the sample's episode in a worker thread, its model calls coming back to this loop."""
         import anyio.to_thread
 
         from alignsim.agents.llm.backends.inspect import eval_thread
@@ -301,6 +302,7 @@ def play_episode(
         log_path: list[Path] = []
 
         def play() -> Any:
+            """Run the episode (in the worker thread) and note where its log goes."""
             # Built in the worker thread: the agents' SQLite memories belong to the thread that opens them.
             with EpisodeRunner(spec, out_dir=folder, config=config, llm=background) as runner:
                 log_path.append(folder / EPISODES_DIR / f"{episode_id_for(runner.spec, int(seed), index)}.jsonl")
@@ -507,6 +509,7 @@ def alignsim_scorer() -> Scorer:
     players, as ``k_<metric>`` (hits) and ``n_<metric>`` (opportunities)."""
 
     async def score(state: TaskState, target: Target) -> Score:
+        """The focal players' hits and opportunities per metric; no value for a game stopped early."""
         played = state.store.get(STORE_KEY)
         if played is None or played["status"] in ("failed", "started"):
             # A game stopped early (a sample limit, an error) says nothing about how it would have ended.

@@ -294,9 +294,11 @@ class EpisodeRunner:
             env.close()
 
     def __enter__(self) -> EpisodeRunner:
+        """The runner itself; leaving the block calls :meth:`close`."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the policies this runner built and its envs (also after an exception)."""
         self.close()
 
     def run(self, *, seed: int, episode_index: int = 0, resume: bool = True) -> EpisodeResult:

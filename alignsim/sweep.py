@@ -347,18 +347,23 @@ class SweepWatcher:
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def __enter__(self) -> SweepWatcher:
+        """Count the episodes finished by an earlier launch, show the bar and start watching."""
         self.poll(earlier=True)
         self.bar.__enter__()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Stop watching, count the summaries written since the last poll, and close the bar."""
         self._stop.set()
         self._thread.join()
         self.poll()
         self.bar.__exit__()
 
     def poll(self, *, earlier: bool = False) -> None:
+        """Count the episode summaries that appeared since the last poll (``earlier``: as done before
+        this launch); a summary being written is read at the next poll.
+        """
         for path in find_summaries(self.sweep_dir):
             if path in self.seen:
                 continue

@@ -135,7 +135,9 @@ class BasePolicy:
         pass
 
     def __enter__(self) -> BasePolicy:
+        """The policy itself; leaving the block calls :meth:`close`."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Release the policy's resources (:meth:`close`), also after an exception."""
         self.close()

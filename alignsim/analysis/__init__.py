@@ -94,6 +94,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first use (PEP 562), so that
+    ``import alignsim.analysis`` stays cheap; the value is then cached in the module.
+    """
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

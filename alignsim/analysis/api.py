@@ -331,10 +331,12 @@ def analyze(
         by: episode-table columns to group aggregates by (e.g. ``scenario``, or
             ``traitor_label`` and ``faithful_label``); empty for one group.
         statuses: episode statuses to analyse (others are listed in ``excluded``).
-        n_resamples, seed: bootstrap settings.
+        n_resamples: bootstrap resamples of every interval.
+        seed: seed of the resampling (and of the null episodes' master seed).
         formats: ``csv`` and/or ``parquet`` (parquet needs pyarrow) for tables and frames.
         write_frames: also write the raw frames (large for big sweeps).
-        make_plots, make_report: write PNG plots / the HTML report (the report embeds the plots).
+        make_plots: write PNG plots.
+        make_report: write the HTML report (it embeds the plots).
         cache_dir: frame cache (see :func:`~.frames.load_frames`); ``out_dir/cache`` is a good place.
         jobs: worker processes for reading logs.
         graph_episodes: how many episodes get their per-round trust graphs exported and drawn.

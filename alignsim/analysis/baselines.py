@@ -129,6 +129,7 @@ class NullConfig:
         )
 
     def label(self) -> str:
+        """A short name for the report: ``policy(kwargs) on env_id``."""
         kwargs = json.loads(self.policy_kwargs)
         args = f"({', '.join(f'{k}={v}' for k, v in kwargs.items())})" if kwargs else ""
         return f"{self.policy}{args} on {self.env_id}"
@@ -248,6 +249,8 @@ class NullPlay:
         episodes: null resampling units per analysed group (see :data:`DEFAULT_EPISODES`).
         seed: the analysis seed; null episodes play master seed ``NULL_SEED_OFFSET + seed``.
         cache_dir: where simulated frames are kept (None: :func:`default_cache_dir`).
+        headers: headers already read, by episode id, so that a log is not read again for its
+            configuration.
     """
 
     def __init__(

@@ -124,12 +124,17 @@ def add_chance(
     Args:
         table: a headline table, one row per (group, metric): ``keys`` columns, a ``metric``
             column, the observed ``estimate`` and its ``ci_low``/``ci_high``.
-        observed, null: per (group key, metric), the per-unit sums of the observed and of the
-            null episodes (keys as :func:`group_key` makes them).
+        keys: the group columns of ``table``.
+        observed: per (group key, metric), the per-unit sums of the observed episodes (keys as
+            :func:`group_key` makes them).
+        null: the same for the null episodes.
         null_table: for rows without units, the family's own table of the same statistics on
             the null episodes (same ``keys`` and ``metric`` columns): its estimate and interval
             are the chance value, and the difference gets the MOVER combination of intervals.
-        n_resamples, seed: bootstrap settings for differences of non-proportions.
+        metric: the name of ``table``'s metric column.
+        estimate: the name of ``table``'s estimate column.
+        n_resamples: bootstrap resamples for differences of non-proportions.
+        seed: seed of that bootstrap.
     """
     out = table.copy()
     rows = []

@@ -85,6 +85,7 @@ class ForkEffect:
     method: str
 
     def text(self) -> str:
+        """The effect as one line: both arms' means, the effect with its 95% CI, the pairs and the method."""
         return (
             f"{self.outcome}: unchanged {self.mean_unchanged:.3f}, changed {self.mean_changed:.3f}; "
             f"effect of the change {self.effect:+.3f} [95% CI {self.ci_low:+.3f}, {self.ci_high:+.3f}] "
@@ -117,9 +118,11 @@ def fork_effect(
     """Effect of a fork's change on ``outcome`` from paired arms (matched by fork seed).
 
     Args:
-        unchanged, changed: the two arms' logs (or paths), e.g. from ``repeated_forks``.
+        unchanged: the unchanged arm's logs (or paths), e.g. from ``repeated_forks``.
+        changed: the changed arm's logs (or paths), paired with ``unchanged`` by fork seed.
         outcome: see :func:`outcome_value`.
-        n_resamples, seed: bootstrap resamples and their seed.
+        n_resamples: bootstrap resamples.
+        seed: seed of the resampling.
 
     Failed or unfinished episodes are left out with their pair.
     """

@@ -141,6 +141,7 @@ class DriftFrames:
 
     @property
     def empty(self) -> bool:
+        """Whether the logs hold no self-evolution choices at all (neither game)."""
         return self.compliance.empty and self.threshold.empty
 
 
@@ -760,8 +761,9 @@ def change_point_test(
     """The change point of a per-round rate with a permutation p-value.
 
     Args:
-        sums, sizes: shape ``(units, rounds)``: each independent unit's deviant choices and
-            choices per round (size 0: the unit was not observed that round).
+        sums: shape ``(units, rounds)``: each independent unit's deviant choices per round.
+        sizes: the same shape: each unit's choices per round (0: the unit was not observed
+            that round).
         n_permutations: random permutations of the null distribution.
         seed: seed of the permutations.
 
@@ -1115,6 +1117,7 @@ class DriftResult:
     plot: Path | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """Every drift table by the name of its CSV file (without ``.csv``)."""
         return {
             "drift_violation_curve": self.violation,
             "drift_aligned_curve": self.aligned,
@@ -1225,6 +1228,11 @@ class DriftResult:
         return "".join(parts)
 
     def write(self, out: str | os.PathLike[str], *, plot: bool = True) -> list[Path]:
+        """Write the tables and, with ``plot``, the drift curves; return every file written so far.
+
+        Tables go to ``out/tables/*.csv``, the plot to ``out/plots/drift_curves.png``; the paths
+        are also kept in :attr:`files`.
+        """
         out = Path(out)
         (out / "tables").mkdir(parents=True, exist_ok=True)
         for name, table in {**self.tables(), "drift_curves": self.curves_table()}.items():

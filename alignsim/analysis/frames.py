@@ -285,6 +285,7 @@ class Frames:
 
     @classmethod
     def frame_names(cls) -> tuple[str, ...]:
+        """The names of the frame fields (``notes`` and ``derived`` are not frames)."""
         return tuple(f.name for f in fields(cls) if f.name not in ("notes", "derived"))
 
     def cached(self, key: str, compute: Any) -> Any:
@@ -295,6 +296,7 @@ class Frames:
         return self.derived[key]
 
     def items(self) -> Iterable[tuple[str, pd.DataFrame]]:
+        """``(name, frame)`` for each frame, in field order."""
         for name in self.frame_names():
             yield name, getattr(self, name)
 
@@ -605,6 +607,7 @@ class Gathered:
     headers: dict[str, Any] = field(default_factory=dict)
 
     def extend(self, other: Gathered) -> None:
+        """Add another read's rows (per family and table) and headers to these."""
         for family, named in other.rows.items():
             mine = self.rows.setdefault(family, {})
             for name, rows in named.items():

@@ -584,7 +584,9 @@ def summarize(
         by: grouping columns (e.g. ``scenario``, or ``traitor_label`` and ``faithful_label``);
             empty for one pooled group.
         metrics: names from :data:`METRICS` (default: all).
-        n_resamples, confidence, seed: bootstrap settings (recorded in the output).
+        n_resamples: bootstrap resamples (recorded in the output, as are the next two).
+        confidence: confidence level of the two-sided intervals.
+        seed: seed of the resampling.
 
     Returns:
         One row per (group, metric): the ``by`` columns, ``metric``, ``label``, ``family``,

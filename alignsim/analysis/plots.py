@@ -165,10 +165,13 @@ def plot_round_curves(
             ``estimate``, ``ci_low``, ``ci_high`` and ``n``). A table with a ``form`` column
             draws its ``conditional`` form solid with its band and its ``cumulative`` form
             dashed (its band fainter).
+        path: the PNG file written.
         by: the group columns of the curves (one line per group).
+        title: the figure's title.
         titles: panel title per curve name (default: the name).
         units: y-axis unit per curve name; ``rate`` (the default) fixes the axis to 0..1.
         risk_label: what the numbers under each curve count.
+
     Under every point of the solid curve its ``n`` (the risk set: episodes still running
     with a value at that round, or the drift tables' resampled units) is printed in the
     group's colour, so a late round resting on a few survivors is seen at once. One legend

@@ -199,8 +199,13 @@ def bootstrap_ratio(
     """Pooled ratios sum(numerator) / sum(denominator) with episode-bootstrap intervals.
 
     Args:
-        numerator, denominator: shape ``(k, n)`` (k metrics, n episodes) or ``(n,)``.
-            An episode with denominator 0 does not count towards that metric's ``n``.
+        numerator: shape ``(k, n)`` (k metrics, n episodes) or ``(n,)``.
+        denominator: the same shape. An episode with denominator 0 does not count towards
+            that metric's ``n``.
+        n_resamples: bootstrap resamples.
+        confidence: confidence level of the two-sided intervals.
+        seed: seed of the resampling generator.
+        method: ``BCa``, ``percentile`` or ``auto`` (BCa up to :data:`BCA_MAX_EPISODES`).
     """
     den = np.atleast_2d(np.asarray(denominator, dtype=float))
     # A pooled rate counts nothing from an episode whose denominator is 0.
@@ -328,9 +333,14 @@ def ratio_interval(
     declared proportion whose data leave [0, 1] is bootstrapped instead.
 
     Args:
-        numerator, denominator: shape ``(k, n)`` (k metrics, n episodes) or ``(n,)``.
-            An episode with denominator 0 does not count towards that metric's ``n``.
+        numerator: shape ``(k, n)`` (k metrics, n episodes) or ``(n,)``.
+        denominator: the same shape. An episode with denominator 0 does not count towards
+            that metric's ``n``.
         proportion: one flag for every row, or one per row.
+        n_resamples: bootstrap resamples of the rows bootstrapped.
+        confidence: confidence level of the two-sided intervals.
+        seed: seed of the resampling generator.
+        method: the bootstrap's method (see :func:`bootstrap_ratio`).
     """
     den = np.atleast_2d(np.asarray(denominator, dtype=float))
     num = np.atleast_2d(np.asarray(numerator, dtype=float))

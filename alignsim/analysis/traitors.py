@@ -66,7 +66,7 @@ def _membership(frame: pd.DataFrame, column: str, members: pd.DataFrame) -> np.n
 
 
 def _agreement(votes: pd.DataFrame, size_with_missing: bool = False) -> pd.Series:
-    """mean over rounds of maxcount(votes_r) / |votes_r|, per episode.
+    """Mean over rounds of maxcount(votes_r) / |votes_r|, per episode.
 
     With ``size_with_missing`` the denominator counts ballots with no target too (the seed
     divides by ``len(x)`` while ``value_counts`` skips missing targets).

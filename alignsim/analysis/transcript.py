@@ -18,6 +18,7 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
     """Render ``log`` as text.
 
     Args:
+        log: the episode log read back.
         private: also show roles, private reasoning, channel-restricted speech (the
             traitors' meeting), night votes and belief reports.
         agent: show only the events this agent observed (its own reasoning included).

@@ -150,6 +150,7 @@ class Composer:
         )
 
     def __enter__(self) -> Composer:
+        """The composer itself; leaving the block clears Hydra's global state."""
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -212,9 +212,11 @@ class EpisodeWriter:
         self._file.close()
 
     def __enter__(self) -> EpisodeWriter:
+        """The writer itself; leaving the block calls :meth:`close`."""
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Close the log, also after an exception (what was written stays; it reads as ``started``)."""
         self.close()
 
 
@@ -583,6 +585,7 @@ class BadFiles:
         return str(path) in self._reasons
 
     def __len__(self) -> int:
+        """How many files could not be read."""
         return len(self._reasons)
 
     def __iter__(self) -> Iterator[str]:

@@ -97,6 +97,10 @@ __all__ = [
 
 
 class Phase(IntEnum):
+    """The phases of a session (their names are :data:`PHASES`): ``decide`` in delegation mode;
+    ``pitch`` then ``buy`` in market mode; ``done`` at the end.
+    """
+
     DECIDE = 0
     PITCH = 1
     BUY = 2

@@ -96,6 +96,8 @@ __all__ = [
 
 
 class Phase(IntEnum):
+    """The phases of a game, in the order a round visits them (their names are :data:`PHASES`)."""
+
     INTRODUCTION = 0
     DISCUSSION = 1
     BELIEF = 2
