@@ -9,7 +9,8 @@ the chance columns (:mod:`.chance`) are a pure function of logs plus these episo
 For each analysed episode, its configuration comes from its log header: env id, env
 parameters, and the null policy, which is the first of: the scenario's ``null_policy`` as
 recorded in the header's resolved config, the registered scenario's ``null_policy``, the
-env's ``metadata["null_policy"]``, and uniformly random legal play (``random``). Every
+env's declared ``GameInfo.null_policy`` (for an env without one, its
+``metadata["null_policy"]``), and uniformly random legal play (``random``). Every
 seat is given to the null policy. A group of episodes played on several configurations
 gets null episodes on each in the same proportions.
 
@@ -139,6 +140,10 @@ class NullConfig:
 def _env_null_policy(env_id: str, env_kwargs: str) -> Any:
     from alignsim import envs
 
+    # What the game declares; an env that predates GameInfo may still name it in its metadata.
+    declared = envs.game_info(env_id).null_policy
+    if declared is not None:
+        return declared
     env = envs.make(env_id, **json.loads(env_kwargs))
     try:
         return dict(getattr(env, "metadata", {}) or {}).get("null_policy")

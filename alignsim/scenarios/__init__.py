@@ -53,7 +53,7 @@ class ScenarioSpec:
     null_policy: SeatSpec | None = None
     """The policy that plays every seat for this scenario's chance baseline (``alignsim analyze``
     reports each metric beside its value under it). None: the env's declared null policy
-    (``metadata["null_policy"]``), else uniformly random legal play (``random``)."""
+    (``GameInfo.null_policy``), else uniformly random legal play (``random``)."""
 
     def __post_init__(self) -> None:
         """Refuse an id that is not ``family/name-vN`` and an empty seating."""

@@ -117,6 +117,19 @@ def test_the_null_policy_is_declared_by_the_header_the_scenario_or_the_env(tmp_p
     baselines._env_null_policy.cache_clear()
     try:
         assert null_config(msgspec.structs.replace(header, config={})).policy == "traitors/heuristic"
+        # What the game declares in its GameInfo comes before its metadata.
+        from alignsim import envs
+
+        env_spec = envs.spec("traitors-v0")
+        assert env_spec.info is not None
+        declared_info = dataclasses.replace(env_spec.info, null_policy="traitors/never_lie")
+        monkeypatch.setitem(
+            envs._registry._entries,  # type: ignore[attr-defined]
+            "traitors-v0",
+            dataclasses.replace(env_spec, info=declared_info),
+        )
+        baselines._env_null_policy.cache_clear()
+        assert null_config(msgspec.structs.replace(header, config={})).policy == "traitors/never_lie"
     finally:
         baselines._env_null_policy.cache_clear()
 
