@@ -6,9 +6,11 @@ alignsim sweep name=NAME [OVERRIDE ...]
                                    in sweeps/NAME; relaunch to resume; aggregates at the end
 alignsim aggregate SWEEP_DIR       the sweep's results and usage tables and analysis report, on demand
 alignsim replay PATH [PATH ...]    re-drive logs with no policy; fail on any difference
-alignsim view LOG [--private]      print a readable transcript
-alignsim view LOG --html OUT.html  write the episode's self-contained HTML page
-alignsim view DIR --serve [--host H --port P]
+alignsim view LOG [--private | --agent A]
+                                   print a readable transcript (public unless --private or --agent)
+alignsim view LOG --html OUT.html [--private | --agent A]
+                                   write the episode's self-contained page (public unless --private or --agent)
+alignsim view DIR --serve [--private] [--host H --port P]
                                    serve the episodes under DIR in the browser (read-only, 127.0.0.1)
 alignsim fork LOG [--at STEP] [--drop-message SEQ | --replace-message SEQ TEXT | --set-vote SEQ TARGET |
               --swap-policy SEAT=POLICY | --model [SEAT=]MODEL] [--seed S] [--repeat N] [--out DIR]
@@ -446,13 +448,18 @@ def _short(exc: BaseException, width: int = 300, lines: int = 4) -> str:
 
 def _view(args: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="alignsim view", description="Print an episode transcript, write its HTML page, or serve a folder."
+        prog="alignsim view",
+        description="Print an episode transcript, write its HTML page, or serve a folder. Every view is public "
+        "(what every player saw) unless --private or --agent asks for more.",
     )
     parser.add_argument("log", type=Path, help="an episode log (a folder with --serve)")
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--public", action="store_true", help="only what every player saw (the default)")
+    which.add_argument(
         "--private",
         action="store_true",
-        help="also show roles, private reasoning, the traitors' meeting, night votes and beliefs",
+        help="also show roles, private reasoning, the traitors' meeting, night votes and beliefs "
+        "(HTML: model calls, memory, truth labels and ground truth too)",
     )
     parser.add_argument("--agent", help="show only what this agent observed")
     parser.add_argument("--html", metavar="OUT", type=Path, help="write the self-contained HTML page to OUT")
@@ -460,17 +467,25 @@ def _view(args: list[str]) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind with --serve (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port with --serve (default 8765; 0 picks one)")
     ns = parser.parse_args(args)
+    if ns.public and ns.agent is not None:
+        raise ConfigError("agent", "--public shows what every player saw; --agent A shows what A saw: pick one")
     if ns.serve:
         from alignsim.viewer import serve
 
+        if ns.agent is not None:
+            raise ConfigError("agent", "--serve serves public pages (or every page with --private), not one player's")
         if not ns.log.is_dir():
             raise ConfigError("log", f"--serve needs a folder of episode logs, got {ns.log}")
-        serve(ns.log, ns.host, ns.port)
+        serve(ns.log, ns.host, ns.port, private=ns.private)
         return 0
     if ns.html is not None:
         from alignsim.viewer import write_page
 
-        print(f"wrote {write_page(ns.log, ns.html)}")
+        if ns.private and ns.agent is not None:
+            raise ConfigError("agent", "a page is either --private (everything) or --agent A (what A saw), not both")
+        out = write_page(ns.log, ns.html, private=ns.private, agent=ns.agent)
+        view = "private: contains hidden information" if ns.private else f"seen by {ns.agent}" if ns.agent else "public"
+        print(f"wrote {out} ({view})")
         return 0
     from alignsim.analysis.transcript import transcript
     from alignsim.record import read_log

@@ -5,13 +5,36 @@ from __future__ import annotations
 from alignsim.record import EpisodeLog
 from alignsim.record import schema as ev
 
+__all__ = ["PRIVATE_TAGS", "entitled", "transcript"]
+
 # By tag, not class: belief is a Traitors event, and naming its class here would import the
 # Traitors family (and its env) whenever analysis is imported, before any log needs it.
-_PRIVATE_TAGS = frozenset({"reasoning", "belief", "role_assignment"})
+PRIVATE_TAGS = frozenset(
+    {"role_assignment", "reasoning", "belief", "action", "invalid_action", "llm_call", "memory_write"}
+)
+"""Event types a public view never shows, whoever saw them: the role deal and a player's own
+mind (reasoning, beliefs, raw and rejected actions, model calls, memory). In a one-player
+game everything the player saw was "seen by everyone", so ``visible_to`` alone would let
+its prompts through."""
 
 
-def _is_public(event: ev.Event, everyone: frozenset[str]) -> bool:
-    return everyone.issubset(event.visible_to)
+def _tag(event: ev.Event) -> str | None:
+    tag = type(event).__struct_config__.tag
+    return tag if isinstance(tag, str) else getattr(event, "type", None)  # an UnknownEvent keeps its tag
+
+
+def entitled(event: ev.Event, everyone: frozenset[str], *, private: bool = False, agent: str | None = None) -> bool:
+    """Whether a view may show ``event``: the one entitlement rule of every viewer.
+
+    ``agent``: the events that agent observed (its own reasoning and model calls included);
+    else ``private``: everything; else (the public view) the events every player in
+    ``everyone`` observed, less the :data:`PRIVATE_TAGS` types.
+    """
+    if agent is not None:
+        return agent in event.visible_to
+    if private:
+        return True
+    return bool(everyone) and everyone.issubset(event.visible_to) and _tag(event) not in PRIVATE_TAGS
 
 
 def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = None) -> str:
@@ -49,10 +72,7 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
     lines.append("")
     last_stage = None
     for event in log.events:
-        if agent is not None:
-            if agent not in event.visible_to:
-                continue
-        elif not private and (type(event).__struct_config__.tag in _PRIVATE_TAGS or not _is_public(event, everyone)):
+        if not entitled(event, everyone, private=private, agent=agent):
             continue
         if event.source != "env":
             if isinstance(event, ev.InvalidAction):

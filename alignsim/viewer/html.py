@@ -12,6 +12,14 @@ lie / honest error / truthful (:mod:`alignsim.analysis.deception`), the trust gr
 round (:mod:`alignsim.analysis.trust`, laid out by networkx), memory writes, and each LLM
 call's prompt, raw output and tokens on demand. Event types it has no renderer for (other
 scenario families) are shown as generic rows with all their fields.
+
+Which page: the *public* page (the default) embeds only what every player saw, filtered here
+in Python with the terminal transcript's rule (:func:`alignsim.analysis.transcript.entitled`),
+so hidden information is not in its bytes at all: no role deal, private channel, reasoning,
+belief report, model call, memory write, raw action, reward, ground-truth setup or claim
+label; roles only as the game revealed them; policies and models only where the seating
+does not depend on a hidden role. ``agent=A`` embeds what player A observed, by the same
+rule. ``private=True`` embeds everything (the researcher's page) and says so at the top.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from typing import Any
 
 import msgspec
 
+from alignsim.analysis.transcript import entitled
+from alignsim.errors import ConfigError
 from alignsim.record import EpisodeLog, read_log
 from alignsim.record import schema as ev
 
@@ -57,7 +67,14 @@ def _claim_labels(log: EpisodeLog) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def _graphs(log: EpisodeLog, agents: list[str]) -> tuple[dict[str, Any], dict[str, list[float]]]:
+def _graphs(
+    log: EpisodeLog, agents: list[str], public: tuple[dict[str, Any], dict[str, str]] | None = None
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """Each round's trust graph and the players' positions.
+
+    ``public``: the log holds only a view's events; its ``(fates, revealed roles)`` give the
+    nodes (a filtered log has no role deal to take them from).
+    """
     import networkx as nx
 
     from alignsim.analysis.frames import frames_from_logs
@@ -68,26 +85,96 @@ def _graphs(log: EpisodeLog, agents: list[str]) -> tuple[dict[str, Any], dict[st
     positions = {name: [round(float(x), 1), round(float(y), 1)] for name, (x, y) in layout.items()}
     graphs = {}
     for r, graph in trust_graphs(frames_from_logs([log]), log.header.episode_id).items():
+        if public is None:
+            nodes = [{"id": n, "role": d.get("role"), "fate": d.get("fate") or ""} for n, d in graph.nodes(data=True)]
+        else:
+            fates, roles = public
+            nodes = [
+                {"id": a, "role": roles.get(a), "fate": fates[a]["cause"] if fates[a]["round"] == r else ""}
+                if a in fates
+                else {"id": a, "role": roles.get(a), "fate": ""}
+                for a in agents
+                if a not in fates or fates[a]["round"] >= r
+            ]
+        alive = {n["id"] for n in nodes}
         graphs[str(r)] = {
-            "nodes": [{"id": n, "role": d.get("role"), "fate": d.get("fate") or ""} for n, d in graph.nodes(data=True)],
-            "edges": [{"source": s, "target": t, **d} for s, t, d in graph.edges(data=True)],
+            "nodes": nodes,
+            "edges": [
+                {"source": s, "target": t, **d} for s, t, d in graph.edges(data=True) if s in alive and t in alive
+            ],
         }
     return graphs, positions
 
 
-def page_data(log: EpisodeLog, *, log_path: str | None = None) -> dict[str, Any]:
+def _revealed_roles(events: list[Any]) -> tuple[dict[str, str], dict[str, int]]:
+    """Roles as a view's events reveal them, and the round each was revealed in: a role shown
+    when a player left, the roles announced at the end (any event with a ``revealed_role``
+    or a ``roles`` table)."""
+    roles: dict[str, str] = {}
+    rounds: dict[str, int] = {}
+    for event in events:
+        found: dict[str, str] = {}
+        table = getattr(event, "roles", None)
+        if isinstance(table, dict):
+            found.update(table)
+        role = getattr(event, "revealed_role", None)
+        target = getattr(event, "target", None)
+        if isinstance(role, str) and isinstance(target, str):
+            found[target] = role
+        for agent, role in found.items():
+            roles[agent] = role
+            rounds.setdefault(agent, event.round)
+    return roles, rounds
+
+
+def _seat(header: Any, agent: str, roles: dict[str, str], full: bool) -> dict[str, Any]:
+    """Which policy and model played ``agent``, and the seating key that placed it, as far as
+    the view may tell.
+
+    A seat placed by role (or by ``*`` beside role seats) tells the role (a traitor seat, a
+    seeded deviant): a view that hides roles shows its key only once the role is revealed, and
+    its policy and model only then or when every seat runs the same ones. A seat placed by
+    the agent's own id tells nothing.
+    """
+    seating = header.seating
+    seat = seating[agent]
+    by_role = any(s.role not in (a, "*") for a, s in seating.items())
+    open_key = full or agent in roles or seat.role == agent or (seat.role == "*" and not by_role)
+    same = len({(s.policy, s.model) for s in seating.values()}) == 1
+    if open_key or same:
+        return {"policy": seat.policy, "model": seat.model, "seat": seat.role if open_key else None}
+    return {"policy": None, "model": None, "seat": None}
+
+
+def page_data(
+    log: EpisodeLog, *, log_path: str | None = None, private: bool = False, agent: str | None = None
+) -> dict[str, Any]:
     """The JSON the page is built from (also handy for other front ends).
 
+    Only the events the view is entitled to are in it (see the module docstring): by default
+    the public view, ``agent=A`` what A observed, ``private=True`` everything.
     ``log_path`` names the log in the fork commands the page offers (``LOG.jsonl`` when None).
+
+    Raises:
+        ConfigError: ``agent`` is not a player of the episode, or is given with ``private``.
     """
     header = log.header
     agents = list(header.seating)
     everyone = frozenset(agents)
-    roles: dict[str, str] = {}
-    for event in log.of_type(ev.RoleAssignment):
-        roles = dict(event.roles)
+    if agent is not None:
+        if private:
+            raise ConfigError("agent", "a page is either private (everything) or one player's view, not both")
+        if agent not in everyone:
+            raise ConfigError("agent", f"{agent!r} is not a player of {header.episode_id} ({', '.join(agents)})")
+    shown = [e for e in log.events if entitled(e, everyone, private=private, agent=agent)]
+    dealt = log.of_type(ev.RoleAssignment)
+    roles, revealed_in = _revealed_roles(shown)
+    if private and dealt:
+        roles, revealed_in = dict(dealt[-1].roles), {}
     fates = {
-        e.target: {"round": e.round, "cause": e.cause, "role": e.revealed_role} for e in log.of_type(ev.Elimination)
+        e.target: {"round": e.round, "cause": e.cause, "role": e.revealed_role}
+        for e in shown
+        if isinstance(e, ev.Elimination)
     }
     # A policy's events (its model calls, memory writes) go in the row of the action they led to:
     # the author's next action (in a sealed vote, every voter's calls come before the first ballot).
@@ -98,26 +185,58 @@ def page_data(log: EpisodeLog, *, log_path: str | None = None) -> dict[str, Any]
             upcoming[event.agent] = event.step
         elif isinstance(event, _POLICY_EVENTS) and event.agent in upcoming:
             next_action[event.seq] = upcoming[event.agent]
+    visible = {id(e) for e in shown}
     events = []
     round_, phase = 0, ""
     for event in log.events:
+        if not isinstance(event, ev.Action):
+            round_, phase = event.round, event.phase
+        if id(event) not in visible:
+            continue
         data = msgspec.to_builtins(event)
         if isinstance(event, ev.Action):
             # The runner does not stamp actions; they belong where the game stood when chosen.
             data["round"], data["phase"] = round_, phase
-        else:
-            round_, phase = event.round, event.phase
         data["row"] = next_action.get(event.seq, event.step + 1) if isinstance(event, _POLICY_EVENTS) else event.step
         if event.source == "env":
             data["pub"] = everyone.issubset(event.visible_to)
         else:
             data["pub"] = isinstance(event, _PUBLIC_RUNNER_EVENTS)
         events.append(data)
-    has_roles = bool(roles)
-    graphs, positions = _graphs(log, agents) if has_roles else ({}, {})
-    fork = header.config.get("fork") if isinstance(header.config, dict) else None
     end = log.end
+    winner = end.winner if end is not None else None
+    if not private:
+        # The outcome as the game announced it; the runner's end record without its error text
+        # (an exception message may quote anything).
+        winner = next((e.winner for e in reversed(shown) if isinstance(getattr(e, "winner", None), str)), None)
+        if end is not None:
+            events.append(
+                {
+                    "type": "episode_end",
+                    "seq": end.seq,
+                    "step": end.step,
+                    "round": end.round,
+                    "phase": end.phase,
+                    "visible_to": [],
+                    "status": end.status,
+                    "winner": winner,
+                    "steps": end.steps,
+                    "reason": end.reason,
+                    "row": end.step,
+                    "pub": True,
+                }
+            )
+    has_roles = bool(dealt)
+    graphs: dict[str, Any] = {}
+    positions: dict[str, list[float]] = {}
+    if has_roles and private:
+        graphs, positions = _graphs(log, agents)
+    elif has_roles:
+        view = EpisodeLog(path=log.path, header=header, events=shown)
+        graphs, positions = _graphs(view, agents, (fates, roles))
+    fork = header.config.get("fork") if isinstance(header.config, dict) else None
     return {
+        "view": {"kind": "private" if private else "agent" if agent is not None else "public", "agent": agent},
         "episode": {
             "id": header.episode_id,
             "scenario": header.scenario,
@@ -125,27 +244,28 @@ def page_data(log: EpisodeLog, *, log_path: str | None = None) -> dict[str, Any]
             "seed": header.seed,
             "episode_index": header.episode_index,
             "status": log.status,
-            "winner": end.winner if end is not None else None,
+            "winner": winner,
             "steps": end.steps if end is not None else len(log.of_type(ev.Action)),
             "parent": header.parent,
-            "fork": fork,
+            # The change a fork made may be a private message's text or a night vote.
+            "fork": fork if private else None,
             "created_at": header.created_at,
             "log": log_path,
         },
         "agents": [
             {
-                "id": agent,
-                "role": roles.get(agent),
-                "policy": seat.policy,
-                "model": seat.model,
-                "seat": seat.role,
+                "id": name,
+                "role": roles.get(name),
+                # The page shows a revealed role from this round on (None: from the start).
+                "revealed_round": revealed_in.get(name),
+                **_seat(header, name, roles, private),
             }
-            for agent, seat in header.seating.items()
+            for name in header.seating
         ],
         "fates": fates,
         "rounds": sorted({e["round"] for e in events}),
         "events": events,
-        "claim_labels": _claim_labels(log) if has_roles else {},
+        "claim_labels": _claim_labels(log) if has_roles and private else {},
         "graphs": graphs,
         "positions": positions,
     }
@@ -168,6 +288,7 @@ _TEMPLATE = """<!DOCTYPE html>
 </head>
 <body>
 <header class="top"><h1 id="title"></h1><div class="meta" id="meta"></div></header>
+<p class="view-note {view_kind}" id="view-note">{view_note}</p>
 <nav class="controls">
   <button id="prev" type="button" title="previous round (←)">◀ prev</button>
   <span id="round-label"></span>
@@ -196,26 +317,51 @@ _TEMPLATE = """<!DOCTYPE html>
 """
 
 
-def render_page(log: EpisodeLog | str | os.PathLike[str]) -> str:
-    """The episode's self-contained HTML page."""
+_VIEW_NOTES = {
+    "private": "PRIVATE VIEW: this page contains hidden information (roles, private channels such as the "
+    "traitors' meeting, private reasoning, belief reports, model prompts and outputs, memory, claim truth "
+    "labels, ground truth), also in its source. Do not show it to players or publish it; "
+    "`alignsim view LOG --html OUT.html` writes the public page.",
+    "public": "Public view: only what every player saw. Roles appear as the game revealed them; "
+    "reasoning, private channels, beliefs and model calls are not in this page "
+    "(`--agent A`: what player A saw; `--private`: everything).",
+    "agent": "What {agent} saw: the events {agent} observed, with its own reasoning, beliefs and model calls. "
+    "Other players' hidden information is not in this page.",
+}
+
+
+def render_page(log: EpisodeLog | str | os.PathLike[str], *, private: bool = False, agent: str | None = None) -> str:
+    """The episode's self-contained HTML page: public by default, ``agent=A`` for what A saw,
+    ``private=True`` for everything (see :func:`page_data`)."""
     log_path = None
     if not isinstance(log, EpisodeLog):
         log_path = str(log)
         log = read_log(log)
+    data = page_data(log, log_path=log_path, private=private, agent=agent)
+    kind = data["view"]["kind"]
     script = _asset("page.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     return _TEMPLATE.format(
-        title=html.escape(f"{log.header.episode_id} · alignsim"),
+        title=html.escape(f"{log.header.episode_id} · {f'seen by {agent}' if agent else kind} · alignsim"),
         css=_asset("page.css"),
-        payload=_embed(page_data(log, log_path=log_path)),
+        view_kind=kind,
+        view_note=html.escape(_VIEW_NOTES[kind].format(agent=agent)),
+        payload=_embed(data),
         script=script,
         script_hash=f"sha256-{digest}",
     )
 
 
-def write_page(log_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
-    """Render ``log_path`` and write the page to ``out``."""
+def write_page(
+    log_path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    private: bool = False,
+    agent: str | None = None,
+) -> Path:
+    """Render ``log_path`` (public by default; see :func:`render_page`) and write the page to ``out``."""
+    page = render_page(log_path, private=private, agent=agent)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_page(log_path), encoding="utf-8")
+    out.write_text(page, encoding="utf-8")
     return out

@@ -2,7 +2,9 @@
 
 ``GET /`` lists the episodes under the folder; ``GET /episode/<path>`` renders the page of
 the log at ``<path>`` (relative to the folder) on demand; ``GET /raw/<path>`` returns a file
-as it is. Only GET and HEAD are answered. Every path is decoded, resolved (symbolic links
+as it is. Pages are public (what every player saw, :func:`~alignsim.viewer.render_page`) unless
+the server was made with ``private=True``; a public server answers ``/raw/`` with 403, since a
+raw log or summary holds everything. Only GET and HEAD are answered. Every path is decoded, resolved (symbolic links
 followed) and must stay inside the folder and name an existing file; anything else, ``..``
 in any encoding and links pointing out of the folder included, is a 404. The server binds
 to 127.0.0.1 unless told otherwise.
@@ -46,9 +48,11 @@ _RAW_TYPES = {".jsonl": "application/x-ndjson", ".json": "application/json", ".h
 
 
 class _Pages:
-    """Rendered pages, kept while the log file is unchanged (size and modification time)."""
+    """Rendered pages (public, or every event with ``private``), kept while the log file is
+    unchanged (size and modification time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, private: bool = False) -> None:
+        self._private = private
         self._lock = threading.Lock()
         self._pages: dict[Path, tuple[tuple[int, int], bytes]] = {}
 
@@ -59,7 +63,7 @@ class _Pages:
             hit = self._pages.get(path)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        page = render_page(path).encode("utf-8")
+        page = render_page(path, private=self._private).encode("utf-8")
         with self._lock:
             self._pages[path] = (stamp, page)
         return page
@@ -112,7 +116,7 @@ class _Checks:
 _INDEX_FIELDS = ("scenario", "seed", "status", "winner", "rounds", "steps")
 
 
-def _index(root: Path, checks: _Checks | None = None) -> bytes:
+def _index(root: Path, checks: _Checks | None = None, private: bool = False) -> bytes:
     checks = checks or _Checks()
     rows = []
     unreadable: list[str] = []
@@ -140,6 +144,7 @@ def _index(root: Path, checks: _Checks | None = None) -> bytes:
 <style>body{{font:14px system-ui,sans-serif;margin:20px}}table{{border-collapse:collapse}}
 td,th{{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}}</style></head>
 <body><h1>Episodes in {html.escape(root.name or str(root))}</h1>
+<p>{_PRIVATE_NOTE if private else _PUBLIC_NOTE}</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {body}
 </tbody></table>{skipped}</body></html>
@@ -147,8 +152,15 @@ td,th{{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}}</style></
     return page.encode("utf-8")
 
 
-def _handler(root: Path, request_timeout: float) -> type[BaseHTTPRequestHandler]:
-    pages = _Pages()
+_PUBLIC_NOTE = "Public pages: only what every player saw (serve with --private for everything)."
+_PRIVATE_NOTE = (
+    "<b>Private view</b>: these pages and raw files contain hidden information (roles, private "
+    "channels, reasoning, model prompts). Do not share them with players."
+)
+
+
+def _handler(root: Path, request_timeout: float, private: bool = False) -> type[BaseHTTPRequestHandler]:
+    pages = _Pages(private)
     checks = _Checks()
 
     class Handler(BaseHTTPRequestHandler):
@@ -188,7 +200,7 @@ def _handler(root: Path, request_timeout: float) -> type[BaseHTTPRequestHandler]
         def _serve(self, head: bool) -> None:
             path = urlsplit(self.path).path
             if path in ("/", "/index.html"):
-                self._send(HTTPStatus.OK, _index(root, checks), "text/html; charset=utf-8", head)
+                self._send(HTTPStatus.OK, _index(root, checks, private), "text/html; charset=utf-8", head)
                 return
             route, _, rel = path.lstrip("/").partition("/")
             target = self._inside(rel) if rel else None
@@ -203,6 +215,9 @@ def _handler(root: Path, request_timeout: float) -> type[BaseHTTPRequestHandler]
                     self._send(HTTPStatus.UNPROCESSABLE_ENTITY, message.encode(), "text/plain; charset=utf-8", head)
                     return
                 self._send(HTTPStatus.OK, body, "text/html; charset=utf-8", head)
+            elif route == "raw" and not private:
+                refusal = b"raw files hold hidden information: serve with --private to read them\n"
+                self._send(HTTPStatus.FORBIDDEN, refusal, "text/plain; charset=utf-8", head)
             elif route == "raw":
                 kind = (
                     _RAW_TYPES[".json"] if target.name.endswith(SUMMARY_SUFFIX) else _RAW_TYPES.get(target.suffix)
@@ -394,8 +409,12 @@ def make_server(
     workers: int = 8,
     idle_timeout: float = 10.0,
     max_pending: int = 256,
+    private: bool = False,
 ) -> ViewerServer:
     """A server over ``root`` (not yet serving; call ``serve_forever``). Port 0 picks a free one.
+
+    Pages are public (what every player saw) and ``/raw/`` is refused, unless ``private``:
+    then pages hold everything and raw files are served.
 
     ``workers`` threads answer requests; a connection must send its request within
     ``idle_timeout`` seconds; at most ``max_pending`` connections wait at once.
@@ -405,18 +424,20 @@ def make_server(
         raise NotADirectoryError(f"not a folder: {root}")
     return ViewerServer(
         (host, port),
-        _handler(folder, idle_timeout),
+        _handler(folder, idle_timeout, private),
         workers=workers,
         idle_timeout=idle_timeout,
         max_pending=max_pending,
     )
 
 
-def serve(root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve ``root`` until interrupted."""
-    server = make_server(root, host, port)
+def serve(root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8765, *, private: bool = False) -> None:
+    """Serve ``root`` until interrupted (public pages unless ``private``; see :func:`make_server`)."""
+    server = make_server(root, host, port, private=private)
     address, bound = server.server_address[:2]
-    print(f"serving episodes in {Path(root).resolve()} at http://{address!s}:{bound}/ (read-only; Ctrl-C stops)")
+    view = "private pages: hidden information included" if private else "public pages"
+    where = f"http://{address!s}:{bound}/"
+    print(f"serving episodes in {Path(root).resolve()} at {where} ({view}; read-only; Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

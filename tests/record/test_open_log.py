@@ -205,7 +205,7 @@ def test_an_unregistered_event_type_is_read_as_unknown_and_the_log_still_replays
         report = replay(path)
     assert report.steps > 0
     with pytest.warns(UnknownEventWarning):
-        assert "howl" in render_page(path)
+        assert "howl" in render_page(path, private=True)  # seen by player_0 only: not on the public page
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnknownEventWarning)  # the analysis reader may or may not warn too
         assert analyse([path], tmp_path / "analysis") == 0

@@ -35,8 +35,10 @@ def browser() -> Iterator[object]:
 def open_page(browser, tmp_path: Path):
     pages = []
 
-    def opener(log: Path):
-        out = write_page(log, tmp_path / f"{log.stem}.html")
+    def opener(log: Path, **view):
+        """Open the page of ``log``: the private (researcher's) page unless ``view`` says otherwise."""
+        view = view or {"private": True}
+        out = write_page(log, tmp_path / f"{log.stem}-{'-'.join(map(str, view.values()))}.html", **view)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -167,3 +169,34 @@ def test_other_families_render_generically(open_page, tmp_path: Path):
     assert page.locator("#timeline .ev.pa_decision").count() > 0
     assert "decisive" in page.locator("#timeline .ev.pa_decision").first.inner_text()
     assert not page.locator("#graph-section").is_visible()
+
+
+def test_public_page_shows_what_everyone_saw(open_page, classic_log: Path):
+    """The default page: a public-view note, no private controls, no private rows; the roles
+    the game revealed show on their own."""
+    log = read_log(classic_log)
+    page, _ = open_page(classic_log, private=False)
+    assert "Public view" in page.inner_text("#view-note")
+    for control in ("#toggle-private", "#toggle-llm", "#toggle-actions", "#agent-filter"):
+        assert not page.locator(control).is_visible()
+    page.select_option("#round-select", "all")
+    assert page.locator("#timeline .ev.reasoning, #timeline .ev.action, #timeline .cell.priv .ev").count() == 0
+    assert len(_speech_rows(page)) == len([e for e in log.of_type(ev.Speech) if e.channel == "public"])
+    banished = next(e for e in log.of_type(ev.Elimination) if e.cause == "banished")
+    chip = page.locator(f'#timeline .ev.elimination[data-seq="{banished.seq}"] .role')
+    assert chip.is_visible() and chip.inner_text() == banished.revealed_role
+    # A role shows from the round the game revealed it in: in round 1 only round 1's departures.
+    page.select_option("#round-select", "1")
+    shown = set(
+        page.locator("#players-body tr").evaluate_all(
+            "rows => rows.filter(r => r.querySelector('.role'))"
+            ".map(r => r.querySelector('.who').firstChild.textContent)"
+        )
+    )
+    assert shown == {e.target for e in log.of_type(ev.Elimination) if e.round == 1}
+
+
+def test_private_page_says_so_at_the_top(open_page, classic_log: Path):
+    page, _ = open_page(classic_log, private=True)
+    note = page.locator("#view-note")
+    assert note.is_visible() and note.inner_text().startswith("PRIVATE VIEW")

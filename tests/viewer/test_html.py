@@ -31,7 +31,7 @@ def test_page_is_self_contained(classic_log: Path):
 
 
 def test_hostile_text_is_escaped_in_the_payload(hostile_log: Path):
-    page = render_page(hostile_log)
+    page = render_page(hostile_log, private=True)
     # The only script tags are the page's own; the payload's characters are JSON escapes.
     assert page.count("<script") == 2 and page.count("</script>") == 2
     assert "\\u003cscript\\u003e" in page and "\\u0026 that is all" in page
@@ -42,7 +42,7 @@ def test_hostile_text_is_escaped_in_the_payload(hostile_log: Path):
 
 def test_page_data_labels_claims_and_draws_trust_graphs(classic_log: Path):
     log = read_log(classic_log)
-    data = page_data(log)
+    data = page_data(log, private=True)
     roles = log.of_type(ev.RoleAssignment)[0].roles
     # Every public claim by a traitor about another player's role is false and known: a lie.
     traitor_claims = [
@@ -74,7 +74,7 @@ def test_page_data_labels_claims_and_draws_trust_graphs(classic_log: Path):
 
 
 def test_llm_calls_and_memory_rows_sit_with_their_action(llm_log: Path):
-    data = page_data(read_log(llm_log))
+    data = page_data(read_log(llm_log), private=True)
     actions = {(e["agent"], e["step"]) for e in data["events"] if e["type"] == "action"}
     calls = [e for e in data["events"] if e["type"] == "llm_call"]
     assert calls and all(not e["pub"] for e in calls)
@@ -103,7 +103,7 @@ def test_unknown_event_types_are_kept_with_all_fields(classic_log: Path):
         visible_to=tuple(log.header.seating),
     )
     odd = EpisodeLog(path=log.path, header=log.header, events=[*log.events[:-1], extra, log.events[-1]])
-    data = page_data(odd)
+    data = page_data(odd, private=True)
     row = next(e for e in data["events"] if e["type"] == "rumour_test")
     assert row["actor"] == "player_1" and row["heat"] == 0.5 and row["pub"]
 

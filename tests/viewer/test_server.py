@@ -25,7 +25,7 @@ def served(classic_log: Path, tmp_path: Path) -> Iterator[tuple[str, int, Path]]
     secret.write_text("outside the served folder")
     os.symlink(secret, root / "run" / "leak.txt")
     os.symlink(tmp_path, root / "up")
-    server = make_server(root, port=0)
+    server = make_server(root, port=0, private=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
@@ -100,3 +100,31 @@ def test_read_only(served):
         status, _, _ = _get(host, port, f"/raw/run/episodes/{log.name}", method=method)
         assert status == 501
     assert log.exists()
+
+
+def test_a_public_server_serves_public_pages_and_no_raw_file(served):
+    """Without ``private`` the pages hold only what every player saw, and raw logs are refused."""
+    _, _, log = served
+    root = log.parents[2]
+    server = make_server(root, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    try:
+        rel = f"run/episodes/{log.name}"
+        status, index, _ = _get(str(host), int(port), "/")
+        assert status == 200 and b"Public pages" in index
+        status, page, _ = _get(str(host), int(port), f"/episode/{rel}")
+        assert status == 200 and b'"kind":"public"' in page
+        assert b'"type":"role_assignment"' not in page and b'"type":"reasoning"' not in page
+        for path in (rel, rel.replace(".jsonl", ".summary.json")):
+            status, body, _ = _get(str(host), int(port), f"/raw/{path}")
+            assert status == 403 and b"--private" in body
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    # The private server's page holds them (positive control).
+    host, port, _ = served
+    _, page, _ = _get(host, port, f"/episode/run/episodes/{log.name}")
+    assert b'"type":"role_assignment"' in page and b"PRIVATE VIEW" in page

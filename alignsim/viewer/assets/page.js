@@ -5,8 +5,8 @@
   const data = JSON.parse(document.getElementById("episode-data").textContent);
   const SVG = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
-  const roleOf = {};
-  for (const a of data.agents) roleOf[a.id] = a.role;
+  const roleOf = {}, revealedIn = {};
+  for (const a of data.agents) { roleOf[a.id] = a.role; revealedIn[a.id] = a.revealed_round; }
   const state = { round: data.rounds.length > 1 ? data.rounds[1] : (data.rounds[0] ?? 0), agent: "" };
 
   function el(tag, cls, text) {
@@ -18,7 +18,9 @@
   function add(parent, ...children) { for (const c of children) if (c) parent.appendChild(c); return parent; }
   function who(name) {
     const span = el("span", "who", name === null || name === undefined ? "nobody" : name);
-    if (name && roleOf[name]) add(span, el("span", "role " + roleOf[name], roleOf[name]));
+    // On a public page a role shows from the round the game revealed it in, as the players learnt it.
+    const known = revealedIn[name] === null || revealedIn[name] === undefined || state.round === "all" || revealedIn[name] <= state.round;
+    if (name && roleOf[name] && known) add(span, el("span", "role " + roleOf[name], roleOf[name]));
     return span;
   }
   function kind(text) { return el("span", "kind", text); }
@@ -234,7 +236,7 @@
       const fate = data.fates[a.id];
       const tr = el("tr", fate && fate.round < r ? "gone" : null);
       const name = el("td"); add(name, who(a.id));
-      add(tr, name, el("td", null, a.model || a.policy),
+      add(tr, name, el("td", null, a.model || a.policy || "(not shown)"),
         el("td", null, fate ? fate.cause + " r" + fate.round : "alive"));
       add(body, tr);
     }
@@ -276,7 +278,8 @@
       const [x, y] = at(n.id);
       const c = document.createElementNS(SVG, "circle");
       c.setAttribute("cx", String(x)); c.setAttribute("cy", String(y)); c.setAttribute("r", "13");
-      const showRole = document.body.classList.contains("show-private");
+      const known = revealedIn[n.id] === null || revealedIn[n.id] === undefined || revealedIn[n.id] <= state.round;
+      const showRole = n.role && known && (document.body.classList.contains("show-private") || document.body.classList.contains("show-roles"));
       c.setAttribute("fill", showRole ? (n.role === "traitor" ? "#8e2a2a" : "#1f5f8b") : "#6b6b66");
       c.setAttribute("stroke", n.fate ? "#000" : "#fff"); c.setAttribute("stroke-width", n.fate ? "3" : "1");
       c.setAttribute("class", "node"); c.dataset.agent = n.id;
@@ -340,6 +343,13 @@
     for (const a of data.agents) option($("agent-filter"), a.id, "seen by " + a.id);
   }
 
+  // Public and one-player pages hold only what the viewer was entitled to (filtered before the
+  // page was written): the roles in them were revealed, so they always show.
+  if (data.view.kind !== "private") {
+    document.body.classList.add("show-roles");
+    $("agent-filter").hidden = true;
+    if (data.view.kind === "public") for (const id of ["toggle-private", "toggle-llm", "toggle-actions"]) $(id).parentElement.hidden = true;
+  }
   header();
   $("prev").addEventListener("click", () => step(-1));
   $("next").addEventListener("click", () => step(1));
