@@ -365,10 +365,18 @@ class EpisodeRunner:
         episode_id = episode_id_for(spec, seed, episode_index)
         log_path = self.out_dir / EPISODES_DIR / f"{episode_id}.jsonl"
         stamp = int(time.time() * 1000)
+        earlier_attempt = os.path.lexists(log_path)
         for stale in (log_path, summary_path(log_path)):
             # An unfinished or failed earlier attempt: keep it for inspection, never count it.
             if os.path.lexists(stale):
                 stale.rename(stale.with_name(f".{stale.name}.attempt-{stamp}"))
+        if earlier_attempt:
+            # It may have been killed after storing its memories and before its summary:
+            # those rows go, or this attempt and every later episode would read them twice.
+            for policy in {id(p): p for p in self.policies.values()}.values():
+                forget = getattr(policy, "forget_episode", None)
+                if forget is not None:
+                    forget(episode_id)
         started = time.perf_counter()
         seeds = derive_seeds(seed, episode_index, sorted(spec.seating))
         env.reset(seed=seeds["env"])

@@ -210,3 +210,57 @@ def test_a_fork_without_a_change_of_an_episode_with_memories_equals_its_parent(
     shutil.rmtree(tmp_path / "run" / "memory")
     with pytest.raises(ReplayMismatchError, match="snapshot"):
         fork(results[2].log_path, at=0, seed=1, out_dir=tmp_path / "forks2")
+
+
+# ------------------------------------------------------------------ a kill after the memories, before the summary
+
+
+def test_an_episode_killed_after_storing_its_memories_is_played_again_as_if_never_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by benchmarks/reliability.py: a SIGKILL between an episode storing its memories and
+    # writing its summary left rows that resume stored a second time, so every later episode
+    # started from other memories than an uninterrupted run.
+    import alignsim.run as run_module
+
+    def comparable(log_path: Path) -> list[bytes]:
+        log = read_log(log_path)
+        header = msgspec.structs.replace(log.header, created_at="")
+        calls = [msgspec.structs.replace(e, latency_s=0.0) if isinstance(e, ev.LLMCall) else e for e in log.events]
+        return [msgspec.json.encode(x) for x in (header, *calls)]
+
+    # Both runs use the same paths (they are part of the config, hence of the episode ids).
+    memory, out = tmp_path / "population.sqlite", tmp_path / "run"
+    whole = run("traitors/llm-v0", seed=3, episodes=3, out_dir=out, llm=_mock(memory))
+    whole_logs = [comparable(r.log_path) for r in whole]
+    whole_rows = _rows(memory)
+    shutil.rmtree(out)
+    memory.unlink()
+
+    real_write_summary = run_module.write_summary
+
+    def killed_before_the_summary(log_path: Any, summary: Any, **kwargs: Any) -> None:
+        if summary.episode_index == 1:
+            raise KeyboardInterrupt  # the process dies here: memories stored, no done marker
+        real_write_summary(log_path, summary, **kwargs)
+
+    monkeypatch.setattr(run_module, "write_summary", killed_before_the_summary)
+    with pytest.raises(KeyboardInterrupt):
+        run("traitors/llm-v0", seed=3, episodes=3, out_dir=out, llm=_mock(memory))
+    assert len(_rows(memory)) > len(whole_rows) / 3, "the killed attempt should have stored its memories"
+    monkeypatch.setattr(run_module, "write_summary", real_write_summary)
+    resumed = run("traitors/llm-v0", seed=3, episodes=3, out_dir=out, llm=_mock(memory))
+
+    assert [r.skipped for r in resumed] == [True, False, False]
+    for before, after in zip(whole_logs, resumed, strict=True):
+        assert before == comparable(after.log_path), f"{after.episode_id} differs from the uninterrupted run"
+    assert _rows(memory) == whole_rows
+
+
+def _rows(memory_file: Path) -> list[tuple[Any, ...]]:
+    import sqlite3
+
+    with sqlite3.connect(memory_file) as db:
+        return db.execute(
+            "SELECT seq, memory_id, episode, round, kind, text, importance FROM memories ORDER BY seq"
+        ).fetchall()

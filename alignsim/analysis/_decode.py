@@ -16,10 +16,12 @@ frames works on them and on full :mod:`alignsim.record.schema` events alike.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import msgspec
 
@@ -114,23 +116,6 @@ class EpisodeEnd(_Base, tag="episode_end"):
     error: str | None = None
 
 
-# Types no metric reads: decoded (only when a line is not in canonical form) to nothing.
-class _Announcement(_Base, tag="announcement"):
-    pass
-
-
-class _Reasoning(_Base, tag="reasoning"):
-    pass
-
-
-class _Reward(_Base, tag="reward"):
-    pass
-
-
-class _MemoryWrite(_Base, tag="memory_write"):
-    pass
-
-
 NEEDED = (
     RoleAssignment,
     Speech,
@@ -144,30 +129,52 @@ NEEDED = (
     EpisodeEnd,
     Action,
 )
-_SKIPPED = (_Announcement, _Reasoning, _Reward, _MemoryWrite)
-_AnyLean = (
-    RoleAssignment
-    | Speech
-    | Belief
-    | Vote
-    | VoteResult
-    | Elimination
-    | GameEnd
-    | InvalidAction
-    | LLMCall
-    | EpisodeEnd
-    | Action
-    | _Announcement
-    | _Reasoning
-    | _Reward
-    | _MemoryWrite
-)
+"""The core event types: those the family-neutral frames are built from."""
 _CANONICAL = b'{"type":"'
-_WANTED_PREFIXES = tuple(_CANONICAL + t.__struct_config__.tag.encode() + b'"' for t in NEEDED)  # type: ignore[union-attr]
 
 
-_batch_decoder = msgspec.json.Decoder(list[_AnyLean])
-_line_decoder = msgspec.json.Decoder(_AnyLean)
+class _Tagged(msgspec.Struct):
+    type: str = ""
+
+
+_peek = msgspec.json.Decoder(_Tagged)
+
+
+def tag_of(struct: type) -> str:
+    """The ``type`` tag of a lean event struct."""
+    return str(struct.__struct_config__.tag)  # type: ignore[attr-defined]
+
+
+CORE_TAGS = frozenset(tag_of(t) for t in NEEDED)
+"""The tags the core frames are built from; a family's other events are its own."""
+
+
+@functools.cache
+def _decoding(extra: tuple[type, ...]) -> tuple[Any, Any, tuple[bytes, ...], frozenset[str]]:
+    """Batch and line decoders, wanted line prefixes and tags for the core types plus ``extra``
+    (a family's own structs; one for a core tag must extend the core struct)."""
+    by_tag: dict[str, type] = {tag_of(t): t for t in NEEDED}
+    for struct in extra:
+        tag = tag_of(struct)
+        core = by_tag.get(tag)
+        if core is not None and core in NEEDED and not issubclass(struct, core):
+            raise TypeError(f"{struct.__name__}: a struct for the core tag {tag!r} must subclass {core.__name__}")
+        by_tag[tag] = struct
+    union: Any = Union[tuple(by_tag.values())]  # noqa: UP007
+    prefixes = tuple(_CANONICAL + tag.encode() + b'"' for tag in by_tag)
+    return msgspec.json.Decoder(list[union]), msgspec.json.Decoder(union), prefixes, frozenset(by_tag)
+
+
+def _wanted(line: bytes, prefixes: tuple[bytes, ...], tags: frozenset[str]) -> bool:
+    """Whether analysis decodes ``line``: by its first bytes when the writer's canonical form
+    puts the tag first, else by its ``type`` (an unknown type is skipped silently; a line that
+    is not even an object is kept, so that decoding names it)."""
+    if line.startswith(_CANONICAL):
+        return line.startswith(prefixes)
+    try:
+        return _peek.decode(line).type in tags
+    except (msgspec.DecodeError, RecursionError):
+        return True
 
 
 @dataclass
@@ -183,8 +190,14 @@ class DecodedLog:
     """True when the last line was incomplete (the writer stopped mid-line) and was dropped."""
 
 
-def decode_log(path: str | os.PathLike[str]) -> DecodedLog:
-    """Decode the analysis-relevant events of one episode log.
+def decode_log(
+    path: str | os.PathLike[str], extra: tuple[type, ...] | Callable[[Header], tuple[type, ...]] = ()
+) -> DecodedLog:
+    """Decode the analysis-relevant events of one episode log, reading the file once.
+
+    ``extra``: lean structs decoded beyond the core ones, or a function of the header that
+    picks them (a family's own events, see :mod:`~.families`). Events of any other type,
+    known or not, are skipped without being decoded.
 
     Raises:
         LogFormatError: the header is missing or of another schema version, or a line other
@@ -197,24 +210,23 @@ def decode_log(path: str | os.PathLike[str]) -> DecodedLog:
         # The writer stopped mid-line: drop the partial line, as read_log does.
         body.pop()
         torn = True
-    keep = [line for line in body if line.startswith(_WANTED_PREFIXES) or not line.startswith(_CANONICAL)]
+    types = extra(header) if callable(extra) else extra
+    batch, single, prefixes, tags = _decoding(tuple(types))
+    keep = [line for line in body if _wanted(line, prefixes, tags)]
     try:
-        events = _batch_decoder.decode(b"[" + b",".join(keep) + b"]")
+        events = batch.decode(b"[" + b",".join(keep) + b"]")
     except (msgspec.DecodeError, RecursionError):
-        events = _decode_lines(path, body, keep)
-    if not all(line.startswith(_CANONICAL) for line in keep):
-        # Non-canonical lines may have been of a type analysis does not read.
-        events = [e for e in events if not isinstance(e, _SKIPPED)]
+        events = _decode_lines(path, body, keep, single)
     check_rounds(events, path)  # frames build one row per round
     return DecodedLog(path=path, header=header, events=events, n_events=len(body), torn=torn)
 
 
-def _decode_lines(path: Path, body: list[bytes], keep: list[bytes]) -> list[Any]:
+def _decode_lines(path: Path, body: list[bytes], keep: list[bytes], decoder: Any) -> list[Any]:
     """Slow path after a failed batch decode: find the bad line and name it."""
     events = []
     wanted = {id(line) for line in keep}
     for number, line in enumerate(body, start=2):
         if id(line) not in wanted:
             continue
-        events.append(decode(_line_decoder, line, path, f"line {number}"))
+        events.append(decode(decoder, line, path, f"line {number}"))
     return events

@@ -16,62 +16,53 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alignsim.analysis import crossplay, deception, plots, trust
-from alignsim.analysis.chance import NullSource, drift_headline, principal_agent_chance, traitors_chance
-from alignsim.analysis.drift import analyze_drift
-from alignsim.analysis.frames import Frames, load_frames
+from alignsim.analysis import families as family_registry
+from alignsim.analysis import plots, trust
+from alignsim.analysis.chance import NullSource
+from alignsim.analysis.families import FamilyAnalysis, FamilyInput, FamilyResult
+from alignsim.analysis.frames import Frames, Gathered, load_logs
 from alignsim.analysis.invalid import format_rate, invalid_action_rates
-from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_curve, round_table, summarize
+from alignsim.analysis.metrics import EPISODE_COLUMNS, episode_table, round_table
 from alignsim.analysis.principal_agent import GROUPABLE, PARAMETERS
 from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
-from alignsim.analysis.stats import DEFAULT_RESAMPLES, detectable_difference, episodes_needed_proportions
-from alignsim.analysis.survival import available as survival_tables_available
-from alignsim.analysis.survival import survival_tables
-from alignsim.analysis.traitors import SEED_METRICS, time_to_event
+from alignsim.analysis.stats import DEFAULT_RESAMPLES
+from alignsim.analysis.traitors import SEED_METRICS
+from alignsim.analysis.traitors_family import CURVE_UNITS, CURVES, KEY_RATES
 from alignsim.errors import ConfigError
 from alignsim.record import BadFiles, find_logs
-from alignsim.record.io import LOG_SUFFIX
 
-__all__ = ["AnalysisResult", "analyze", "load_inputs"]
+__all__ = ["CURVES", "EPISODE_INFO_COLUMNS", "AnalysisResult", "analyze", "load_inputs"]
 
 EP = "episode_id"
 ANALYSED_STATUSES = ("completed", "truncated")
 """Episodes that ran to an end; ``failed`` and ``started`` (cut off) ones are left out."""
-
-CURVES = {
-    "fcr": "Faithful votes for a traitor (FCR_r)",
-    "misbanish": "Faithful banished (mis-banishment_r)",
-    "dpr_traitor": "Traitor claims that are lies",
-    "traitor_mass": "Faithful belief mass on traitors",
-    "stability": "Suspicion graph stability (TNS_r)",
-    "vote_entropy": "Day-vote entropy (bits)",
-    "detected_votes": "Traitors detected by faithful votes, by round r",
-}
-"""Per-round curves of the Traitors analysis: each in two forms (``conditional`` on the game
-still running, and ``cumulative`` over all games; :func:`~.metrics.round_curve`)."""
-_CURVE_UNITS = {"stability": "Jaccard similarity", "vote_entropy": "bits"}
-_CURVE_CARRY = {"detected_votes": "state"}
-"""Curves of a state that accumulates (carried as is past a game's end); the others are
-rates, whose cumulative form is the mean over rounds 1..r."""
-_KEY_RATES = (
-    "faithful_win",
-    "misbanish",
-    "fcr",
-    "tsr",
-    "fsr",
-    "dpr_traitor",
-    "honesty_faithful",
-    "evasion_rate_faithful",
-    "accusation_precision",
-    "accusation_recall",
-    "detected_votes",
+EPISODE_INFO_COLUMNS = (
+    EP,
+    "scenario",
+    "env_id",
+    "family",
+    "run_dir",
+    "seed",
+    "episode_index",
+    "status",
+    "winner",
+    "end_reason",
+    "rounds",
+    "steps",
+    "n_invalid_actions",
+    "n_llm_calls",
 )
-_POWER_METRICS = ("faithful_win", "misbanish", "fcr", "tsr", "dpr_traitor")
+"""The family-neutral episodes table (:attr:`AnalysisResult.episode_info`): what every game's log says."""
 
 
 @dataclass
 class AnalysisResult:
-    """What :func:`analyze` computed. Frames hold every episode; tables only analysed ones."""
+    """What :func:`analyze` computed: the family-neutral tables, and one result per game family.
+
+    Frames hold every episode; tables only analysed ones. The Traitors, principal-agent and
+    drift tables are attributes too (:attr:`summary`, :attr:`principal_agent`, :attr:`drift`,
+    ...), read from :attr:`families`.
+    """
 
     inputs: list[str]
     frames: Frames
@@ -79,41 +70,22 @@ class AnalysisResult:
     """Per-episode metrics (:func:`~.metrics.episode_table`) of the analysed episodes."""
     rounds: pd.DataFrame
     """Per-round metrics (:func:`~.metrics.round_table`)."""
-    summary: pd.DataFrame
-    """Every metric per group, with bootstrap CIs (:func:`~.metrics.summarize`)."""
-    statements: pd.DataFrame
-    deception: pd.DataFrame
-    """Deception rates by speaker role and model, with CIs."""
-    detection: pd.DataFrame
-    trust_repair: pd.DataFrame
-    trust_repair_summary: pd.DataFrame
-    curves: dict[str, pd.DataFrame]
-    """Per-round curves by name (:data:`CURVES`), both forms, with their risk sets."""
-    survival: pd.DataFrame
-    """Kaplan-Meier survival tables of the time-to-event metrics (:func:`~.survival.survival_tables`)."""
-    survival_summary: pd.DataFrame
-    """Per time-to-event metric and group: units, events, censored, median time and its CI."""
-    crossplay_matrix: pd.DataFrame
-    crossplay_skills: pd.DataFrame
-    power: pd.DataFrame
+    episode_info: pd.DataFrame
+    """One row per analysed episode of every family (:data:`EPISODE_INFO_COLUMNS`)."""
     seeds: pd.DataFrame
     excluded: pd.DataFrame
     by: list[str]
     statuses: tuple[str, ...]
     n_resamples: int
     seed: int
+    families: dict[str, FamilyResult] = field(default_factory=dict)
+    """One result per analysed family (:mod:`~.families`), by family name."""
     notes: list[str] = field(default_factory=list)
-    drift: Any = None
-    """Self-evolution drift tables (:class:`~.drift.DriftResult`) when the logs hold that family."""
     plots: dict[str, Path] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     report: Path | None = None
-    principal_agent: dict[str, pd.DataFrame] = field(default_factory=dict)
-    """Principal-agent tables (:func:`~.principal_agent.analyze_principal_agent`), when such logs are present."""
     invalid_actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Invalid decisions / decisions per agent and per model, every family (:func:`~.invalid.invalid_action_rates`)."""
-    drift_headline: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Self-evolution headline statistics beside chance (:func:`~.chance.drift_headline`)."""
     chance: Any = None
     """The null-policy source of the chance columns (:class:`~.baselines.NullPlay`), None with ``chance=False``."""
     chance_configs: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -121,8 +93,101 @@ class AnalysisResult:
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Known-answer controls found among the logs (:func:`~.controls.controls_report`): PASS / FAIL per control."""
 
+    def sections(self) -> list[tuple[FamilyAnalysis, FamilyResult]]:
+        """Each family result with its plug-in, in report order."""
+        pairs = []
+        for analysis in family_registry.analyses():
+            found = self.families.get(analysis.family)
+            if found is not None:
+                pairs.append((analysis, found))
+        return sorted(pairs, key=lambda pair: pair[0].report_rank)
+
+    def _traitors(self, name: str, empty: Any = None) -> Any:
+        found = self.families.get("traitors")
+        if found is None or found.data is None:
+            return pd.DataFrame() if empty is None else empty
+        return getattr(found.data, name)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Every Traitors metric per group, with bootstrap CIs (:func:`~.metrics.summarize`)."""
+        return self._traitors("summary")
+
+    @property
+    def statements(self) -> pd.DataFrame:
+        """Every public structured claim, labelled (:func:`~.deception.statements`)."""
+        return self._traitors("statements")
+
+    @property
+    def deception(self) -> pd.DataFrame:
+        """Deception rates by speaker role and model, with CIs."""
+        return self._traitors("deception")
+
+    @property
+    def detection(self) -> pd.DataFrame:
+        """When each traitor was detected (:func:`~.trust.detection_times`)."""
+        return self._traitors("detection")
+
+    @property
+    def trust_repair(self) -> pd.DataFrame:
+        """Suspicion of exposed traitors in later episodes (:func:`~.trust.trust_repair`)."""
+        return self._traitors("trust_repair")
+
+    @property
+    def trust_repair_summary(self) -> pd.DataFrame:
+        """Mean excess suspicion per lag, with CIs."""
+        return self._traitors("trust_repair_summary")
+
+    @property
+    def curves(self) -> dict[str, pd.DataFrame]:
+        """Per-round curves by name (:data:`CURVES`), both forms, with their risk sets."""
+        return self._traitors("curves", {})
+
+    @property
+    def survival(self) -> pd.DataFrame:
+        """Kaplan-Meier survival tables of the time-to-event metrics (:func:`~.survival.survival_tables`)."""
+        return self._traitors("survival")
+
+    @property
+    def survival_summary(self) -> pd.DataFrame:
+        """Per time-to-event metric and group: units, events, censored, median time and its CI."""
+        return self._traitors("survival_summary")
+
+    @property
+    def crossplay_matrix(self) -> pd.DataFrame:
+        """Cross-play cells (traitor model x faithful model), when several models played."""
+        return self._traitors("crossplay_matrix")
+
+    @property
+    def crossplay_skills(self) -> pd.DataFrame:
+        """Deception and detection skill per model, when several models played."""
+        return self._traitors("crossplay_skills")
+
+    @property
+    def power(self) -> pd.DataFrame:
+        """Detectable differences and episodes needed for the Traitors proportions."""
+        return self._traitors("power")
+
+    @property
+    def principal_agent(self) -> dict[str, pd.DataFrame]:
+        """Principal-agent tables (:func:`~.principal_agent.analyze_principal_agent`), when such logs are present."""
+        found = self.families.get("principal_agent")
+        return found.data if found is not None and found.data else {}
+
+    @property
+    def drift(self) -> Any:
+        """Self-evolution drift tables (:class:`~.drift.DriftResult`) when the logs hold that family."""
+        found = self.families.get("self_evolution")
+        return found.data if found is not None else None
+
+    @property
+    def drift_headline(self) -> pd.DataFrame:
+        """Self-evolution headline statistics beside chance (:func:`~.chance.drift_headline`)."""
+        found = self.families.get("self_evolution")
+        return found.tables.get("drift_headline", pd.DataFrame()) if found is not None else pd.DataFrame()
+
     def text(self, *, width: int = 140) -> str:
-        """A plain-text digest for the terminal: counts, key metrics with CIs, files."""
+        """A plain-text digest for the terminal: counts, each family's key results with CIs, files."""
         lines = []
         with pd.option_context("display.width", width, "display.max_columns", 20, "display.max_colwidth", 60):
             lines.append(f"{len(self.episodes)} episode(s) analysed; grouped by {', '.join(self.by) or '(none)'}")
@@ -136,58 +201,16 @@ class AnalysisResult:
                 )
             lines.append("")
             lines.append(self.seeds.to_string(index=False))
-            lines.append("")
-            key = self.summary[self.summary["metric"].isin(_TEXT_METRICS)].copy()
-            if not key.empty:
-                key["95% CI"] = [
-                    f"[{lo:.3f}, {hi:.3f}]" if np.isfinite(lo) and np.isfinite(hi) else "-"
-                    for lo, hi in zip(key["ci_low"], key["ci_high"], strict=True)
-                ]
-                # A metric with nothing to measure says so instead of showing NaN or a value.
-                key["estimate"] = [
-                    f"{est:.3f}" if n > 0 and np.isfinite(est) else f"n/a (n={int(n)})"
-                    for est, n in zip(key["estimate"], key["n"], strict=True)
-                ]
-                shown = key[[*self.by, "label", "estimate", "95% CI", "n"]].rename(columns={"label": "metric"})
-                lines.append(_beside_chance(shown, key).to_string(index=False))
             if not self.invalid_actions.empty:
                 lines.append("")
                 lines.append(_invalid_digest(self.invalid_actions, self.by))
-            if not self.survival_summary.empty:
-                km = self.survival_summary
-                shown = km[["event", *self.by, "units", "events", "censored"]].copy()
-                shown["median rounds"] = [f"{m:g}" if np.isfinite(m) else "n/a (not reached)" for m in km["median"]]
-                shown["95% CI"] = [
-                    f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else "-"
-                    for lo, hi in zip(km["median_ci_low"], km["median_ci_high"], strict=True)
-                ]
-                lines.append("")
-                lines.append("Time to event (Kaplan-Meier; a game ending without the event is censored at its end):")
-                lines.append(shown.to_string(index=False))
-            if "pa_tinmen" in self.principal_agent:
-                from alignsim.analysis.principal_agent import text_digest
-
-                lines.append("")
-                lines.append(text_digest(self.principal_agent))
-                rates = self.principal_agent.get("pa_rates", pd.DataFrame())
-                key = rates[rates["metric"].isin(_PA_CHANCE_METRICS)] if "chance" in rates else rates.iloc[:0]
-                if not key.empty:
-                    group = list(rates.columns[: rates.columns.get_loc("metric")])
-                    shown = key[[*group, "metric"]].assign(**{"estimate [95% CI]": _estimates(key)})
+            # Families in the order they were registered (Traitors first, as the digest always had it).
+            order = {a.family: i for i, a in enumerate(family_registry.analyses())}
+            for analysis, result in sorted(self.sections(), key=lambda pair: order[pair[0].family]):
+                part = analysis.text(result, self)
+                if part:
                     lines.append("")
-                    lines.append("Principal-agent rates beside chance (the null policy on the same configuration)")
-                    lines.append(_beside_chance(shown, key).to_string(index=False))
-            if self.drift is not None:
-                lines.append("")
-                lines.append(self.drift.text())
-                if not self.drift_headline.empty:
-                    head = self.drift_headline
-                    shown = head[["scenario", "variant", "game", "metric"]].assign(
-                        **{"estimate [95% CI]": _estimates(head)}
-                    )
-                    lines.append("")
-                    lines.append("Self-evolution headline beside chance (the null policy on the same configuration)")
-                    lines.append(_beside_chance(shown, head).to_string(index=False))
+                    lines.append(part)
             if not self.controls.empty:
                 from alignsim.analysis.controls import controls_text
 
@@ -230,21 +253,6 @@ def _beside_chance(shown: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([shown, chance_cells(table)], axis=1)
 
 
-_PA_CHANCE_METRICS = ("customer_rate", "override_rate", "honesty", "surplus")
-_TEXT_METRICS = (
-    "faithful_win",
-    "rounds",
-    "misbanish",
-    "fcr",
-    "idr",
-    "fcr_seed",
-    "tsr",
-    "dpr_traitor",
-    "honesty_faithful",
-    "brier",
-)
-
-
 def load_inputs(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -258,6 +266,17 @@ def load_inputs(
     or a folder with ``votes.csv`` files and no logs, as the seed system's vote logs.
     ``bad``: see :func:`~.frames.load_frames`.
     """
+    return _load(paths, cache_dir=cache_dir, jobs=jobs, bad=bad)[0]
+
+
+def _load(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
+    bad: BadFiles | None = None,
+) -> tuple[Frames, Gathered]:
+    """:func:`load_inputs`, and what the family plug-ins gathered in the same (single) read of each log."""
     log_paths: list[Path] = []
     seed_paths: list[Path] = []
     for p in paths:
@@ -269,16 +288,18 @@ def load_inputs(
             find_logs(path)  # raises FileNotFoundError for a missing path
             log_paths.append(path)
     parts = []
+    gathered = Gathered()
     if log_paths:
-        parts.append(load_frames(log_paths, cache_dir=cache_dir, jobs=jobs, bad=bad))
+        frames, gathered = load_logs(log_paths, cache_dir=cache_dir, jobs=jobs, bad=bad)
+        parts.append(frames)
     if seed_paths:
         parts.append(read_seed_votes(seed_paths))
     if not parts:
-        return load_frames([], cache_dir=None)
+        return load_logs([], cache_dir=None)
     if len(parts) == 1:
-        return parts[0]
+        return parts[0], gathered
     merged = {name: pd.concat([getattr(p, name) for p in parts], ignore_index=True) for name in Frames.frame_names()}
-    return Frames(**merged, notes=[n for p in parts for n in p.notes])
+    return Frames(**merged, notes=[n for p in parts for n in p.notes]), gathered
 
 
 def analyze(
@@ -339,13 +360,11 @@ def analyze(
         raise ConfigError("format", f"unknown format(s) {unknown_formats}; use csv and/or parquet")
     if "parquet" in formats and importlib.util.find_spec("pyarrow") is None:
         raise ConfigError("format", "parquet needs pyarrow: pip install 'alignsim[parquet]'")
-    from alignsim.analysis import principal_agent as pa
-
     # Names no family could group by fail before anything is read or written.
     unknown = [c for c in by if not _groupable_anywhere(c)]
     if unknown:
         raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(_GROUPABLE_NAMES)}")
-    frames = load_inputs(paths, cache_dir=cache_dir, jobs=jobs, bad=bad)
+    frames, gathered = _load(paths, cache_dir=cache_dir, jobs=jobs, bad=bad)
     if frames.episodes.empty:
         readable = "readable " if bad else ""
         raise FileNotFoundError(
@@ -353,28 +372,33 @@ def analyze(
         )
     notes = list(frames.notes)
     all_episodes = episode_table(frames)
-    # The family readers read only the logs of their family that the frames could read.
-    logs = frames.episodes[frames.episodes["path"].str.endswith(LOG_SUFFIX).fillna(False).to_numpy(bool)]
-    pa_logs = logs.loc[logs["env_id"].str.startswith("principal_agent-").to_numpy(bool), "path"].tolist()
-    pa_decisions = pa.decision_frame(pa_logs, bad=bad) if pa_logs else None
-    pa_columns = pa.by_columns(pa_decisions) if pa_decisions is not None else []
-    unknown = [c for c in by if c not in all_episodes.columns and c not in pa_columns]
+    family_of = all_episodes["env_id"].astype(str).map(family_registry.family_of)
+    present = list(dict.fromkeys(family_of))
+    plugins = [a for a in family_registry.analyses() if a.always or a.family in present]
+    family_columns = sorted({c for a in plugins for c in a.by_columns(gathered.rows.get(a.family, {}))})
+    unknown = [c for c in by if c not in all_episodes.columns and c not in family_columns]
     if unknown:
-        valid = sorted(set(EPISODE_COLUMNS[1:]) | set(pa_columns))
+        valid = sorted(set(EPISODE_COLUMNS[1:]) | set(family_columns))
         raise ConfigError("by", f"unknown column(s) {unknown}; group by any of {', '.join(valid)}")
-    # Columns only principal-agent decisions have (audit_prob, ...) group those tables only.
-    pa_only = [c for c in by if c not in all_episodes.columns]
-    if pa_only:
-        notes.append(f"--by {', '.join(pa_only)}: principal-agent tables only (not an episode-table column)")
+    # Columns only a family's own rows have (audit_prob, ...) group that family's tables only.
+    extra_by = [c for c in by if c not in all_episodes.columns]
+    if extra_by:
+        notes.append(f"--by {', '.join(extra_by)}: principal-agent tables only (not an episode-table column)")
     by = [c for c in by if c in all_episodes.columns]
+    for family in present:
+        if family_registry.get(family) is None:
+            ids = sorted(set(all_episodes.loc[(family_of == family).to_numpy(bool), "env_id"].astype(str)))
+            notes.append(
+                f"{int((family_of == family).sum())} episode(s) of game family {family!r} ({', '.join(ids)}): no "
+                "analysis is installed for it, so only the family-neutral tables (episodes, rounds, seeds, "
+                "invalid actions) cover them"
+            )
     keep = all_episodes["status"].isin(list(statuses)).to_numpy(bool)
     episodes = all_episodes[keep].reset_index(drop=True)
+    episode_family = family_of[keep].reset_index(drop=True)
     excluded = all_episodes.loc[~keep, [EP, "scenario", "status", "run_dir"]].reset_index(drop=True)
     analysed = frames.select(episodes[EP]) if (~keep).any() else frames
 
-    # The Traitors metrics (win rates, FCR, TSR, ...) mean nothing for the other families.
-    other_family = episodes["env_id"].str.match(r"^(principal_agent|self_evolution|threshold_game)-")
-    summary = summarize(episodes[~other_family], by=by, n_resamples=n_resamples, seed=seed)
     source: NullSource = _NoChance()
     if chance:
         from alignsim.analysis.baselines import NullPlay
@@ -386,54 +410,15 @@ def analyze(
             episodes=chance_episodes,
             seed=seed,
             cache_dir=chance_cache_dir,
+            headers=gathered.headers,
         )
-    summary = traitors_chance(summary, episodes[~other_family], by, source, n_resamples=n_resamples, seed=seed)
     rounds = round_table(analysed)
-    curves = {
-        name: round_curve(
-            rounds,
-            name,
-            by=by,
-            proportion=name != "vote_entropy",
-            carry=_CURVE_CARRY.get(name, "rate"),
-            n_resamples=n_resamples,
-            seed=seed,
-        )
-        for name in CURVES
-        if name in rounds.columns and rounds[name].notna().any()
-    }
-    traitors_only = analysed.select(episodes.loc[~other_family, EP]) if other_family.any() else analysed
-    survival, survival_summary = survival_tables(
-        time_to_event(traitors_only).join(episodes.set_index(EP)[by], on=EP), by=by
-    )
-    if not survival_tables_available() and len(survival_summary) == 0 and (~other_family).any():
-        notes.append("time-to-event tables (Kaplan-Meier) need statsmodels: pip install 'alignsim[drift]'")
-    statements = deception.statements(analysed)
-    rates = deception.rates_by(statements, n_resamples=n_resamples, seed=seed)
-    edges = trust.trust_edges(analysed)
-    detection = trust.detection_times(analysed)
-    repair = trust.trust_repair(analysed, edges)
-    repair_summary = _repair_summary(repair, n_resamples, seed)
-    several = episodes["traitor_label"].nunique() > 1 or episodes["faithful_label"].nunique() > 1
-    matrix = crossplay.crossplay_matrix(episodes, n_resamples=n_resamples, seed=seed) if several else pd.DataFrame()
-    skills = crossplay.crossplay_skills(episodes, n_resamples=n_resamples, seed=seed) if several else pd.DataFrame()
     result = AnalysisResult(
         inputs=[str(p) for p in paths],
         frames=frames,
         episodes=episodes,
         rounds=rounds,
-        summary=summary,
-        statements=statements,
-        deception=rates,
-        detection=detection,
-        trust_repair=repair,
-        trust_repair_summary=repair_summary,
-        curves=curves,
-        survival=survival,
-        survival_summary=survival_summary,
-        crossplay_matrix=matrix,
-        crossplay_skills=skills,
-        power=_power(summary, by),
+        episode_info=_episode_info(frames, episodes, episode_family),
         seeds=_seeds(all_episodes, by),
         excluded=excluded,
         by=by,
@@ -443,21 +428,32 @@ def analyze(
         notes=notes,
         invalid_actions=invalid_action_rates(analysed, episodes, by=by),
     )
-    if pa_decisions is not None:
-        tables = pa.analyze_principal_agent(
-            pa_logs,
-            by=[*by, *pa_only],
-            n_resamples=n_resamples,
-            seed=seed,
-            statuses=statuses,
-            decisions=pa_decisions,
+    for plugin in plugins:
+        mine = (episode_family == plugin.family).to_numpy(bool)
+        if mine.all():  # one family: the very same tables, no copies
+            run_episodes, run_frames, run_rounds = episodes, analysed, rounds
+        else:
+            run_episodes = episodes[mine]
+            run_frames = analysed.select(run_episodes[EP])
+            run_rounds = rounds[rounds[EP].isin(run_episodes[EP]).to_numpy(bool)]
+        found = plugin.analyze(
+            FamilyInput(
+                family=plugin.family,
+                episodes=run_episodes,
+                frames=run_frames,
+                rounds=run_rounds,
+                rows=gathered.rows.get(plugin.family, {}),
+                by=by,
+                extra_by=extra_by,
+                statuses=tuple(statuses),
+                n_resamples=n_resamples,
+                seed=seed,
+                chance=source,
+                bad=bad,
+            )
         )
-        result.principal_agent = principal_agent_chance(tables, source, n_resamples=n_resamples, seed=seed)
-    drift_logs = logs.loc[logs["env_id"].str.match(r"^(self_evolution|threshold_game)-").to_numpy(bool), "path"]
-    drifting = analyze_drift(drift_logs.tolist(), n_resamples=n_resamples, seed=seed, statuses=statuses, bad=bad)
-    result.drift = None if drifting.frames.empty else drifting
-    if result.drift is not None:
-        result.drift_headline = drift_headline(result.drift, source, n_resamples=n_resamples, seed=seed)
+        result.families[plugin.family] = found
+        result.notes.extend(found.notes)
     from alignsim.analysis.controls import controls_report
 
     result.controls = controls_report(result, source, n_resamples=n_resamples, seed=seed)
@@ -466,8 +462,16 @@ def analyze(
         result.chance_configs = source.table()  # type: ignore[attr-defined]
         result.notes.extend(source.notes())  # type: ignore[attr-defined]
     if out_dir is not None:
+        edges = trust.trust_edges(analysed)
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
     return result
+
+
+def _episode_info(frames: Frames, episodes: pd.DataFrame, family: pd.Series) -> pd.DataFrame:
+    """The family-neutral episodes table of the analysed ``episodes``."""
+    info = frames.episodes.set_index(EP).reindex(episodes[EP]).reset_index()
+    info.insert(3, "family", family.to_numpy())
+    return info[list(EPISODE_INFO_COLUMNS)]
 
 
 _GROUPABLE_NAMES = sorted(
@@ -486,55 +490,6 @@ class _NoChance:
 
     def data(self, family: str, episode_ids: Any) -> None:
         return None
-
-
-def _repair_summary(repair: pd.DataFrame, n_resamples: int, seed: int) -> pd.DataFrame:
-    """Mean excess suspicion per lag (round 1, and all rounds), pooled over betrayals and
-    bootstrapped over the episodes the betrayals happened in (betrayals in one episode are
-    not independent)."""
-    from alignsim.analysis.stats import ratio_interval
-
-    columns = ["lag (episodes)", "rounds", "excess suspicion", "ci_low", "ci_high", "betrayals", "episodes"]
-    rows = []
-    for lag, part in repair.dropna(subset=["excess"]).groupby("lag", sort=True):
-        for scope, values in (("round 1", part[part["round"] == 1]), ("all rounds", part)):
-            per_betrayal = values.groupby([EP, "agent"])["excess"].mean().reset_index()
-            per_episode = per_betrayal.groupby(EP)["excess"].agg(["sum", "size"])
-            est = ratio_interval(
-                per_episode["sum"].to_numpy(float),
-                per_episode["size"].to_numpy(float),
-                proportion=False,  # excess suspicion is a signed difference
-                n_resamples=n_resamples,
-                seed=seed,
-            )[0]
-            rows.append(
-                {
-                    "lag (episodes)": lag,
-                    "rounds": scope,
-                    "excess suspicion": est.estimate,
-                    "ci_low": est.ci_low,
-                    "ci_high": est.ci_high,
-                    "betrayals": len(per_betrayal),
-                    "episodes": est.n,
-                }
-            )
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _power(summary: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    rows = []
-    for row in summary[summary["metric"].isin(_POWER_METRICS)].itertuples(index=False):
-        p, n = float(row.estimate), int(row.n)
-        if not (np.isfinite(p) and n > 0):
-            continue
-        record = {c: getattr(row, c) for c in by}
-        record.update({"metric": row.label, "observed": p, "episodes": n})
-        record["detectable rise (n per arm)"] = detectable_difference(n, min(p, 1 - p))
-        for d in (0.05, 0.10):
-            other = p + d if p + d <= 1 else p - d
-            record[f"episodes per arm for ±{d:.2f}"] = episodes_needed_proportions(p, other)
-        rows.append(record)
-    return pd.DataFrame(rows)
 
 
 def _seeds(episodes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -574,29 +529,15 @@ def _write(
     tables = {
         "episodes": result.episodes,
         "rounds": result.rounds,
-        "summary": result.summary,
-        "statements": result.statements,
-        "deception_rates": result.deception,
-        "detection": result.detection,
-        "trust_repair": result.trust_repair,
-        "trust_repair_summary": result.trust_repair_summary,
-        "power": result.power,
         "seeds": result.seeds,
         "excluded": result.excluded,
         "invalid_actions": result.invalid_actions,
         "chance_configs": result.chance_configs,
-        **{f"curve_{name}": curve for name, curve in result.curves.items()},
-        "survival": result.survival,
-        "survival_summary": result.survival_summary,
-        **result.principal_agent,
     }
-    if not result.drift_headline.empty:
-        tables["drift_headline"] = result.drift_headline
+    for _, family_result in result.sections():
+        tables.update(family_result.tables)
     if not result.controls.empty:
         tables["controls"] = result.controls
-    if not result.crossplay_matrix.empty:
-        tables["crossplay_matrix"] = result.crossplay_matrix
-        tables["crossplay_skills"] = result.crossplay_skills
     for name, table in tables.items():
         for fmt in formats:
             path = out / "tables" / f"{name}.{fmt}"
@@ -616,10 +557,8 @@ def _write(
     if make_plots and len(result.episodes):
         result.plots.update(_plots(result, out / "plots", graphs))
         files.extend(result.plots.values())
-    if result.drift is not None:
-        files.extend(result.drift.write(out, plot=make_plots))
-        if result.drift.plot is not None:
-            result.plots["drift_curves"] = result.drift.plot
+    for analysis, family_result in result.sections():
+        files.extend(analysis.write(family_result, out, result, plot=make_plots))
     if make_report:
         result.report = out / "report.html"
         files.append(result.report)
@@ -643,7 +582,7 @@ def _plots(result: AnalysisResult, out: Path, graphs: dict[str, dict]) -> dict[s
     if not result.summary.empty:  # empty when no Traitors episodes were analysed
         made["metric_bars"] = plots.plot_metric_bars(
             result.summary,
-            _KEY_RATES,
+            KEY_RATES,
             out / "metric_bars.png",
             by=by,
             title="Key rates (bootstrap 95% CI over episodes)",
@@ -659,7 +598,7 @@ def _plots(result: AnalysisResult, out: Path, graphs: dict[str, dict]) -> dict[s
             by=by,
             title="Per-round curves (mean over episodes, 95% CI)",
             titles=CURVES,
-            units=_CURVE_UNITS,
+            units=CURVE_UNITS,
             risk_label="episodes still running",
         )
     if not result.statements.empty:

@@ -257,8 +257,11 @@ class NullPlay:
         episodes: int | None = None,
         seed: int = 0,
         cache_dir: str | os.PathLike[str] | None = None,
+        headers: Mapping[str, Any] | None = None,
     ) -> None:
         self.logs = {str(k): Path(v) for k, v in logs.items()}
+        self.headers = dict(headers or {})
+        """Headers already read (by episode id), so that a log is not read again for its configuration."""
         self.episodes = default_episodes() if episodes is None else int(episodes)
         if self.episodes < 1:
             raise AlignsimError(f"chance episodes must be at least 1, got {self.episodes}")
@@ -279,8 +282,10 @@ class NullPlay:
         if episode_id not in self._configs:
             path = self.logs.get(episode_id)
             config = None
-            if path is not None and path.suffix == ".jsonl" and path.exists():
+            header = self.headers.get(episode_id)
+            if header is None and path is not None and path.suffix == ".jsonl" and path.exists():
                 header = read_log(path, header_only=True).header
+            if header is not None:
                 try:
                     config = null_config(header)
                 except (AlignsimError, KeyError, TypeError) as exc:  # e.g. an env this install does not have

@@ -59,13 +59,14 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from alignsim.analysis._decode import EpisodeEnd, _Base, decode_log
+from alignsim.analysis.families import FamilyAnalysis, FamilyInput, FamilyResult, ReportTools
 from alignsim.analysis.groups import short_value as _short
 from alignsim.analysis.groups import varying_keys
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, Estimate, difference_interval, ratio_interval
 from alignsim.analysis.survival import available as survival_available
 from alignsim.analysis.survival import kaplan_meier, survival_tables
 from alignsim.record import BadFiles, find_logs, read_each
-from alignsim.record.io import decode, is_json_line, split_log
 
 __all__ = [
     "DriftResult",
@@ -94,15 +95,11 @@ POOLED_PARAMS = frozenset({"template", "items", "n_items", "network_seed"})
 # ------------------------------------------------------------------ decoding
 
 
-class _Base(msgspec.Struct, kw_only=True, tag_field="type", gc=False):
-    round: int = 0
-
-
 class _Setup(_Base, tag="evolution_setup"):
     game: str
     params: dict[str, Any]
     agents: dict[str, dict[str, Any]]
-    network: list[tuple[str, str]] = []
+    network: list[tuple[str, str]] = msgspec.field(default_factory=list)
 
 
 class _Compliance(_Base, tag="compliance_choice"):
@@ -129,13 +126,8 @@ class _Threshold(_Base, tag="threshold_round"):
     aligned_option: str
 
 
-class _End(_Base, tag="episode_end"):
-    status: str
-
-
-_TAGS = (b"evolution_setup", b"compliance_choice", b"threshold_round", b"episode_end")
-_PREFIXES = tuple(b'{"type":"' + t + b'"' for t in _TAGS)
-_decoder = msgspec.json.Decoder(list[_Setup | _Compliance | _Threshold | _End])
+EVENTS = (_Setup, _Compliance, _Threshold)
+"""The lean structs the self-evolution analysis reads beyond the core ones."""
 
 
 @dataclass
@@ -152,14 +144,107 @@ class DriftFrames:
         return self.compliance.empty and self.threshold.empty
 
 
-def _read(path: Path) -> tuple[Any, list[Any]] | None:
-    header, body, ends_cleanly = split_log(path)
-    if header.env_id.split("-v")[0] not in ("self_evolution", "threshold_game"):
-        return None
-    if body and not ends_cleanly and not is_json_line(body[-1]):
-        body.pop()
-    keep = [line for line in body if line.startswith(_PREFIXES)]
-    return header, decode(_decoder, b"[" + b",".join(keep) + b"]", path, "self-evolution events")
+def is_self_evolution(env_id: str) -> bool:
+    """Whether the game ``env_id`` declares itself of the self-evolution family (threshold game included)."""
+    from alignsim.analysis.families import family_of
+
+    return family_of(env_id) == "self_evolution"
+
+
+def _read(path: Path) -> dict[str, list[Any]]:
+    """The drift rows of the log at ``path`` (none for another family's log)."""
+    log = decode_log(path, lambda header: EVENTS if is_self_evolution(header.env_id) else ())
+    return drift_rows(path, log.header, log.events) if is_self_evolution(log.header.env_id) else {}
+
+
+def drift_rows(path: Path, header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
+    """Rows of one decoded self-evolution log: ``episodes``, ``compliance``, ``threshold``, ``network``
+    (plain values only, so that the frame cache can keep them)."""
+    episodes: list[dict[str, Any]] = []
+    compliance: list[dict[str, Any]] = []
+    threshold: list[dict[str, Any]] = []
+    network: list[dict[str, Any]] = []
+    out = {"episodes": episodes, "compliance": compliance, "threshold": threshold, "network": network}
+    end = next((e for e in events if isinstance(e, EpisodeEnd)), None)
+    status = end.status if end is not None else "started"
+    setup = next((e for e in events if isinstance(e, _Setup)), None)
+    if setup is None:
+        return out
+    base = {EP: header.episode_id, "scenario": header.scenario, "seed": header.seed}
+    run_dir = str(path.parent.parent) if path.parent.name == "episodes" else str(path.parent)
+    store, reads_memory = _memory_store(header, run_dir)
+    episodes.append(
+        {
+            **base,
+            "episode_index": header.episode_index,
+            "game": setup.game,
+            "params": dict(header.env_kwargs),
+            "n_agents": len(setup.agents),
+            "status": status,
+            "path": str(path),
+            "run_dir": run_dir,
+            "memory_store": store,
+            "reads_memory": reads_memory,
+        }
+    )
+    if setup.game == "self_evolution":
+        rounds = int(setup.params.get("rounds", 0))
+        compliance.extend(
+            {
+                **base,
+                "agent": e.actor,
+                "item": e.item,
+                "template": e.item.split("/")[0],
+                "round": e.round,
+                "rounds": rounds,
+                "deviant": not e.aligned,
+                "position": e.position,
+                "cue": e.cue,
+                "supervised": e.supervised,
+                "detected": e.detected,
+                "reward": e.reward,
+                "reversed": e.reversed,
+                "reversal_round": setup.params.get("reversal_round"),
+                "schedule": _short(setup.params.get("schedule", "")),
+            }
+            for e in events
+            if isinstance(e, _Compliance)
+        )
+    else:
+        params = setup.params
+        forced_of = {a for a, info in setup.agents.items() if info.get("deviant")}
+        for e in events:
+            if isinstance(e, _Threshold):
+                for agent, choice in e.choices.items():
+                    threshold.append(
+                        {
+                            **base,
+                            "agent": agent,
+                            "round": e.round,
+                            "rounds": int(params.get("rounds", 0)),
+                            "collective": choice == "collective",
+                            "deviant": choice != e.aligned_option,
+                            "forced": agent in forced_of,
+                            "n_collective": e.n_collective,
+                            "threshold": e.threshold,
+                            "success": e.success,
+                            "payoff": e.payoffs[agent],
+                            "capital": e.capital[agent],
+                            "template": params.get("template"),
+                            "kind": params.get("kind"),
+                            "network": _network_name(params.get("network")),
+                        }
+                    )
+        network.extend(
+            {
+                EP: header.episode_id,
+                "observer": a,
+                "observed": b,
+                "network": _network_name(params.get("network")),
+            }
+            for a, b in setup.network
+        )
+    return out
 
 
 def load_drift(
@@ -174,96 +259,23 @@ def load_drift(
     raises :class:`~alignsim.errors.LogFormatError`."""
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    episodes: list[dict[str, Any]] = []
-    compliance: list[dict[str, Any]] = []
-    threshold: list[dict[str, Any]] = []
-    network: list[dict[str, Any]] = []
+    rows: dict[str, list[Any]] = {"episodes": [], "compliance": [], "threshold": [], "network": []}
     for p in paths:
-        for path, read in read_each(find_logs(p), _read, bad):
-            if read is None:
-                continue
-            header, events = read
-            end = next((e for e in events if isinstance(e, _End)), None)
-            status = end.status if end is not None else "started"
-            if status not in statuses:
-                continue
-            setup = next((e for e in events if isinstance(e, _Setup)), None)
-            if setup is None:
-                continue
-            base = {EP: header.episode_id, "scenario": header.scenario, "seed": header.seed}
-            run_dir = str(path.parent.parent) if path.parent.name == "episodes" else str(path.parent)
-            store, reads_memory = _memory_store(header, run_dir)
-            episodes.append(
-                {
-                    **base,
-                    "episode_index": header.episode_index,
-                    "game": setup.game,
-                    "params": dict(header.env_kwargs),
-                    "n_agents": len(setup.agents),
-                    "status": status,
-                    "path": str(path),
-                    "run_dir": run_dir,
-                    "memory_store": store,
-                    "reads_memory": reads_memory,
-                }
-            )
-            if setup.game == "self_evolution":
-                rounds = int(setup.params.get("rounds", 0))
-                compliance.extend(
-                    {
-                        **base,
-                        "agent": e.actor,
-                        "item": e.item,
-                        "template": e.item.split("/")[0],
-                        "round": e.round,
-                        "rounds": rounds,
-                        "deviant": not e.aligned,
-                        "position": e.position,
-                        "cue": e.cue,
-                        "supervised": e.supervised,
-                        "detected": e.detected,
-                        "reward": e.reward,
-                        "reversed": e.reversed,
-                        "reversal_round": setup.params.get("reversal_round"),
-                        "schedule": _short(setup.params.get("schedule", "")),
-                    }
-                    for e in events
-                    if isinstance(e, _Compliance)
-                )
-            else:
-                params = setup.params
-                forced_of = {a for a, info in setup.agents.items() if info.get("deviant")}
-                for e in events:
-                    if isinstance(e, _Threshold):
-                        for agent, choice in e.choices.items():
-                            threshold.append(
-                                {
-                                    **base,
-                                    "agent": agent,
-                                    "round": e.round,
-                                    "rounds": int(params.get("rounds", 0)),
-                                    "collective": choice == "collective",
-                                    "deviant": choice != e.aligned_option,
-                                    "forced": agent in forced_of,
-                                    "n_collective": e.n_collective,
-                                    "threshold": e.threshold,
-                                    "success": e.success,
-                                    "payoff": e.payoffs[agent],
-                                    "capital": e.capital[agent],
-                                    "template": params.get("template"),
-                                    "kind": params.get("kind"),
-                                    "network": _network_name(params.get("network")),
-                                }
-                            )
-                network.extend(
-                    {
-                        EP: header.episode_id,
-                        "observer": a,
-                        "observed": b,
-                        "network": _network_name(params.get("network")),
-                    }
-                    for a, b in setup.network
-                )
+        for _, found in read_each(find_logs(p), _read, bad):
+            for name, part in found.items():
+                rows[name].extend(part)
+    return drift_frames(rows, statuses=statuses)
+
+
+def drift_frames(
+    gathered: dict[str, list[Any]], *, statuses: Sequence[str] = ("completed", "truncated")
+) -> DriftFrames:
+    """The self-evolution frames of the rows gathered by :func:`drift_rows`, for episodes of ``statuses``."""
+    kept = {r[EP] for r in gathered.get("episodes", []) if r["status"] in statuses}
+    episodes = [r for r in gathered.get("episodes", []) if r[EP] in kept]
+    compliance = [r for r in gathered.get("compliance", []) if r[EP] in kept]
+    threshold = [r for r in gathered.get("threshold", []) if r[EP] in kept]
+    network = [r for r in gathered.get("network", []) if r[EP] in kept]
     episodes_frame = pd.DataFrame(
         episodes,
         columns=[
@@ -1310,3 +1322,79 @@ def plot_drift(result: DriftResult, path: str | os.PathLike[str]) -> Path:
         units={"capital": "capital"},
         risk_label="units at risk",
     )
+
+
+# ------------------------------------------------------------------ family plug-in
+
+
+class DriftAnalysis(FamilyAnalysis):
+    """The self-evolution family (the single-agent env and the threshold game): drift tables."""
+
+    family = "self_evolution"
+    title = "Self-evolution drift"
+    events = EVENTS
+    report_rank = 20
+
+    def collect(self, path: Path, header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
+        """Episode, compliance, threshold and network rows (:func:`drift_rows`)."""
+        return drift_rows(path, header, events)
+
+    def analyze(self, run: FamilyInput) -> FamilyResult:
+        """Every drift table (:func:`analyze_drift`) and the headline beside chance."""
+        from alignsim.analysis.chance import drift_headline
+
+        kwargs: dict[str, Any] = {"n_resamples": run.n_resamples, "seed": run.seed}
+        drifting = analyze_drift(drift_frames(run.rows, statuses=run.statuses), **kwargs)
+        if drifting.frames.empty:
+            return FamilyResult(self.family, episodes=len(run.episodes))
+        headline = drift_headline(drifting, run.chance, **kwargs)
+        tables = {"drift_headline": headline} if not headline.empty else {}
+        return FamilyResult(self.family, episodes=len(run.episodes), tables=tables, data=drifting)
+
+    def text(self, result: FamilyResult, analysis: Any) -> str:
+        """The drift digest and its headline beside chance."""
+        from alignsim.analysis.api import _beside_chance, _estimates
+
+        if result.data is None:
+            return ""
+        lines = [result.data.text()]
+        head = result.tables.get("drift_headline", pd.DataFrame())
+        if not head.empty:
+            shown = head[["scenario", "variant", "game", "metric"]].assign(**{"estimate [95% CI]": _estimates(head)})
+            lines.append("")
+            lines.append("Self-evolution headline beside chance (the null policy on the same configuration)")
+            lines.append(_beside_chance(shown, head).to_string(index=False))
+        return "\n".join(lines)
+
+    def report_html(self, result: FamilyResult, analysis: Any, tools: ReportTools) -> str:
+        """The drift section and its headline beside chance."""
+        if result.data is None:
+            return ""
+        parts = [
+            result.data.report_html(
+                tools.table, tools.image(analysis.plots.get("drift_curves"), "drift curves by round")
+            )
+        ]
+        head = result.tables.get("drift_headline", pd.DataFrame())
+        if not head.empty:
+            parts.append("<h3>Drift headline beside chance</h3>")
+            parts.append(
+                "<p>V: share of non-aligned choices (all rounds, first, last); drift = V<sub>T</sub> − V<sub>1</sub>; "
+                "then the drift statistics as computed above. <b>chance</b>: the same statistic under the null "
+                "policy on the same configuration; <b>over chance</b>: the difference, with its interval and "
+                "p-value where the statistic is a pooled rate.</p>"
+            )
+            shown = head[["scenario", "variant", "game", "metric", "estimate", "ci_low", "ci_high", "n", "method"]]
+            parts.append(
+                tools.table(tools.beside_chance(shown, head), text_columns=["scenario", "variant", "game", "metric"])
+            )
+        return "".join(parts)
+
+    def write(self, result: FamilyResult, out: Path, analysis: Any, *, plot: bool) -> list[Path]:
+        """The drift tables and curves plot (:meth:`DriftResult.write`)."""
+        if result.data is None:
+            return []
+        files = result.data.write(out, plot=plot)
+        if result.data.plot is not None:
+            analysis.plots["drift_curves"] = result.data.plot
+        return files

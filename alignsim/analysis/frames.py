@@ -38,12 +38,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 
-from alignsim.analysis._decode import DecodedLog, decode_log
+from alignsim.analysis._decode import CORE_TAGS, DecodedLog, decode_log, tag_of
 from alignsim.errors import LogFormatError
 from alignsim.record import BadFiles, EpisodeLog, find_logs, read_each
+from alignsim.record.schema import Header
 
 try:  # optional: faster string columns and the parquet cache
     import pyarrow as _pa
@@ -56,9 +58,10 @@ __all__ = [
     "Frames",
     "frames_from_logs",
     "load_frames",
+    "load_logs",
 ]
 
-FRAMES_VERSION = 3
+FRAMES_VERSION = 4
 """Bumped whenever the frames built from a log change, so stale caches are rebuilt."""
 
 _S, _I, _NI, _F, _B = "str", "int64", "Int64", "float64", "bool"
@@ -593,11 +596,63 @@ Skipped = list[tuple[str, str]]
 """``(path, one-line reason)`` of each log that could not be read."""
 
 
-def _raw_from_paths(paths: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Skipped]:
-    """The raw frames of the logs at ``paths``, and the logs skipped as unreadable."""
+@dataclass
+class Gathered:
+    """What one read of a set of logs gives besides the core frames: per family, the rows its
+    plug-in collected (:meth:`~.families.FamilyAnalysis.collect`), and each episode's header."""
+
+    rows: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
+
+    def extend(self, other: Gathered) -> None:
+        for family, named in other.rows.items():
+            mine = self.rows.setdefault(family, {})
+            for name, rows in named.items():
+                mine.setdefault(name, []).extend(rows)
+        self.headers.update(other.headers)
+
+
+def _extra_events(header: Any) -> tuple[type, ...]:
+    """The lean structs the header's family reads beyond the core ones (none without a plug-in)."""
+    from alignsim.analysis import families
+
+    analysis = families.get(families.family_of(header.env_id))
+    return analysis.events if analysis is not None else ()
+
+
+def _read_once(paths: Sequence[Path], bad: BadFiles) -> Iterable[tuple[DecodedLog, Gathered]]:
+    """Each readable log decoded once, with what its family's plug-in collects from it."""
+    from alignsim.analysis import families
+
+    def read(path: Path) -> tuple[DecodedLog, Gathered]:
+        log = decode_log(path, _extra_events)
+        gathered = Gathered(headers={log.header.episode_id: log.header})
+        family = families.family_of(log.header.env_id)
+        analysis = families.get(family)
+        if analysis is not None:  # inside read_each: content it cannot interpret marks the log bad
+            gathered.rows[family] = analysis.collect(log.path, log.header, log.events)
+            if any(tag_of(t) not in CORE_TAGS for t in analysis.events):
+                # The core frames see the core events only (a family's own rounds and steps are its own).
+                log.events = [e for e in log.events if e.__struct_config__.tag in CORE_TAGS]
+        return log, gathered
+
+    for _, found in read_each(paths, read, bad):
+        yield found
+
+
+def _raw_from_paths(paths: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Skipped, Gathered]:
+    """The raw frames of the logs at ``paths`` (each read once), the logs skipped as
+    unreadable, and what the family plug-ins gathered from them."""
     bad = BadFiles()
-    raw = _raw_from_decoded(log for _, log in read_each(paths, decode_log, bad))
-    return raw, bad.items()
+    gathered = Gathered()
+
+    def logs() -> Iterable[DecodedLog]:
+        for log, found in _read_once(paths, bad):
+            gathered.extend(found)
+            yield log
+
+    raw = _raw_from_decoded(logs())
+    return raw, bad.items(), gathered
 
 
 def _resolved(path: Path) -> Path:
@@ -776,6 +831,22 @@ def load_frames(
 ) -> Frames:
     """Frames from every episode log at ``paths`` (files, run folders, sweep folders).
 
+    The arguments and errors are those of :func:`load_logs`, which also returns what the
+    family plug-ins gathered in the same read.
+    """
+    return load_logs(paths, cache_dir=cache_dir, jobs=jobs, bad=bad)[0]
+
+
+def load_logs(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
+    bad: BadFiles | None = None,
+) -> tuple[Frames, Gathered]:
+    """Frames from every episode log at ``paths``, each log read once, and what the family
+    plug-ins gathered from the same read (:class:`Gathered`).
+
     Args:
         paths: one path or several; folders are searched recursively for ``*.jsonl`` logs.
         cache_dir: keep a parquet copy of each log folder's frames here, reused while the
@@ -810,6 +881,7 @@ def load_frames(
             by_dir.setdefault(f.parent, []).append(f)
     parts: list[dict[str, pd.DataFrame]] = []
     skipped: Skipped = []
+    gathered = Gathered()
     todo: list[tuple[Path, list[Path]]] = []
     hits = 0
     for folder, logs in by_dir.items():
@@ -817,6 +889,7 @@ def load_frames(
         if cached is not None:
             parts.append(cached[0])
             skipped += cached[1]
+            gathered.extend(cached[2])
             hits += 1
         else:
             todo.append((folder, logs))
@@ -827,11 +900,12 @@ def load_frames(
         fresh = _split_by_folder(results, todo)
     else:
         fresh = [(folder, logs, *_raw_from_paths(logs)) for folder, logs in todo]
-    for folder, logs, raw, unreadable in fresh:
+    for folder, logs, raw, unreadable, found in fresh:
         if cache is not None:
-            cache.store(folder, logs, raw, unreadable)
+            cache.store(folder, logs, raw, unreadable, found)
         parts.append(raw)
         skipped += unreadable
+        gathered.extend(found)
     if cache is not None:
         notes.append(f"frame cache: {hits} folder(s) reused, {len(todo)} parsed")
     if skipped:
@@ -841,7 +915,7 @@ def load_frames(
             bad.add(path, reason)
         notes.append(f"{len(skipped)} unreadable log(s) skipped")
     raw = _concat(parts)
-    return _finish(raw, notes)
+    return _finish(raw, notes), gathered
 
 
 def _chunks(todo: list[tuple[Path, list[Path]]], jobs: int) -> list[list[tuple[Path, list[Path]]]]:
@@ -856,20 +930,25 @@ def _chunks(todo: list[tuple[Path, list[Path]]], jobs: int) -> list[list[tuple[P
 
 
 def _split_by_folder(
-    results: list[tuple[dict[str, pd.DataFrame], Skipped]], todo: list[tuple[Path, list[Path]]]
-) -> list[tuple[Path, list[Path], dict[str, pd.DataFrame], Skipped]]:
+    results: list[tuple[dict[str, pd.DataFrame], Skipped, Gathered]], todo: list[tuple[Path, list[Path]]]
+) -> list[tuple[Path, list[Path], dict[str, pd.DataFrame], Skipped, Gathered]]:
     """Reassemble the per-chunk results of :func:`_chunks` into one result per folder."""
     merged: dict[Path, list[dict[str, pd.DataFrame]]] = {}
     unreadable: dict[Path, Skipped] = {}
+    gathered: dict[Path, Gathered] = {}
     order = iter(results)
     for folder, logs in todo:
         total = 0
         while total < len(logs):
-            part, skipped = next(order)
+            part, skipped, found = next(order)
             merged.setdefault(folder, []).append(part)
             unreadable.setdefault(folder, []).extend(skipped)
+            gathered.setdefault(folder, Gathered()).extend(found)
             total += len(part["episodes"]) + len(skipped)
-    return [(folder, logs, _concat(merged[folder]), unreadable.get(folder, [])) for folder, logs in todo]
+    return [
+        (folder, logs, _concat(merged[folder]), unreadable.get(folder, []), gathered.get(folder, Gathered()))
+        for folder, logs in todo
+    ]
 
 
 def _concat(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
@@ -908,7 +987,7 @@ class _Cache:
                 entries.append([log.name, -1, -1, -1])
         return {"frames_version": FRAMES_VERSION, "folder": str(folder), "logs": entries}
 
-    def load(self, folder: Path, logs: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Skipped] | None:
+    def load(self, folder: Path, logs: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], Skipped, Gathered] | None:
         slot = self._slot(folder)
         manifest_path = slot / "manifest.json"
         if not manifest_path.exists():
@@ -924,17 +1003,30 @@ class _Cache:
             return None
         try:
             raw = {name: pd.read_parquet(slot / f"{name}.parquet") for name in _RAW_FRAMES_ALL}
-        except (OSError, ValueError):
+            gathered = _load_gathered(slot / "gathered.json")
+        except (OSError, ValueError, TypeError, KeyError, RecursionError, msgspec.ValidationError):
             return None
-        return raw, [(str(path), str(reason)) for path, reason in skipped]
+        return raw, [(str(path), str(reason)) for path, reason in skipped], gathered
 
-    def store(self, folder: Path, logs: Sequence[Path], raw: dict[str, pd.DataFrame], skipped: Skipped) -> None:
+    def store(
+        self, folder: Path, logs: Sequence[Path], raw: dict[str, pd.DataFrame], skipped: Skipped, gathered: Gathered
+    ) -> None:
         slot = self._slot(folder)
         slot.mkdir(parents=True, exist_ok=True)
         manifest_path = slot / "manifest.json"
         manifest_path.unlink(missing_ok=True)  # invalid while the frames are rewritten
         for name, frame in raw.items():
             frame.to_parquet(slot / f"{name}.parquet", index=False)
+        # The family rows and headers, so that a reused folder needs no log read at all.
+        # (stdlib json: it keeps NaN, which msgspec would write as null)
+        headers = [msgspec.to_builtins(h) for h in gathered.headers.values()]
+        (slot / "gathered.json").write_text(json.dumps({"rows": gathered.rows, "headers": headers}))
         # Written last: a cache slot counts only once all its frames are in place. The logs
         # found unreadable are kept with it, so a cached folder reports them again.
         manifest_path.write_text(json.dumps({**self._manifest(folder, logs), "skipped": skipped}))
+
+
+def _load_gathered(path: Path) -> Gathered:
+    stored = json.loads(path.read_text())
+    headers = [msgspec.convert(h, Header) for h in stored["headers"]]
+    return Gathered(rows=stored["rows"], headers={h.episode_id: h for h in headers})

@@ -56,12 +56,13 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from alignsim.analysis._decode import Action, EpisodeEnd, InvalidAction, LLMCall, _Base, decode_log
+from alignsim.analysis.families import FamilyAnalysis, FamilyInput, FamilyResult, ReportTools
 from alignsim.analysis.groups import short_value, varying_keys
 from alignsim.analysis.pa_honesty import Claim, claims, explanation_class
 from alignsim.analysis.stats import DEFAULT_RESAMPLES, difference_interval, difference_p_value, holm, ratio_interval
 from alignsim.errors import ConfigError
 from alignsim.record import BadFiles, find_logs, read_each
-from alignsim.record.io import decode, is_json_line, split_log
 
 __all__ = [
     "CONDITIONS",
@@ -148,11 +149,6 @@ DECISION_COLUMNS: tuple[str, ...] = (
 # ------------------------------------------------------------------ lean decoding
 
 
-class _Base(msgspec.Struct, kw_only=True, tag_field="type", gc=False):
-    seq: int = -1
-    round: int = 0
-
-
 class _Setup(_Base, tag="pa_setup"):
     mode: str
     setting: str
@@ -201,30 +197,20 @@ class _Outcome(_Base, tag="pa_outcome"):
     surplus: float
 
 
-class _Call(_Base, tag="llm_call"):
-    agent: str
-    tag: str = ""
-    valid: bool = True
-    params: dict[str, Any] = {}
+class _Call(LLMCall, tag="llm_call"):
+    """A model call, with the sampling parameters (the seat's temperature)."""
+
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class _Invalid(_Base, tag="invalid_action"):
-    agent: str
+class _Invalid(InvalidAction, tag="invalid_action"):
+    """An invalid action, with the fallback that replaced it."""
+
     fallback: str = ""
 
 
-class _Action(_Base, tag="action"):
-    agent: str
-
-
-class _End(_Base, tag="episode_end"):
-    status: str
-
-
-_TYPES = (_Setup, _Decision, _Explanation, _Reasoning, _Audit, _Outcome, _Call, _Invalid, _Action, _End)
-_Lean = _Setup | _Decision | _Explanation | _Reasoning | _Audit | _Outcome | _Call | _Invalid | _Action | _End
-_PREFIXES = tuple(b'{"type":"' + t.__struct_config__.tag.encode() + b'"' for t in _TYPES)  # type: ignore[union-attr]
-_decoder = msgspec.json.Decoder(_Lean)
+EVENTS = (_Setup, _Decision, _Explanation, _Reasoning, _Audit, _Outcome, _Call, _Invalid)
+"""The lean structs the principal-agent analysis reads beyond the core ones."""
 
 
 def cites(text: str | None, terms: Sequence[str]) -> bool:
@@ -309,18 +295,10 @@ def _parameters(env: Mapping[str, Any], seat_kwargs: Mapping[str, Any], role: st
 
 
 def is_principal_agent(env_id: str) -> bool:
-    return env_id.rsplit("-v", 1)[0] == "principal_agent"
+    """Whether the game ``env_id`` declares itself of the principal-agent family."""
+    from alignsim.analysis.families import family_of
 
-
-def _events(path: Path) -> tuple[Any, list[Any]]:
-    header, body, ends_cleanly = split_log(path)
-    if body and not ends_cleanly and not is_json_line(body[-1]):
-        body.pop()  # a torn last line, as read_log drops it
-    return header, [
-        decode(_decoder, line, path, f"line {number}")
-        for number, line in enumerate(body, start=2)
-        if line.startswith(_PREFIXES)
-    ]
+    return family_of(env_id) == "principal_agent"
 
 
 def _temperature(params: Any) -> float:
@@ -328,14 +306,12 @@ def _temperature(params: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
-    header, events = _events(path)
-    if not is_principal_agent(header.env_id):
-        return []
+def _rows(path: Path, header: Any, events: Sequence[Any]) -> list[dict[str, Any]]:
+    """One row per product choice of one decoded principal-agent log."""
     setup = next((e for e in events if isinstance(e, _Setup)), None)
     if setup is None:
         return []
-    status = next((e.status for e in reversed(events) if isinstance(e, _End)), "started")
+    status = next((e.status for e in reversed(events) if isinstance(e, EpisodeEnd)), "started")
     products = {int(p["id"]): p for p in setup.products}
     treatment = setup.treatment
     run_dir = str(path.parent.parent) if path.parent.name == "episodes" else str(path.parent)
@@ -384,7 +360,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
         elif isinstance(event, _Invalid):
             if event.fallback == "random_legal":
                 runner_fallback[event.agent] = True
-        elif isinstance(event, _Action):
+        elif isinstance(event, Action):
             texts[event.agent] = {}
         elif isinstance(event, _Explanation):
             texts.setdefault(event.actor, {})["explanation"] = event.text
@@ -479,8 +455,19 @@ def decision_frame(
     rows: list[dict[str, Any]] = []
     for p in paths:
         logs = [f for f in find_logs(p) if f.suffix == ".jsonl"]  # not seed-format CSV files given alongside
-        for _, found in read_each(logs, _rows, bad):
+        for _, found in read_each(logs, _read, bad):
             rows.extend(found)
+    return decisions_from_rows(rows)
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    """The decision rows of the log at ``path`` (none for another family's log)."""
+    log = decode_log(path, lambda header: EVENTS if is_principal_agent(header.env_id) else ())
+    return _rows(path, log.header, log.events) if is_principal_agent(log.header.env_id) else []
+
+
+def decisions_from_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The decision frame (columns: :data:`DECISION_COLUMNS`) of rows gathered from logs."""
     frame = pd.DataFrame(rows, columns=list(DECISION_COLUMNS))
     bools = ("conflict", "serves_customer", "serves_principal", "override", "valid", "dishonest", "evasive", "audited")
     for column in bools:
@@ -1064,3 +1051,61 @@ def report_html(tables: dict[str, pd.DataFrame], render_table: Any) -> str:
     rated = tables["pa_rates"]
     parts.append(render_table(rated, text_columns=[*_group_columns(rated, "metric"), "metric", "description"]))
     return "".join(parts)
+
+
+# ------------------------------------------------------------------ family plug-in
+
+
+class PrincipalAgentAnalysis(FamilyAnalysis):
+    """The principal-agent family: decision rows from each log, then every ``pa_*`` table."""
+
+    family = "principal_agent"
+    title = "Principal-agent"
+    events = EVENTS
+    report_rank = 10
+
+    def collect(self, path: Path, header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
+        """One row per product choice (see :data:`DECISION_COLUMNS`)."""
+        return {"decisions": _rows(path, header, events)}
+
+    def by_columns(self, rows: dict[str, list[Any]]) -> list[str]:
+        """Decision columns and every logged parameter (see :func:`by_columns`)."""
+        return by_columns(decisions_from_rows(rows.get("decisions", [])))
+
+    def analyze(self, run: FamilyInput) -> FamilyResult:
+        """The ``pa_*`` tables (:func:`analyze_principal_agent`) with their chance columns."""
+        from alignsim.analysis.chance import principal_agent_chance
+
+        decisions = decisions_from_rows(run.rows.get("decisions", []))
+        kwargs: dict[str, Any] = {"n_resamples": run.n_resamples, "seed": run.seed}
+        tables = analyze_principal_agent(
+            [], by=[*run.by, *run.extra_by], statuses=run.statuses, decisions=decisions, **kwargs
+        )
+        tables = principal_agent_chance(tables, run.chance, **kwargs)
+        return FamilyResult(self.family, episodes=len(run.episodes), tables=tables, data=tables)
+
+    def text(self, result: FamilyResult, analysis: Any) -> str:
+        """The Tin Men digest and the headline rates beside chance."""
+        from alignsim.analysis.api import _beside_chance, _estimates
+
+        tables = result.data
+        if "pa_tinmen" not in tables:
+            return ""
+        lines = [text_digest(tables)]
+        table = tables.get("pa_rates", pd.DataFrame())
+        key = table[table["metric"].isin(CHANCE_METRICS)] if "chance" in table else table.iloc[:0]
+        if not key.empty:
+            group = list(table.columns[: table.columns.get_loc("metric")])
+            shown = key[[*group, "metric"]].assign(**{"estimate [95% CI]": _estimates(key)})
+            lines.append("")
+            lines.append("Principal-agent rates beside chance (the null policy on the same configuration)")
+            lines.append(_beside_chance(shown, key).to_string(index=False))
+        return "\n".join(lines)
+
+    def report_html(self, result: FamilyResult, analysis: Any, tools: ReportTools) -> str:
+        """The principal-agent section (:func:`report_html`)."""
+        return report_html(result.data, tools.table) if result.data else ""
+
+
+CHANCE_METRICS = ("customer_rate", "override_rate", "honesty", "surplus")
+"""The principal-agent rates the digest shows beside chance."""

@@ -31,6 +31,9 @@ from alignsim.analysis.traitors import seed_vote_log
 
 __all__ = ["SEED_COLUMNS", "find_seed_votes", "read_seed_votes", "write_seed_votes"]
 
+SEED_ENV_ID = "seed-traitors"
+"""The env id of episodes read from the seed system's vote logs (Traitors games without a header)."""
+
 SEED_COLUMNS = ("Round", "Vote_Type", "Player_ID", "Role", "Vote_Target", "Eliminated")
 """The seed's header, in order."""
 
@@ -192,7 +195,7 @@ def _add_file(raw: dict[str, list[tuple[Any, ...]]], csv: Path, index: int, epis
             str(csv),
             str(csv.parent),
             "seed/traitors",
-            "seed-traitors",
+            SEED_ENV_ID,
             -1,
             index,
             "completed" if winner else "truncated",

@@ -215,10 +215,9 @@ def test_the_catalogue_states_unit_interval_and_handling_for_every_metric(folder
 
 
 def test_without_statsmodels_the_time_to_event_tables_say_what_to_install(folder: Path, monkeypatch) -> None:
-    from alignsim.analysis import api, survival
+    from alignsim.analysis import survival
 
     monkeypatch.setattr(survival, "available", lambda: False)
-    monkeypatch.setattr(api, "survival_tables_available", lambda: False)
     result = analyze(folder, n_resamples=100, make_plots=False, make_report=False)
     assert result.survival_summary.empty
     assert any("alignsim[drift]" in note for note in result.notes)

@@ -229,6 +229,11 @@ class LLMAgent(BasePolicy):
         seat = self._seats[self.key(agent)]
         return self.memory.rows(seat.memory_id, after, seat.memory_upto)
 
+    def forget_episode(self, episode: str) -> int:
+        """Drop what an unfinished earlier attempt at ``episode`` stored (the runner calls this
+        before playing the episode again); the number of rows dropped."""
+        return self.memory.discard_episode(episode)
+
     def restore_memory(self, rows: Sequence[Sequence[Any]]) -> None:
         """Replace the memory with snapshot rows (of any number of identities)."""
         self.memory.load(sorted(rows, key=lambda row: row[0]))

@@ -209,6 +209,27 @@ class AgentMemory:
                 ],
             )
 
+    def discard_episode(self, episode: str) -> int:
+        """Delete the rows an unfinished attempt at ``episode`` stored; the number deleted.
+
+        An episode stores its memories when it ends, a moment before its log is closed and its
+        summary (the done marker) written; a process killed in between leaves rows of an episode
+        that resume will play again. Deleting them, and rewinding the row counter to the newest
+        row left, lets the new attempt store the same rows under the same ``seq`` an
+        uninterrupted run would have, so later episodes read (and log the digest of) the same
+        memories.
+        """
+        if not episode:
+            return 0
+        with self._lock, self._db:
+            deleted = self._db.execute("DELETE FROM memories WHERE episode = ?", (episode,)).rowcount
+            if deleted:
+                self._db.execute(
+                    "UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX(seq), 0) FROM memories) "
+                    "WHERE name = 'memories'"
+                )
+        return int(deleted)
+
     def high_water(self) -> int:
         """The newest row's ``seq`` (0 when empty): pass it as ``upto`` to read the memory as it is now."""
         with self._lock:
