@@ -298,15 +298,38 @@ def _pettingzoo_tests(subject: str, spec: envs.EnvSpec, kwargs: dict[str, Any], 
 
 
 def _analyse(logs: Sequence[EpisodeLog], info: GameInfo, out: Path) -> bool:
-    """Analyse the logs (no chance baselines, no plots); True when a family plug-in analysed them."""
+    """Analyse the logs (no chance baselines, no plots) and check what the report holds.
+
+    Every episode must be in the family-neutral episode table under the env's family. Where
+    a family analysis plug-in is registered for it, the result must hold that family's part
+    (with every episode) and the report its metric definitions. True in that case.
+    """
+    import html
+
     from alignsim.analysis import analyze
+    from alignsim.analysis import families as family_analyses
 
     result = analyze([log.path for log in logs], out, chance=False, make_plots=False, n_resamples=20)
     wanted = {log.header.episode_id for log in logs}
-    missing = wanted - set(result.episodes["episode_id"])
+    table = result.episode_info
+    missing = wanted - set(table["episode_id"])
     if missing:
         raise AssertionError(f"episodes {sorted(missing)} are not in the episode table")
-    return False
+    families = set(table.loc[table["episode_id"].isin(wanted), "family"])
+    if families != {info.family}:
+        raise AssertionError(f"the episode table gives family {sorted(families)}, the env declares {info.family!r}")
+    plugin = family_analyses.get(info.family)
+    if plugin is None:
+        return False
+    part = result.families.get(info.family)
+    if part is None or part.episodes != len(wanted):
+        found = "no result" if part is None else f"{part.episodes} episode(s)"
+        raise AssertionError(f"the {info.family!r} analysis plug-in gave {found} for {len(wanted)} episode(s)")
+    report = result.report.read_text(encoding="utf-8") if result.report is not None else ""
+    absent = [m.name for m in plugin.metrics if html.escape(m.label) not in report or m.name not in report]
+    if absent:
+        raise AssertionError(f"the report lacks the definitions of the {info.family!r} metrics {absent}")
+    return True
 
 
 def _with_canaries(log: EpisodeLog) -> EpisodeLog:

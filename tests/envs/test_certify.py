@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import pytest
 from gymnasium import spaces
 from pettingzoo.utils import wrappers
@@ -17,6 +18,8 @@ from pettingzoo.utils import wrappers
 import alignsim.agents as agents
 import alignsim.envs as envs
 from alignsim.agents.policy import BasePolicy
+from alignsim.analysis import Metric, families
+from alignsim.analysis.families import FamilyAnalysis, FamilyResult, LeanEvent
 from alignsim.envs import GameInfo
 from alignsim.envs.base import AlignsimAECEnv
 from alignsim.record import Event, register_event
@@ -54,6 +57,7 @@ def test_every_built_in_env_passes_check_env(env_id: str, tmp_path: Path) -> Non
     if envs.spec(env_id).parallel_entry_point:
         assert "parallel_seed_test" in report.steps
     assert set(envs.game_info(env_id).events) & set(report.event_types), "the random run wrote no game events"
+    assert report.family_analysed  # every built-in family has its analysis plug-in
 
 
 @pytest.mark.parametrize("name", SCRIPTED_POLICIES)
@@ -86,16 +90,29 @@ class PlainCountdown(CountdownEnv):
 
 
 class GlobalRandomCountdown(PlainCountdown):
-    """Draws its pile from the process-wide ``random`` module: not a function of its seed."""
+    """Shows a number drawn from the process-wide ``random`` module: not a function of its seed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._observation = spaces.Dict({**self._observation.spaces, "noise": spaces.Box(0.0, 1.0, (1,))})
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> None:
         super().reset(seed, options)
-        self.pile = random.randint(3, 7)
+        self.noise = np.array([random.random()], dtype=np.float32)
+
+    def observe(self, agent: str) -> dict[str, Any]:
+        return {**super().observe(agent), "noise": self.noise}
 
 
 @register_event
 class Tally(Event, tag="certify_tally"):
     """A running total, logged by :class:`TallyEnv`."""
+
+    total: int
+
+
+class LeanTally(LeanEvent, tag="certify_tally"):
+    """What the tally analysis reads of a ``certify_tally`` event."""
 
     total: int
 
@@ -173,7 +190,7 @@ def test_a_plain_pettingzoo_env_without_game_info_and_a_game_with_its_own_events
     plain = check_env("plain_countdown-v0", tmp_dir=tmp_path)
     assert plain.info.family == "plain_countdown" and "parallel_api_test" not in plain.steps
     tally = check_env("tally-v0", tmp_dir=tmp_path)
-    assert tally.event_types == ["certify_tally"]
+    assert tally.event_types == ["certify_tally"] and not tally.family_analysed  # neutral tables only
     assert check_policy("certify/take_two", env_id="tally-v0", tmp_dir=tmp_path).roles == ["first", "second"]
 
 
@@ -215,3 +232,36 @@ def test_a_policy_playing_masked_out_actions_fails_the_legal_step(tmp_path: Path
 def test_a_policy_is_only_checked_on_an_env_it_plays(tmp_path: Path) -> None:
     with pytest.raises(CertificationError, match=r"step 'resolve' failed: it does not play plain_countdown-v0"):
         check_policy("traitors/heuristic", env_id="plain_countdown-v0", tmp_dir=tmp_path)
+
+
+class TallyAnalysis(FamilyAnalysis):
+    """Counts ``certify_tally`` events per episode."""
+
+    family = "tally"
+    events = (LeanTally,)
+    metrics = (Metric("tally_marks", "Tally marks per game", "tally", "certify_tally events / episodes"),)
+
+    def collect(self, path: Path, header: Any, events: Any) -> dict[str, list[Any]]:
+        return {"marks": [[header.episode_id] for e in events if isinstance(e, LeanTally)]}
+
+    def analyze(self, run: Any) -> FamilyResult:
+        marks = len([row for row in run.rows.get("marks", []) if row[0] in set(run.episodes["episode_id"])])
+        table = pd.DataFrame([{"metric": "tally_marks", "estimate": marks / max(len(run.episodes), 1)}])
+        return FamilyResult(self.family, episodes=len(run.episodes), tables={"tally_marks": table}, data=table)
+
+
+class SilentTallyAnalysis(TallyAnalysis):
+    """Leaves its metric out of the report's definitions."""
+
+    def definitions(self) -> list[dict[str, str]]:
+        return []
+
+
+def test_a_family_plug_in_is_checked_for_its_result_and_its_metric_definitions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(families.REGISTRY._entries, "tally", TallyAnalysis())
+    assert check_env("tally-v0", tmp_dir=tmp_path).family_analysed
+    monkeypatch.setitem(families.REGISTRY._entries, "tally", SilentTallyAnalysis())
+    with pytest.raises(CertificationError, match=r"step 'analyze' failed: .* lacks the definitions of the 'tally'"):
+        check_env("tally-v0", tmp_dir=tmp_path)
