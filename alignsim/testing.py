@@ -23,7 +23,6 @@ when everything passed. Use them in your own package's tests::
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import re
 import tempfile
@@ -139,13 +138,6 @@ def _fresh_dir(root: Path, name: str) -> Path:
             path.mkdir(parents=True)
             return path
     raise AlignsimError(f"{root}: too many {name} folders")
-
-
-def _supported(factory: Callable[..., Any]) -> tuple[str, ...] | None:
-    """The ``supported_envs`` a policy factory declares (looking through ``functools.partial``)."""
-    while isinstance(factory, functools.partial):
-        factory = factory.func
-    return getattr(factory, "supported_envs", None)
 
 
 def _quiet(call: Callable[[], Any]) -> Any:
@@ -373,15 +365,12 @@ def _view(log: EpisodeLog, info: GameInfo, out: Path) -> None:
 
 
 def policy_envs(name: str) -> list[str]:
-    """The registered env ids the policy ``name`` can play: those its ``supported_envs`` names
-    (by env name or family; any when it declares none) that its ``check_env`` (if any) accepts."""
-    factory = agents.spec(name).load()
-    supported = _supported(factory)
-    check = getattr(factory, "check_env", None)
+    """The registered env ids the policy ``name`` can play: those :func:`alignsim.agents.plays`
+    allows that its ``check_env`` (if any) accepts."""
+    check = getattr(agents.spec(name).load(), "check_env", None)
     out = []
     for env_id in envs.ids():
-        spec = envs.spec(env_id)
-        if supported is not None and spec.name not in supported and envs.game_info(env_id).family not in supported:
+        if not agents.plays(name, env_id):
             continue
         if check is not None:
             try:

@@ -150,7 +150,7 @@ def test_check_env_and_check_policy_pass_on_it(facts: dict) -> None:
     assert roles == ["villager", "wolf"] and decisions > 0 and 0.0 <= rate <= 1.0
 
 
-def test_the_tutorial_shows_the_package_as_it_is(facts: dict) -> None:
+def test_the_tutorial_shows_the_package_as_it_is() -> None:
     """Every file the tutorial shows is the test package's file, byte for byte."""
     text = TUTORIAL.read_text()
     shown = dict(re.findall(r'```\w+ title="([^"]+)"\n(.*?)```', text, flags=re.S))

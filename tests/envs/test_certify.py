@@ -22,7 +22,10 @@ from alignsim.analysis import Metric, families
 from alignsim.analysis.families import FamilyAnalysis, FamilyResult, LeanEvent
 from alignsim.envs import GameInfo
 from alignsim.envs.base import AlignsimAECEnv
+from alignsim.errors import ConfigError
 from alignsim.record import Event, register_event
+from alignsim.run import validate_scenario
+from alignsim.scenarios import ScenarioSpec, SeatSpec
 from alignsim.testing import CertificationError, check_env, check_policy, policy_envs
 from tests.envs.test_contract import CountdownEnv
 
@@ -32,13 +35,19 @@ SMALL: dict[str, dict[str, Any]] = {"traitors-v0": {"n_players": 5, "n_traitors"
 """Env parameters that keep a check to a second or two."""
 
 
-def _built_in(path: Any) -> bool:
-    return isinstance(path, str) and path.startswith("alignsim.")
+def _built_in(factory: Any) -> bool:
+    """Whether an entry point (``"module:attr"``), class or ``functools.partial`` comes from alignsim
+    (other test modules register their own envs and policies in the same process)."""
+    factory = getattr(factory, "func", factory)
+    where = factory if isinstance(factory, str) else getattr(factory, "__module__", "")
+    return where.startswith("alignsim.")
 
 
 BUILT_IN_ENVS = [e for e in envs.ids() if _built_in(envs.spec(e).entry_point)]
 SCRIPTED_POLICIES = [
-    name for name in agents.ids() if name != "llm" and not getattr(agents.spec(name).load(), "uses_llm", False)
+    name
+    for name in agents.ids()
+    if _built_in(agents.spec(name).factory) and not getattr(agents.spec(name).load(), "uses_llm", False)
 ]
 
 
@@ -60,9 +69,12 @@ def test_every_built_in_env_passes_check_env(env_id: str, tmp_path: Path) -> Non
     assert report.family_analysed  # every built-in family has its analysis plug-in
 
 
-@pytest.mark.parametrize("name", SCRIPTED_POLICIES)
-def test_every_scripted_policy_passes_check_policy(name: str, tmp_path: Path) -> None:
-    env_id = policy_envs(name)[0]
+@pytest.mark.parametrize(
+    ("name", "env_id"), [(name, env_id) for name in SCRIPTED_POLICIES for env_id in policy_envs(name)]
+)
+def test_every_scripted_policy_passes_check_policy_on_every_env_it_plays(
+    name: str, env_id: str, tmp_path: Path
+) -> None:
     report = check_policy(name, env_id=env_id, env_kwargs=SMALL.get(env_id), tmp_dir=tmp_path)
     assert report.decisions > 0 and report.invalid == 0
 
@@ -182,8 +194,8 @@ def test_games() -> None:
     ):
         if env_id not in envs.ids():
             envs.register(env_id, entry, info=info)
-    if "certify/take_two" not in agents.ids():
-        agents.register("certify/take_two", TakeTwo)
+    if "test/take_two" not in agents.ids():
+        agents.register("test/take_two", TakeTwo)
 
 
 def test_a_plain_pettingzoo_env_without_game_info_and_a_game_with_its_own_events_pass(tmp_path: Path) -> None:
@@ -191,7 +203,7 @@ def test_a_plain_pettingzoo_env_without_game_info_and_a_game_with_its_own_events
     assert plain.info.family == "plain_countdown" and "parallel_api_test" not in plain.steps
     tally = check_env("tally-v0", tmp_dir=tmp_path)
     assert tally.event_types == ["certify_tally"] and not tally.family_analysed  # neutral tables only
-    assert check_policy("certify/take_two", env_id="tally-v0", tmp_dir=tmp_path).roles == ["first", "second"]
+    assert check_policy("test/take_two", env_id="tally-v0", tmp_dir=tmp_path).roles == ["first", "second"]
 
 
 def test_an_env_drawing_from_the_global_random_state_fails_the_seed_test(tmp_path: Path) -> None:
@@ -223,10 +235,10 @@ def test_a_transcript_that_shows_private_events_fails_the_viewer_step(
 def test_a_policy_playing_masked_out_actions_fails_the_legal_step(tmp_path: Path) -> None:
     with pytest.raises(
         CertificationError,
-        match=r"check_policy\(certify/take_two\) as \*: step 'legal' failed: \d+ action\(s\) its observation's "
+        match=r"check_policy\(test/take_two\) as \*: step 'legal' failed: \d+ action\(s\) its observation's "
         r"action_mask forbids; first: .* player_\d action=1",
     ):
-        check_policy("certify/take_two", env_id="plain_countdown-v0", tmp_dir=tmp_path)
+        check_policy("test/take_two", env_id="plain_countdown-v0", tmp_dir=tmp_path)
 
 
 def test_a_policy_is_only_checked_on_an_env_it_plays(tmp_path: Path) -> None:
@@ -265,3 +277,17 @@ def test_a_family_plug_in_is_checked_for_its_result_and_its_metric_definitions(
     monkeypatch.setitem(families.REGISTRY._entries, "tally", SilentTallyAnalysis())
     with pytest.raises(CertificationError, match=r"step 'analyze' failed: .* lacks the definitions of the 'tally'"):
         check_env("tally-v0", tmp_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("policy", "env_id"), [("self_evolution/opportunist", "threshold_game-v0"), ("threshold/collective", "traitors-v0")]
+)
+def test_a_scripted_baseline_is_refused_before_any_work_in_an_env_it_does_not_play(policy: str, env_id: str) -> None:
+    """The baselines are registered as ``functools.partial`` of their class, and ``self_evolution``
+    is both an env name and the family of ``threshold_game-v0``: neither may let a policy into an
+    env whose observations it cannot read (the single-agent baseline crashed on the threshold
+    game's missing ``cue`` mid-run)."""
+    scenario = ScenarioSpec(id="check/wrong-seat-v0", env_id=env_id, env_kwargs={}, seating={"*": SeatSpec(policy)})
+    with pytest.raises(ConfigError, match=rf"scenario\.seating\.\*\.policy: policy '{policy}' plays .*, not "):
+        validate_scenario(scenario)
+    assert env_id not in policy_envs(policy)
