@@ -139,8 +139,8 @@ def validate_scenario(scenario: ScenarioSpec, *, llm: Mapping[str, Any] | None =
             factory = agents.spec(seat.policy).load()
         except KeyError as exc:
             raise ConfigError(f"{field}.policy", f"{exc}; see `alignsim list policies`") from None
-        supported = getattr(factory, "supported_envs", None)
-        if supported is not None and env_spec.name not in supported and info.family not in supported:
+        supported = agents.supported_envs(seat.policy)
+        if supported is not None and not agents.plays(seat.policy, env_spec.id):
             raise ConfigError(
                 f"{field}.policy", f"policy {seat.policy!r} plays {', '.join(supported)}, not {env_spec.name}"
             )

@@ -20,7 +20,19 @@ from alignsim.agents.policy import Action, BasePolicy, Decision, Policy
 from alignsim.errors import AlignsimError, ConfigError
 from alignsim.registry import Registry, load_object
 
-__all__ = ["Action", "BasePolicy", "Decision", "Policy", "PolicySpec", "ids", "make", "register", "spec"]
+__all__ = [
+    "Action",
+    "BasePolicy",
+    "Decision",
+    "Policy",
+    "PolicySpec",
+    "ids",
+    "make",
+    "plays",
+    "register",
+    "spec",
+    "supported_envs",
+]
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,33 @@ def ids() -> list[str]:
 def spec(name: str) -> PolicySpec:
     """The registered :class:`PolicySpec` called ``name`` (entry-point plug-ins included)."""
     return _registry.get(name)
+
+
+def supported_envs(name: str) -> tuple[str, ...] | None:
+    """The ``supported_envs`` the factory of policy ``name`` declares (None: any env), looking
+    through ``functools.partial`` (the scripted baselines are registered as partials of their class)."""
+    factory: Any = spec(name).load()
+    while isinstance(factory, functools.partial):
+        factory = factory.func
+    return getattr(factory, "supported_envs", None)
+
+
+def plays(name: str, env_id: str) -> bool:
+    """Whether policy ``name`` may sit in env ``env_id``, by its :func:`supported_envs`.
+
+    An entry that is the name of a registered env (``self_evolution``) means that env only,
+    even where a family has the same name; any other entry is a game family
+    (:attr:`alignsim.envs.GameInfo.family`) and means every env of it.
+    """
+    from alignsim import envs
+
+    supported = supported_envs(name)
+    if supported is None:
+        return True
+    env_spec = envs.spec(env_id)
+    family = envs.game_info(env_spec.id).family
+    names = {envs.spec(known).name for known in envs.ids()}
+    return env_spec.name in supported or (family in supported and family not in names)
 
 
 def make(name: str, **kwargs: Any) -> Policy:
