@@ -213,7 +213,8 @@ def check_env(
     Args:
         env_id: a registered env id (``name-vN``).
         env_kwargs: the env's parameters (small ones keep the check fast).
-        episodes, seed: the random run.
+        episodes: how many episodes the random run plays.
+        seed: the random run's master seed.
         num_cycles: the ``num_cycles`` of PettingZoo's tests.
         tmp_dir: where logs and analysis are written (a temporary folder, removed after, when None).
 
@@ -411,7 +412,8 @@ def check_policy(
         roles: the roles to seat it in; default: every role the env declares (``*``, every
             seat, for an env without roles). A declared role that no seat gets in this
             configuration is skipped.
-        episodes, seed: per role.
+        episodes: how many episodes it plays in each role.
+        seed: the master seed of each role's run.
         max_invalid_rate: see above.
         tmp_dir: where logs are written (a temporary folder, removed after, when None).
 
