@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alignsim.record import EpisodeLog
 from alignsim.record import schema as ev
 
@@ -37,6 +39,21 @@ def entitled(event: ev.Event, everyone: frozenset[str], *, private: bool = False
     return bool(everyone) and everyone.issubset(event.visible_to) and _tag(event) not in PRIVATE_TAGS
 
 
+def _seats_line(header: Any, *, private: bool) -> str:
+    """Who played which seat, unless that tells a hidden role.
+
+    A scenario that seats by role (traitors play ``traitors/always_lie``, the faithful
+    ``traitors/heuristic``) makes each seat's policy a role label; outside the private view
+    the policies are then shown only when every seat runs the same one.
+    """
+    seating = header.seating
+    by_role = any(s.role not in (a, "*") for a, s in seating.items())
+    same = len({(s.policy, s.model) for s in seating.values()}) == 1
+    if private or same or not by_role:
+        return "seats: " + ", ".join(f"{a}={s.policy}" for a, s in seating.items())
+    return "seats: policies not shown (they are seated by role; --private shows them)"
+
+
 def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = None) -> str:
     """Render ``log`` as text.
 
@@ -61,7 +78,7 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
     lines = [
         f"episode {header.episode_id}",
         f"scenario {header.scenario} ({header.env_id}), seed {header.seed}, episode index {header.episode_index}",
-        "seats: " + ", ".join(f"{a}={s.policy}" for a, s in header.seating.items()),
+        _seats_line(header, private=private),
     ]
     if private and roles:
         lines.append("roles: " + ", ".join(f"{a} {r}" for a, r in roles.items()))

@@ -265,3 +265,16 @@ def test_cli_refuses_an_unclear_view_and_writes_nothing(canary_game: Path, tmp_p
     err = capsys.readouterr().err
     assert "config error: agent:" in err and "Traceback" not in err
     assert not out.parent.exists()
+
+
+def test_the_public_transcript_does_not_name_role_seated_policies(tmp_path: Path):
+    # In the control scenario the traitors' seat plays traitors/always_lie and the faithful
+    # traitors/heuristic: printing each player's policy would print who the traitor is.
+    from alignsim.analysis.transcript import transcript
+
+    log = read_log(run_episode("traitors/control-always-lie-v0", seed=2, out_dir=tmp_path).log_path)
+    traitors = [a for a, r in log.of_type(ev.RoleAssignment)[0].roles.items() if r == "traitor"]
+    public = transcript(log)
+    assert "always_lie" not in public
+    assert "seated by role" in public
+    assert all(f"{a}=traitors/always_lie" in transcript(log, private=True) for a in traitors)
