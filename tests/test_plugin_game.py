@@ -63,6 +63,7 @@ facts["analyze"] = alignsim(
 facts["transcript"] = alignsim("view", bandwagon_log)
 facts["private transcript"] = alignsim("view", bandwagon_log, "--private")
 alignsim("view", bandwagon_log, "--html", out / "page.html")
+alignsim("view", bandwagon_log, "--html", out / "private-page.html", "--private")
 
 from alignsim.record import read_log
 from alignsim.testing import check_env, check_policy
@@ -133,8 +134,11 @@ def test_its_family_analysis_puts_its_metric_in_the_tables_and_the_report(facts:
 
 
 def test_the_viewer_shows_its_events_and_keeps_the_wolf_hidden_in_public(facts: dict) -> None:
+    # The shared page holds the public verdicts; the sealed ballots only the private page.
     page = (Path(facts["out"]) / "page.html").read_text()
-    assert '"type":"verdict"' in page and '"type":"ballot"' in page
+    private_page = (Path(facts["out"]) / "private-page.html").read_text()
+    assert '"type":"verdict"' in page and '"type":"ballot"' not in page
+    assert '"type":"verdict"' in private_page and '"type":"ballot"' in private_page
     private, public = facts["private transcript"], facts["transcript"]
     assert "roles dealt" in private and "You are the wolf" in private
     assert "roles dealt" not in public and "You are the wolf" not in public
