@@ -142,8 +142,18 @@ def rerun(log_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> 
     if target.exists() and target.resolve() == Path(log_path).resolve():
         # The runner would set the recorded log aside to write the new one in its place.
         raise ConfigError("out_dir", f"{out_dir} holds the log being re-run; re-run into another folder")
-    replayer = ReplayBackend(log.of_type(ev.LLMCall))
-    seating, policies = logged_seats(log_path, header, lambda key, kwargs, model: replayer)
+    calls = log.of_type(ev.LLMCall)
+    replayers: dict[str, ReplayBackend] = {}
+
+    def replayer_for(key: str, kwargs: Any, model: str) -> ReplayBackend:
+        # One per model: in cross-play each seat's calls (and the model id they log) are its
+        # own model's; a seat whose model made no call (it never spoke) gets every call.
+        if model not in replayers:
+            own = [call for call in calls if call.model == model]
+            replayers[model] = ReplayBackend(own or calls, model_id=model)
+        return replayers[model]
+
+    seating, policies = logged_seats(log_path, header, replayer_for)
     scenario = ScenarioSpec.from_dict(header.config["scenario"])
     scenario = dataclasses.replace(scenario, seating=MappingProxyType(seating))
     try:
