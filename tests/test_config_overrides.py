@@ -127,6 +127,9 @@ def test_cross_play_override_in_run(scenario_id: str, tmp_path: Path, capsys: py
     )
     assert done.code == 0, done.stderr
     assert models_by_role(out) == {"traitor": {"mock/other"}, "faithful": {"mock/scripted"}}
+    # A cross-play episode reruns identically: each seat's recorded answers under its own model.
+    again = invoke(["replay", str(out), "--rerun", str(tmp_path / "rerun")], tmp_path, capsys)
+    assert again.code == 0 and again.stdout.rstrip().endswith("1/1 identical"), again.stdout
 
 
 def test_cross_play_sweep_with_comma_separated_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
