@@ -529,6 +529,7 @@ def _write(
     out.mkdir(parents=True, exist_ok=True)
     files = result.files
     tables = {
+        "episode_info": result.episode_info,
         "episodes": result.episodes,
         "rounds": result.rounds,
         "seeds": result.seeds,

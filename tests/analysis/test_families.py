@@ -44,7 +44,7 @@ def test_a_family_without_an_analysis_gets_the_neutral_tables_and_a_note_not_tra
     # An event type analysis does not know, in canonical and in another key order: skipped silently.
     noncanonical = '{"seq": 901, "type": "lynch", "step": 0, "round": 3, "phase": "day_vote", "target": "player_2"}'
     _as_game(log, "werewolf-v0", _lynch(900, "player_3"), noncanonical)
-    result = analyze(tmp_path / "logs", n_resamples=50, chance=False)
+    result = analyze(tmp_path / "logs", n_resamples=50, chance=False, out_dir=tmp_path / "out", make_plots=False)
 
     assert result.summary.empty  # no Traitors metric for a werewolf game
     assert result.families["traitors"].episodes == 0
@@ -53,6 +53,8 @@ def test_a_family_without_an_analysis_gets_the_neutral_tables_and_a_note_not_tra
     assert info[["episode_id", "env_id", "family", "status"]].values.tolist() == [
         ["wolf-a", "werewolf-v0", "werewolf", "completed"]
     ]
+    written = pd.read_csv(tmp_path / "out" / "tables" / "episode_info.csv")
+    assert written[["episode_id", "family"]].values.tolist() == [["wolf-a", "werewolf"]]
     assert not result.invalid_actions.empty  # the neutral tables cover it
 
 
