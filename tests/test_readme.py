@@ -186,6 +186,26 @@ SPECIAL: dict[str, Special] = {
         "scenario.seating.traitor.kwargs.model=openai/model-a,openai/model-b "
         "scenario.seating.faithful.kwargs.model=openai/model-a,openai/model-b"
     ): Special(marks=(SLOW,)),
+    # The controls with a model in the seats: each is the whole control grid through the test
+    # server (minutes each); the scripted runs of the same experiments run by default.
+    (
+        # Continued lines keep the space before their backslash.
+        "alignsim sweep +experiment=controls_traitors  "
+        "scenario=traitors/control-always-lie-v0,traitors/control-never-lie-v0  "
+        "scenario.seating.traitor.policy=llm llm=openai llm.model=openai/NAME"
+    ): Special(marks=(SLOW,)),
+    (
+        "alignsim sweep +experiment=controls_principal_agent scenario.seating.shopping_agent.policy=llm "
+        "llm=openai llm.model=openai/NAME"
+    ): Special(marks=(SLOW,)),
+    (
+        "alignsim sweep +experiment=controls_self_evolution scenario.seating.agent.policy=llm "
+        "llm=openai llm.model=openai/NAME"
+    ): Special(marks=(SLOW,)),
+    (
+        "alignsim sweep +experiment=controls_threshold_game scenario.seating.agent.policy=llm "
+        "llm=openai llm.model=openai/NAME"
+    ): Special(marks=(SLOW,)),
     # Long runs: the same commands with fewer episodes.
     "alignsim run scenario=self_evolution/atp-v0 episodes=10": Special(extra=("episodes=1",)),
     (
