@@ -7,7 +7,7 @@ from typing import Any
 from alignsim.record import EpisodeLog
 from alignsim.record import schema as ev
 
-__all__ = ["PRIVATE_TAGS", "entitled", "transcript"]
+__all__ = ["PRIVATE_TAGS", "entitled", "seating_shape", "transcript"]
 
 # By tag, not class: belief is a Traitors event, and naming its class here would import the
 # Traitors family (and its env) whenever analysis is imported, before any log needs it.
@@ -39,6 +39,14 @@ def entitled(event: ev.Event, everyone: frozenset[str], *, private: bool = False
     return bool(everyone) and everyone.issubset(event.visible_to) and _tag(event) not in PRIVATE_TAGS
 
 
+def seating_shape(seating: Any) -> tuple[bool, bool]:
+    """Whether a header's ``seating`` places seats by role, and whether every seat runs the
+    same policy and model: together, whether a seat's policy can tell a hidden role."""
+    by_role = any(s.role not in (a, "*") for a, s in seating.items())
+    same = len({(s.policy, s.model) for s in seating.values()}) == 1
+    return by_role, same
+
+
 def _seats_line(header: Any, *, private: bool) -> str:
     """Who played which seat, unless that tells a hidden role.
 
@@ -47,8 +55,7 @@ def _seats_line(header: Any, *, private: bool) -> str:
     the policies are then shown only when every seat runs the same one.
     """
     seating = header.seating
-    by_role = any(s.role not in (a, "*") for a, s in seating.items())
-    same = len({(s.policy, s.model) for s in seating.values()}) == 1
+    by_role, same = seating_shape(seating)
     if private or same or not by_role:
         return "seats: " + ", ".join(f"{a}={s.policy}" for a, s in seating.items())
     return "seats: policies not shown (they are seated by role; --private shows them)"

@@ -36,7 +36,7 @@ from typing import Any
 
 import msgspec
 
-from alignsim.analysis.transcript import entitled
+from alignsim.analysis.transcript import entitled, seating_shape
 from alignsim.errors import ConfigError
 from alignsim.record import EpisodeLog, read_log
 from alignsim.record import schema as ev
@@ -138,9 +138,8 @@ def _seat(header: Any, agent: str, roles: dict[str, str], full: bool) -> dict[st
     """
     seating = header.seating
     seat = seating[agent]
-    by_role = any(s.role not in (a, "*") for a, s in seating.items())
+    by_role, same = seating_shape(seating)
     open_key = full or agent in roles or seat.role == agent or (seat.role == "*" and not by_role)
-    same = len({(s.policy, s.model) for s in seating.values()}) == 1
     if open_key or same:
         return {"policy": seat.policy, "model": seat.model, "seat": seat.role if open_key else None}
     return {"policy": None, "model": None, "seat": None}
