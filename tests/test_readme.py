@@ -447,6 +447,9 @@ def step_params() -> list[Any]:
     for name, page in PARSED.items():
         for index, step in enumerate(page.steps):
             marks = SPECIAL[step.text].marks if step.text in SPECIAL else ()
+            # A page's steps run in order in one folder: under pytest-xdist they must share
+            # a worker, or each worker would rerun the steps before its own.
+            marks = (*marks, pytest.mark.xdist_group(name))
             params.append(pytest.param(name, index, id=f"{name}:{step.line}", marks=marks))
     return params
 
