@@ -352,3 +352,11 @@ def test_the_parallel_form_batches_sealed_phases_and_replaces_an_illegal_action(
     inspection = of(log, wev.Inspection)[0]
     assert inspection.target == "player_0"  # the first legal target replaced the illegal one
     assert of(log, wev.NightOutcome)[0].victim == "player_5"
+
+
+def test_render_shows_only_the_public_record() -> None:
+    env = envs.make("werewolf-v0", forced_roles=FORCED, render_mode="ansi")
+    play(env, night_chooser(5, 0, 3), until=lambda log: bool(of(log, wev.Vote)))
+    text = env.unwrapped.render()
+    assert "player_5 was killed" in text and "Night 1 falls" in text
+    assert "You inspected" not in text and "You protected" not in text and "fellow werewolves" not in text
