@@ -65,6 +65,8 @@ __all__ = [
     "plot_ratings",
     "rate",
     "ratings_from_frames",
+    "report_ratings",
+    "write_ratings",
 ]
 
 BY = ("model", "role", "side")
@@ -75,6 +77,9 @@ DEFAULT_PRIOR_SD = 2.0
 """Standard deviation (logits) of the Gaussian prior on every Bradley-Terry parameter."""
 DEFAULT_RESAMPLES = 1000
 _CHUNK = 128
+BCA_MAX_PATTERNS = 2000
+"""Up to this many distinct matches (line-up and winner), Bradley-Terry intervals are BCa (one
+jackknife fit per distinct match); above, percentile."""
 """Bootstrap replicates fitted together (memory: chunk x match patterns x teams x parameters)."""
 
 
@@ -383,12 +388,14 @@ def _resample_counts(inverse: np.ndarray, n_patterns: int, n_fits: int, rng: np.
 
 def _bt_estimates(
     games: Games, n_resamples: int, seed: int, prior_sd: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Point estimates ``(params,)``, bootstrap fits ``(B, params)`` and, per fit, which parameters
-    played in the resample ``(B, params)``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Point estimates ``(params,)``, bootstrap fits ``(B, params)``, per fit which parameters
+    played in the resample ``(B, params)``, and the BCa acceleration per parameter (from the
+    jackknife; None above :data:`BCA_MAX_PATTERNS` distinct matches, where percentile
+    intervals are used)."""
     design, present, winner, inverse = _patterns(games)
-    full = np.bincount(inverse, minlength=len(winner))[None, :]
-    estimate = fit_bradley_terry(design, present, winner, full, prior_sd=prior_sd)[0]
+    full = np.bincount(inverse, minlength=len(winner))
+    estimate = fit_bradley_terry(design, present, winner, full[None, :], prior_sd=prior_sd)[0]
     involved = np.abs(design).sum(axis=1) > 0  # (patterns, params)
     rng = np.random.default_rng(seed)
     fits, played = [], []
@@ -396,22 +403,60 @@ def _bt_estimates(
         counts = _resample_counts(inverse, len(winner), min(_CHUNK, n_resamples - start), rng)
         fits.append(fit_bradley_terry(design, present, winner, counts, prior_sd=prior_sd))
         played.append((counts @ involved) > 0)
-    return estimate, np.concatenate(fits), np.concatenate(played)
+    acceleration = None
+    if len(winner) <= BCA_MAX_PATTERNS:
+        # Leaving out one episode of a pattern gives the same fit for every episode of it:
+        # one jackknife fit per distinct match, weighted by how many episodes it has.
+        leave_one_out = np.concatenate(
+            [
+                fit_bradley_terry(
+                    design,
+                    present,
+                    winner,
+                    full[None, :] - np.eye(len(winner))[start : start + _CHUNK],
+                    prior_sd=prior_sd,
+                )
+                for start in range(0, len(winner), _CHUNK)
+            ]
+        )
+        centre = (full[:, None] * leave_one_out).sum(axis=0) / full.sum()
+        spread = centre[None, :] - leave_one_out
+        second = (full[:, None] * spread**2).sum(axis=0)
+        third = (full[:, None] * spread**3).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acceleration = np.where(second > 0, third / (6 * second**1.5), 0.0)
+    return estimate, np.concatenate(fits), np.concatenate(played), acceleration
 
 
 def _intervals(
-    estimate: np.ndarray, fits: np.ndarray, played: np.ndarray, confidence: float
+    estimate: np.ndarray,
+    fits: np.ndarray,
+    played: np.ndarray,
+    confidence: float,
+    acceleration: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Percentile intervals, bootstrap standard deviations and the resamples used, per parameter
-    (only resamples in which the parameter's unit played: in the others the prior alone sets it)."""
+    """Bootstrap intervals, bootstrap standard deviations and the resamples used, per parameter
+    (only resamples in which the parameter's unit played: in the others the prior alone sets it).
+
+    BCa (bias-corrected and accelerated) where ``acceleration`` is given, else percentile.
+    """
+    from scipy.special import ndtr, ndtri
+
     alpha = (1 - confidence) / 2
     low, high, se, used = (np.full(len(estimate), np.nan) for _ in range(4))
     for p in range(len(estimate)):
         values = fits[played[:, p], p]
         used[p] = len(values)
-        if len(values):
-            low[p], high[p] = np.quantile(values, [alpha, 1 - alpha])
-            se[p] = values.std(ddof=1) if len(values) > 1 else np.nan
+        if not len(values):
+            continue
+        levels = np.array([alpha, 1 - alpha])
+        if acceleration is not None:
+            below = (np.sum(values < estimate[p]) + 0.5 * np.sum(values == estimate[p])) / len(values)
+            bias = ndtri(np.clip(below, 0.5 / len(values), 1 - 0.5 / len(values)))
+            z = ndtri(levels)
+            levels = ndtr(bias + (bias + z) / (1 - acceleration[p] * (bias + z)))
+        low[p], high[p] = np.quantile(values, levels)
+        se[p] = values.std(ddof=1) if len(values) > 1 else np.nan
     return low, high, se, used
 
 
@@ -505,7 +550,7 @@ def ratings_from_frames(
     games = games_from_frames(frames, by=by)
     group = [] if by == "model" else [by]
     columns = ["model", *group, "games", "wins", "losses", "mixed", "rating", "low", "high", "method"]
-    columns += ["se", "sigma", "resamples", "confidence", "scale"]
+    columns += ["interval", "se", "sigma", "resamples", "confidence", "scale"]
     base = _counts(games).rename(columns={"group": by})
     notes = _design_notes(games)
     n_units = len(games.units)
@@ -514,8 +559,9 @@ def ratings_from_frames(
         for method in methods:
             table = base.copy()
             if method == "bt":
-                estimate, fits, played = _bt_estimates(games, n_resamples, seed, prior_sd)
-                low, high, se, used = _intervals(estimate, fits, played, confidence)
+                estimate, fits, played, acceleration = _bt_estimates(games, n_resamples, seed, prior_sd)
+                low, high, se, used = _intervals(estimate, fits, played, confidence, acceleration)
+                table["interval"] = "BCa" if acceleration is not None else "percentile"
                 table["sigma"] = np.nan
                 table["scale"] = "logit"
                 if games.side_terms:
@@ -535,6 +581,7 @@ def ratings_from_frames(
                 low, high, se, used = _intervals(estimate, fits, played, confidence)
                 table["sigma"] = sigma
                 table["scale"] = "openskill mu (starts at 25)"
+                table["interval"] = "percentile"
             table["rating"], table["low"], table["high"] = estimate[:n_units], low[:n_units], high[:n_units]
             table["se"], table["resamples"] = se[:n_units], used[:n_units].astype(int)
             table["method"] = method
@@ -545,6 +592,7 @@ def ratings_from_frames(
         for column in ("rating", "low", "high", "se", "sigma"):
             table[column] = np.nan
         table["resamples"], table["method"], table["confidence"], table["scale"] = 0, "", confidence, ""
+        table["interval"] = ""
         tables.append(table)
         if not len(games.winner):
             notes.append("no game could be rated: nothing finished with a winning side (see the counts)")
@@ -566,6 +614,13 @@ def ratings_from_frames(
         seed=seed,
         confidence=confidence,
     )
+
+
+def report_ratings(frames: Any, *, n_resamples: int, seed: int) -> Ratings | None:
+    """Bradley-Terry ratings per model for ``alignsim analyze`` (OpenSkill is ``alignsim rate``'s),
+    or None when fewer than two models played a rated game."""
+    ratings = ratings_from_frames(frames, methods=("bt",), n_resamples=n_resamples, seed=seed)
+    return ratings if ratings.rateable else None
 
 
 def _unit_name(unit: tuple[str, str]) -> str:
