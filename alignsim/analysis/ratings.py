@@ -775,4 +775,6 @@ def plot_ratings(ratings: Ratings, path: str | os.PathLike[str]) -> Path:
 
 
 def _short(text: str, width: int = 42) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """A tick label: cut to ``width``, with ``$`` escaped (a label is data, never mathtext)."""
+    text = text if len(text) <= width else text[: width - 1] + "…"
+    return text.replace("$", r"\$")

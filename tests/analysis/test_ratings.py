@@ -315,3 +315,14 @@ def test_analyze_report_has_a_ratings_section_when_several_models_played(crosspl
     alone = analyze(single, tmp_path / "b", n_resamples=20, chance=False, write_frames=False, make_plots=False)
     assert alone.ratings is None and "Ratings" not in alone.text()
     assert "<h2>Ratings" not in (tmp_path / "b" / "report.html").read_text(encoding="utf-8")
+
+
+def test_labels_are_data_in_the_plot(tmp_path: Path) -> None:
+    """A model label with ``$`` is drawn as text, never parsed as mathtext (which fails on bad TeX)."""
+    from alignsim.analysis.ratings import plot_ratings
+
+    for i, (traitor, faithful, winner) in enumerate([("$\\nope{$", "B", "traitors"), ("B", "$\\nope{$", "faithful")]):
+        seats = {"player_0": ("traitor", traitor), "player_1": ("faithful", faithful)}
+        write_log(tmp_path / "logs" / f"e{i}.jsonl", seats, winner=winner, index=i)
+    ratings = ratings_from_frames(load_frames(tmp_path / "logs"), n_resamples=20)
+    assert plot_ratings(ratings, tmp_path / "r.png").stat().st_size > 0
