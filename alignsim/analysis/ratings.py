@@ -78,8 +78,8 @@ METHOD_NAMES = {"bt": "Bradley-Terry", "openskill": "OpenSkill"}
 DEFAULT_PRIOR_SD = 2.0
 """Standard deviation (logits) of the Gaussian prior on every Bradley-Terry parameter."""
 DEFAULT_RESAMPLES = 1000
-_CHUNK = 128
-BCA_MAX_PATTERNS = 2000
+_CHUNK = 64
+BCA_MAX_PATTERNS = 500
 """Up to this many distinct matches (line-up and winner), Bradley-Terry intervals are BCa (one
 jackknife fit per distinct match); above, percentile."""
 """Bootstrap replicates fitted together (memory: chunk x match patterns x teams x parameters)."""
@@ -336,43 +336,48 @@ def fit_bradley_terry(
     theta = np.zeros((n_fits, n_params))
     if n_params == 0:
         return theta
-    win_rows = design[np.arange(len(winner)), winner]  # (n, params)
+    n, width = present.shape
+    win_rows = design[np.arange(n), winner]  # (n, params)
+    rows = design.reshape(n * width, n_params)
+    # Every team row's outer product, flattened: the Hessian's first term is then one matrix
+    # product per iteration (BLAS), not a four-index einsum.
+    outer = (rows[:, :, None] * rows[:, None, :]).reshape(n * width, n_params * n_params)
     mask = np.where(present, 0.0, -np.inf)
+    pick = np.broadcast_to(winner[None, :, None], (n_fits, n, 1))
 
     def objective(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        strength = np.einsum("nkp,bp->bnk", design, values) + mask
+        strength = (values @ rows.T).reshape(len(values), n, width) + mask
         log_p = strength - np.logaddexp.reduce(strength, axis=2, keepdims=True)
         log_p = np.where(present, log_p, -np.inf)
-        won = np.take_along_axis(log_p, np.broadcast_to(winner[None, :, None], (len(values), len(winner), 1)), 2)
-        return -(counts * won[..., 0]).sum(axis=1) + 0.5 * ridge * (values**2).sum(axis=1), log_p
+        won = np.take_along_axis(log_p, pick[: len(values)], 2)[..., 0]
+        return -(counts[: len(values)] * won).sum(axis=1) + 0.5 * ridge * (values**2).sum(axis=1), log_p
 
     value, log_p = objective(theta)
     eye = np.eye(n_params)
+    done = np.zeros(n_fits, dtype=bool)
     for _ in range(max_iter):
         prob = np.exp(log_p)  # 0 where a team is absent
-        mean_row = np.einsum("bnk,nkp->bnp", prob, design)
-        grad = np.einsum("bn,bnp->bp", counts, mean_row) - counts @ win_rows + ridge * theta
+        weighted = (counts[:, :, None] * prob).reshape(n_fits, n * width)
+        mean_row = sum(prob[:, :, k, None] * design[None, :, k, :] for k in range(width))
+        grad = np.matmul(counts[:, None, :], mean_row)[:, 0] - counts @ win_rows + ridge * theta
         hess = (
-            np.einsum("bn,bnk,nkp,nkq->bpq", counts, prob, design, design, optimize=True)
-            - np.einsum("bn,bnp,bnq->bpq", counts, mean_row, mean_row, optimize=True)
+            (weighted @ outer).reshape(n_fits, n_params, n_params)
+            - np.matmul((counts[:, :, None] * mean_row).transpose(0, 2, 1), mean_row)
             + ridge * eye
         )
         step = -np.linalg.solve(hess, grad[..., None])[..., 0]
         slope = (grad * step).sum(axis=1)
-        if np.all(np.abs(slope) < tol):
+        done = np.abs(slope) < tol  # converged fits keep their values
+        if done.all():
             break
         size = np.ones(n_fits)
-        done = np.zeros(n_fits, dtype=bool)
         new_theta, new_value, new_log_p = theta.copy(), value.copy(), log_p.copy()
         for _halving in range(30):
             trial = theta + size[:, None] * step
             trial_value, trial_log_p = objective(trial)
             accept = ~done & (trial_value <= value + 1e-4 * size * slope)
-            new_theta[accept], new_value[accept], new_log_p[accept] = (
-                trial[accept],
-                trial_value[accept],
-                trial_log_p[accept],
-            )
+            new_theta[accept], new_value[accept] = trial[accept], trial_value[accept]
+            new_log_p[accept] = trial_log_p[accept]
             done |= accept
             if done.all():
                 break
