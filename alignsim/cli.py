@@ -702,16 +702,15 @@ def _rate(args: list[str]) -> int:
     )
     parser.add_argument("--no-plot", action="store_true", help="no PNG plot")
     ns = parser.parse_args(args)
-    from alignsim.analysis.ratings import openskill_available, rate, write_ratings
+    from alignsim.analysis.ratings import rate, write_ratings
     from alignsim.record import BadFiles
 
-    methods = ns.method or [m for m in METHODS if m != "openskill" or openskill_available()]
     bad = BadFiles()
     try:
         ratings = rate(
             ns.paths,
             by=ns.by,
-            methods=methods,
+            methods=ns.method,
             n_resamples=ns.n_resamples,
             seed=ns.seed,
             confidence=ns.confidence,
@@ -721,10 +720,6 @@ def _rate(args: list[str]) -> int:
     except FileNotFoundError:
         _report_skipped("rate", bad)
         raise
-    if not ns.method and "openskill" not in methods:
-        ratings.notes.append(
-            "OpenSkill left out: the openskill package is not installed (pip install 'alignsim[ratings]')"
-        )
     _print_ratings(ratings)
     if ratings.games:
         first = ns.paths[0]

@@ -533,7 +533,7 @@ def _check(by: str, methods: Sequence[str], n_resamples: int, confidence: float,
         raise ConfigError("confidence", f"must be between 0 and 1, got {confidence!r}")
     if not (np.isfinite(prior_sd) and prior_sd > 0):
         raise ConfigError("prior_sd", f"must be a positive number, got {prior_sd!r}")
-    if "openskill" in methods and importlib.util.find_spec("openskill") is None:
+    if "openskill" in methods and not openskill_available():
         raise ConfigError("method", "openskill is not installed: pip install 'alignsim[ratings]'")
     return tuple(dict.fromkeys(methods))
 
@@ -710,7 +710,7 @@ def rate(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     by: str = "model",
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | None = None,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     confidence: float = 0.95,
@@ -719,10 +719,16 @@ def rate(
 ) -> Ratings:
     """Ratings of the models in the episode logs at ``paths`` (files, run or sweep folders).
 
+    ``methods``: any of :data:`METHODS`; default: Bradley-Terry, and OpenSkill when the
+    ``openskill`` package is installed (a note says when it is not).
+
     Invalid arguments raise :class:`~alignsim.errors.ConfigError` naming the field before any
     log is read; a missing path raises ``FileNotFoundError``; ``bad`` (a
     :class:`~alignsim.record.BadFiles`) collects unreadable logs, which are then skipped.
     """
+    missing = methods is None and not openskill_available()
+    if methods is None:
+        methods = [m for m in METHODS if m != "openskill" or not missing]
     methods = _check(by, methods, n_resamples, confidence, prior_sd)
     from alignsim.analysis.api import load_inputs
 
@@ -732,9 +738,14 @@ def rate(
     if frames.episodes.empty:
         readable = "readable " if bad else ""
         raise FileNotFoundError(f"no {readable}episode logs found at {', '.join(map(str, paths))}")
-    return ratings_from_frames(
+    ratings = ratings_from_frames(
         frames, by=by, methods=methods, n_resamples=n_resamples, seed=seed, confidence=confidence, prior_sd=prior_sd
     )
+    if missing:
+        ratings.notes.append(
+            "OpenSkill left out: the openskill package is not installed: pip install 'alignsim[ratings]'"
+        )
+    return ratings
 
 
 def write_ratings(ratings: Ratings, out: str | os.PathLike[str], *, plot: bool = True) -> list[Path]:

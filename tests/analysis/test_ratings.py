@@ -93,8 +93,8 @@ def test_bradley_terry_recovers_known_skills_at_nominal_coverage() -> None:
 @pytest.mark.slow
 def test_bradley_terry_coverage_with_mixed_teams_slow() -> None:
     """The same on 2-seat against 3-seat teams of mixed models (the mean-strength likelihood),
-    200 datasets of 300 games and 500 resamples each."""
-    hits, estimates = coverage(200, 300, 500, team_sizes=(2, 3))
+    200 datasets of 200 games and 300 resamples each."""
+    hits, estimates = coverage(200, 200, 300, team_sizes=(2, 3))
     tolerance = 3 * np.sqrt(0.95 * 0.05 / hits.size)
     assert abs(hits.mean() - 0.95) <= tolerance, hits.mean(axis=0)
     assert list(np.argsort(estimates.mean(axis=0))) == list(range(len(SKILLS)))
@@ -326,3 +326,17 @@ def test_labels_are_data_in_the_plot(tmp_path: Path) -> None:
         write_log(tmp_path / "logs" / f"e{i}.jsonl", seats, winner=winner, index=i)
     ratings = ratings_from_frames(load_frames(tmp_path / "logs"), n_resamples=20)
     assert plot_ratings(ratings, tmp_path / "r.png").stat().st_size > 0
+
+
+def test_without_openskill_bt_runs_and_asking_for_openskill_names_the_field(
+    crossplay: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import alignsim.analysis.ratings as ratings_module
+
+    monkeypatch.setattr(ratings_module, "openskill_available", lambda: False)
+    assert main(["rate", str(crossplay), "--out", str(tmp_path / "bt"), "--n-resamples", "20"]) == 0
+    assert "OpenSkill left out" in capsys.readouterr().out
+    assert list(pd.read_csv(tmp_path / "bt" / "leaderboard.csv")["method"].unique()) == ["bt"]
+    assert main(["rate", str(crossplay), "--method", "openskill", "--out", str(tmp_path / "os")]) == 2
+    assert capsys.readouterr().err.startswith("alignsim rate: config error: method: openskill is not installed")
+    assert not (tmp_path / "os").exists()
