@@ -34,9 +34,10 @@ its arguments; a human seat's label is whatever its seat records), or, with ``by
   update (it played against itself). It has no side term.
 
 Intervals come from the bootstrap over episodes (resampled with replacement, ``seed``-ed),
-over the resamples in which the unit played: BCa for Bradley-Terry (percentile intervals
-under-covered in the seeded simulation test: 93% for a nominal 95% at 150 games, BCa 94%;
-percentile above :data:`BCA_MAX_PATTERNS` distinct line-ups), percentile for OpenSkill.
+over the resamples in which the unit played: BCa for Bradley-Terry (in the seeded simulation
+of 150-game datasets, 95% percentile intervals covered 93.6% and BCa ones 95.9%, with 1,000
+resamples; percentile above :data:`BCA_MAX_PATTERNS` distinct line-ups), percentile for
+OpenSkill. BCa endpoints lie deep in the tails: use 1,000 resamples or more (the default).
 Episodes that did not finish (``truncated``: censored, the game had not ended; ``failed``;
 cut off) and finished games no side won are not rated; they are counted in
 :attr:`Ratings.excluded`.
