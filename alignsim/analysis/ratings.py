@@ -67,6 +67,7 @@ __all__ = [
     "games_from_frames",
     "plot_ratings",
     "rate",
+    "rating_cells",
     "ratings_from_frames",
     "report_ratings",
     "write_ratings",
@@ -156,13 +157,13 @@ class Ratings:
                 continue
             shown = part[["model", *self.group_column, "games", "wins", "losses"]].copy()
             shown.insert(0, "#", range(1, len(shown) + 1))
-            shown[f"rating [{self.confidence:.0%} CI]"] = _rating_cells(part)
+            shown[f"rating [{self.confidence:.0%} CI]"] = rating_cells(part)
             lines.append("")
             lines.append(f"{METHOD_NAMES[method]} ({part['scale'].iloc[0]})")
             lines.append(shown.to_string(index=False))
         if not self.sides.empty:
             shown = self.sides[["scenario", "side", "games"]].copy()
-            shown[f"advantage [{self.confidence:.0%} CI]"] = _rating_cells(self.sides)
+            shown[f"advantage [{self.confidence:.0%} CI]"] = rating_cells(self.sides)
             lines.append("")
             lines.append("Bradley-Terry side advantage (logits; sums to zero over a scenario's sides)")
             lines.append(shown.to_string(index=False))
@@ -175,7 +176,8 @@ class Ratings:
         return f"{self.games} game(s) rated" + (f"; {excluded} not rated ({reasons})" if excluded else "")
 
 
-def _rating_cells(table: pd.DataFrame) -> list[str]:
+def rating_cells(table: pd.DataFrame) -> list[str]:
+    """``rating [low, high]`` per row of a table with those columns (``n/a`` without a rating)."""
     cells = []
     for rating, low, high in zip(table["rating"], table["low"], table["high"], strict=True):
         if not np.isfinite(rating):

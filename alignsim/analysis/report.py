@@ -253,17 +253,18 @@ def _ratings_section(result: AnalysisResult) -> str:
     ratings = result.ratings
     shown = ratings.leaderboard[["model", "games", "wins", "losses", "mixed"]].copy()
     shown.insert(0, "#", range(1, len(shown) + 1))
-    from alignsim.analysis.ratings import _rating_cells
+    from alignsim.analysis.ratings import rating_cells
 
-    shown["rating [95% CI]"] = _rating_cells(ratings.leaderboard)
+    shown["rating [95% CI]"] = rating_cells(ratings.leaderboard)
     sides = ratings.sides[["scenario", "side", "games"]].copy()
-    sides["advantage [95% CI]"] = _rating_cells(ratings.sides)
+    sides["advantage [95% CI]"] = rating_cells(ratings.sides)
     return (
         f"<h2>Ratings: {len(shown)} models</h2>"
         f"<p>Bradley-Terry by maximum likelihood over every finished game a side won ({_e(ratings.headline())}): a "
         "team's strength is the mean of its seats' ratings plus its side's advantage in that scenario; ratings are "
-        "logits centred on zero (a difference of 1 is odds of e:1 between single-model teams), with percentile "
-        "bootstrap 95% intervals over episodes. OpenSkill and ratings per role or side: <code>alignsim rate</code> "
+        "logits centred on zero (a difference of 1 is odds of e:1 between single-model teams), with "
+        f"{_e(ratings.leaderboard['interval'].iloc[0])} bootstrap 95% intervals over episodes. OpenSkill and "
+        "ratings per role or side: <code>alignsim rate</code> "
         "(<code>docs/ratings.md</code>).</p>"
         + "".join(f"<div class='note'>{_e(note)}</div>" for note in ratings.notes)
         + _table(shown, text_columns=["model", "rating [95% CI]"])
