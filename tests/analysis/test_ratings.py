@@ -341,3 +341,27 @@ def test_without_openskill_bt_runs_and_asking_for_openskill_names_the_field(
     assert main(["rate", str(crossplay), "--method", "openskill", "--out", str(tmp_path / "os")]) == 2
     assert capsys.readouterr().err.startswith("alignsim rate: config error: method: openskill is not installed")
     assert not (tmp_path / "os").exists()
+
+
+def test_notes_say_what_the_games_cannot_tell_apart(tmp_path: Path) -> None:
+    """A always the traitor against B always faithful: A's skill and the traitors' advantage are
+    one number, so the prior splits it (a note says so). Add C and D, who never met A or B,
+    playing both sides: they fix the side advantage (the note goes), but they are on a
+    separate scale (another note). Games between the groups remove both notes."""
+
+    def game(name: str, traitor: str, faithful: str, winner: str) -> None:
+        seats = {"player_0": ("traitor", traitor), "player_1": ("faithful", faithful)}
+        write_log(tmp_path / f"{name}.jsonl", seats, winner=winner, index=len(list(tmp_path.glob("*.jsonl"))))
+
+    def notes() -> str:
+        return " ".join(ratings_from_frames(load_frames(tmp_path), n_resamples=20).notes)
+
+    game("ab1", "A", "B", "traitors")
+    game("ab2", "A", "B", "faithful")
+    assert "the prior decides part of them" in notes()
+    game("cd1", "C", "D", "traitors")
+    game("cd2", "D", "C", "faithful")
+    assert "the prior decides part of them" not in notes()
+    assert "2 groups that never played each other (A, B; C, D)" in notes()
+    game("bc", "B", "C", "faithful")
+    assert notes() == ""
