@@ -19,6 +19,8 @@ alignsim diff LOG_A LOG_B          where two episodes part and how their outcome
 alignsim export PATH --inspect OUT.json
                                    episodes (a log, run or sweep) as an Inspect AI eval log
 alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
+alignsim rate PATH [--by role|side] [--method bt|openskill] [--out DIR]
+                                   rate models from game outcomes (Bradley-Terry, OpenSkill) with bootstrap CIs
 alignsim list [envs|scenarios|policies|llm|experiments|backends]
                                    what a config can name (docs/configuration.md explains the config)
 
@@ -91,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "diff": _diff,
         "export": _export,
         "analyze": _analyze,
+        "rate": _rate,
         "list": _list,
     }
     if command not in commands:
@@ -672,6 +675,95 @@ def _analyze(args: list[str]) -> int:
         raise
     print(result.text())
     return _report_skipped("analyze", bad) or (0 if len(result.episodes) else 1)
+
+
+# --------------------------------------------------------------------- rate
+
+
+def _rate(args: list[str]) -> int:
+    from alignsim.analysis.ratings import BY, DEFAULT_PRIOR_SD, DEFAULT_RESAMPLES, METHODS
+
+    parser = argparse.ArgumentParser(
+        prog="alignsim rate",
+        description="Rate models (or policies, or people) from game outcomes: Bradley-Terry and OpenSkill, with "
+        "bootstrap intervals over episodes. Writes leaderboard.csv, side_advantage.csv and ratings.png.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, help="logs, run or sweep folders")
+    parser.add_argument("--by", default="model", choices=BY, help="rate each model, or each model in a role or side")
+    parser.add_argument(
+        "--method", action="append", choices=METHODS, help="rating system (repeat for both; default: both)"
+    )
+    parser.add_argument("--out", type=Path, help="output folder (default: PATH/ratings for a folder)")
+    parser.add_argument("--n-resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples of episodes")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    parser.add_argument("--confidence", type=float, default=0.95, help="interval level")
+    parser.add_argument(
+        "--prior-sd", type=float, default=DEFAULT_PRIOR_SD, help="Bradley-Terry prior standard deviation (logits)"
+    )
+    parser.add_argument("--no-plot", action="store_true", help="no PNG plot")
+    ns = parser.parse_args(args)
+    from alignsim.analysis.ratings import rate, write_ratings
+    from alignsim.record import BadFiles
+
+    bad = BadFiles()
+    try:
+        ratings = rate(
+            ns.paths,
+            by=ns.by,
+            methods=ns.method,
+            n_resamples=ns.n_resamples,
+            seed=ns.seed,
+            confidence=ns.confidence,
+            prior_sd=ns.prior_sd,
+            bad=bad,
+        )
+    except FileNotFoundError:
+        _report_skipped("rate", bad)
+        raise
+    _print_ratings(ratings)
+    if ratings.games:
+        first = ns.paths[0]
+        out = ns.out or ((first if first.is_dir() else first.parent) / "ratings")
+        files = write_ratings(ratings, out, plot=not ns.no_plot)
+        print(f"wrote {', '.join(str(f) for f in files)}")
+    return _report_skipped("rate", bad) or (0 if ratings.games else 1)
+
+
+def _print_ratings(ratings: Any) -> None:
+    """The leaderboard of each method as a rich table, with the counts and notes."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from alignsim.analysis.ratings import METHOD_NAMES
+
+    console = Console(width=160, highlight=False)
+    console.print(ratings.headline(), markup=False)
+    for note in ratings.notes:
+        console.print(f"note: {note}", markup=False)
+    if not ratings.rateable:
+        return
+    level = f"{ratings.confidence:.0%}"
+    for method in ratings.methods:
+        part = ratings.leaderboard[ratings.leaderboard["method"] == method]
+        table = Table(title=f"{METHOD_NAMES[method]}: {part['scale'].iloc[0]}, {level} bootstrap CI")
+        for column in ("#", "model", *ratings.group_column, "games", "wins", "losses", "rating", f"{level} CI"):
+            table.add_column(column, justify="left" if column in ("model", "role", "side") else "right")
+        for rank, row in enumerate(part.itertuples(index=False), start=1):
+            low, high = row.low, row.high
+            interval = f"[{low:+.2f}, {high:+.2f}]" if low == low and high == high else "n/a"
+            group = [str(getattr(row, c)) for c in ratings.group_column]
+            cells = [str(rank), str(row.model), *group, str(row.games), str(row.wins), str(row.losses)]
+            table.add_row(*map(Text, [*cells, f"{row.rating:+.2f}", interval]))  # Text: labels are data, not markup
+        console.print(table)
+    if not ratings.sides.empty:
+        table = Table(title="Bradley-Terry side advantage (logits; sums to zero over a scenario's sides)")
+        for column in ("scenario", "side", "games", "advantage", f"{level} CI"):
+            table.add_column(column, justify="left" if column in ("scenario", "side") else "right")
+        for row in ratings.sides.itertuples(index=False):
+            cells = [str(row.scenario), str(row.side), str(row.games), f"{row.rating:+.2f}"]
+            table.add_row(*map(Text, [*cells, f"[{row.low:+.2f}, {row.high:+.2f}]"]))
+        console.print(table)
 
 
 # --------------------------------------------------------------------- list

@@ -92,6 +92,9 @@ class AnalysisResult:
     """The configurations the null policy played: env, parameters, policy, episodes, where they came from."""
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Known-answer controls found among the logs (:func:`~.controls.controls_report`): PASS / FAIL per control."""
+    ratings: Any = None
+    """Bradley-Terry ratings per model (:class:`~.ratings.Ratings`) when several models played games a side
+    won; None otherwise. ``alignsim rate`` adds OpenSkill and ratings per role or side."""
 
     def sections(self) -> list[tuple[FamilyAnalysis, FamilyResult]]:
         """Each family result with its plug-in, in report order."""
@@ -211,6 +214,10 @@ class AnalysisResult:
                 if part:
                     lines.append("")
                     lines.append(part)
+            if self.ratings is not None:
+                lines.append("")
+                lines.append("Ratings (Bradley-Terry per model, logits; more: alignsim rate)")
+                lines.append(self.ratings.text())
             if not self.controls.empty:
                 from alignsim.analysis.controls import controls_text
 
@@ -459,6 +466,9 @@ def analyze(
     from alignsim.analysis.controls import controls_report
 
     result.controls = controls_report(result, source, n_resamples=n_resamples, seed=seed)
+    from alignsim.analysis.ratings import report_ratings
+
+    result.ratings = report_ratings(frames, n_resamples=n_resamples, seed=seed)
     if chance:
         result.chance = source
         result.chance_configs = source.table()  # type: ignore[attr-defined]
@@ -541,6 +551,9 @@ def _write(
         tables.update(family_result.tables)
     if not result.controls.empty:
         tables["controls"] = result.controls
+    if result.ratings is not None:
+        tables["ratings"] = result.ratings.leaderboard
+        tables["side_advantage"] = result.ratings.sides
     for name, table in tables.items():
         for fmt in formats:
             path = out / "tables" / f"{name}.{fmt}"
@@ -617,4 +630,8 @@ def _plots(result: AnalysisResult, out: Path, graphs: dict[str, dict]) -> dict[s
             break
     if not result.crossplay_matrix.empty:
         made["crossplay"] = plots.plot_crossplay(result.crossplay_matrix, "tsr", out / "crossplay_tsr.png")
+    if result.ratings is not None:
+        from alignsim.analysis.ratings import plot_ratings
+
+        made["ratings"] = plot_ratings(result.ratings, out / "ratings.png")
     return made

@@ -49,6 +49,7 @@ __all__ = [
     "family_of",
     "get",
     "register",
+    "role_sides",
 ]
 
 ENTRY_POINT_GROUP = "alignsim.analysis_families"
@@ -265,3 +266,26 @@ def family_of(env_id: str) -> str:
     except AlignsimError as exc:  # a plug-in registry that fails to load must not stop analysis
         warnings.warn(f"family of {env_id!r}: {exc}", RuntimeWarning, stacklevel=2)
         return env_id.rsplit("-v", 1)[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def role_sides(env_id: str) -> dict[str, str]:
+    """Per role, the side it plays for in the game ``env_id`` (its ``GameInfo.role_sides``).
+
+    Empty for a game without sides (nothing wins as a team) and for an id the env registry
+    does not know (a plug-in that is not installed). Like :func:`family_of`, it reads the
+    registry's declarations only.
+    """
+    if not env_id:
+        return {}
+    from alignsim.analysis.seed_csv import SEED_ENV_ID
+
+    if env_id == SEED_ENV_ID:
+        env_id = "traitors-v0"
+    from alignsim.envs import game_info  # declarations only: no env is built or imported
+
+    try:
+        return dict(game_info(env_id).role_sides)
+    except AlignsimError as exc:
+        warnings.warn(f"sides of {env_id!r}: {exc}", RuntimeWarning, stacklevel=2)
+        return {}

@@ -200,6 +200,9 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
         if plugin.report_rank >= _NEUTRAL_RANK:
             add(plugin.report_html(family_result, result, tools))
 
+    if result.ratings is not None:
+        add(_ratings_section(result))
+
     definitions = [row for plugin, _ in sections for row in plugin.definitions()]
     if definitions:
         add("<h2>Definitions</h2>")
@@ -243,6 +246,31 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _ratings_section(result: AnalysisResult) -> str:
+    """Bradley-Terry ratings per model (shown only when several models played)."""
+    ratings = result.ratings
+    shown = ratings.leaderboard[["model", "games", "wins", "losses", "mixed"]].copy()
+    shown.insert(0, "#", range(1, len(shown) + 1))
+    from alignsim.analysis.ratings import rating_cells
+
+    shown["rating [95% CI]"] = rating_cells(ratings.leaderboard)
+    sides = ratings.sides[["scenario", "side", "games"]].copy()
+    sides["advantage [95% CI]"] = rating_cells(ratings.sides)
+    return (
+        f"<h2>Ratings: {len(shown)} models</h2>"
+        f"<p>Bradley-Terry by maximum likelihood over every finished game a side won ({_e(ratings.headline())}): a "
+        "team's strength is the mean of its seats' ratings plus its side's advantage in that scenario; ratings are "
+        "logits centred on zero (a difference of 1 is odds of e:1 between single-model teams), with "
+        f"{_e(ratings.leaderboard['interval'].iloc[0])} bootstrap 95% intervals over episodes. OpenSkill and "
+        "ratings per role or side: <code>alignsim rate</code> "
+        "(<code>docs/ratings.md</code>).</p>"
+        + "".join(f"<div class='note'>{_e(note)}</div>" for note in ratings.notes)
+        + _table(shown, text_columns=["model", "rating [95% CI]"])
+        + (_table(sides, text_columns=["scenario", "side", "advantage [95% CI]"]) if not sides.empty else "")
+        + _img(result.plots.get("ratings"), "ratings")
+    )
 
 
 _NEUTRAL_RANK = 50
