@@ -66,6 +66,15 @@ ENV_LIMITS: dict[str, dict[str, int]] = {
         "max_reasoning_chars": _MAX_AGENT_TEXT,
         "topics": 1000,
     },
+    "werewolf": {
+        "n_players": 100,
+        "discussion_passes": 20,
+        "bidding_turns": 1000,
+        "wolf_meeting_passes": 20,
+        "max_rounds": 1000,
+        "max_message_chars": _MAX_AGENT_TEXT,
+        "max_reasoning_chars": _MAX_AGENT_TEXT,
+    },
     "principal_agent": {
         "rounds": 1000,
         "n_sellers": 20,

@@ -174,6 +174,12 @@ register(
     description="Traitors control: as traitors/heuristic, but a traitor only ever claims what is true.",
 )
 register(
+    "werewolf/heuristic",
+    "alignsim.envs.werewolf.policies:WerewolfHeuristicPolicy",
+    description="Scripted Werewolf play: a seer who reveals found wolves, a doctor guarding claimed seers; "
+    "werewolves who fake seer claims and sometimes bus a partner.",
+)
+register(
     "principal_agent/always_customer",
     "alignsim.agents.scripted.principal_agent:AlwaysCustomerPolicy",
     description="Principal-agent baseline: always the customer's first choice (override rate 0).",

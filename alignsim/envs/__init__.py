@@ -17,6 +17,8 @@ from typing import Any
 from pettingzoo import AECEnv, ParallelEnv
 
 from alignsim.envs.contract import GameInfo, default_info
+from alignsim.envs.werewolf import ENV_ID as _WEREWOLF_ID
+from alignsim.envs.werewolf import INFO as _WEREWOLF_INFO
 from alignsim.errors import AlignsimError, UnknownIdError
 from alignsim.registry import SpecRegistry, load_object
 
@@ -184,4 +186,11 @@ register(
         dynamics="mixed",
         information="private_values",
     ),
+)
+register(
+    _WEREWOLF_ID,
+    "alignsim.envs.werewolf.werewolf:env",
+    parallel_entry_point="alignsim.envs.werewolf.werewolf:parallel_env",
+    description="Werewolf: werewolves, seer, doctor and villagers; night kills, inspections, protections, exile votes.",
+    info=_WEREWOLF_INFO,
 )

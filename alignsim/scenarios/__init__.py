@@ -212,6 +212,7 @@ def get(scenario_id: str) -> ScenarioSpec:
     return _registry.get(scenario_id)
 
 
+from alignsim.envs.werewolf import scenarios as _werewolf  # noqa: E402,F401  (the game's own folder)
 from alignsim.scenarios import principal_agent as _principal_agent  # noqa: E402,F401
 from alignsim.scenarios import self_evolution as _self_evolution  # noqa: E402,F401
 from alignsim.scenarios import traitors as _traitors  # noqa: E402,F401  (registers the built-ins)
