@@ -35,6 +35,7 @@ _adapters: Registry[object] = Registry("LLM adapter", ADAPTER_GROUP, _on_plugin)
 for _family in ("traitors", "self_evolution", "principal_agent"):
     # By module path: an adapter is imported when a seat first plays its game.
     _adapters.add(_family, f"alignsim.agents.llm.{_family}")
+_adapters.add("werewolf", "alignsim.envs.werewolf.llm")  # a game whose whole code lives in its own folder
 
 
 def register_adapter(family: str, adapter: object) -> None:

@@ -13,9 +13,12 @@ from alignsim.scenarios import ScenarioSpec, SeatSpec, register
 
 __all__ = ["ARENA", "KAGGLE", "SECRET_MAFIA"]
 
-HEURISTIC = MappingProxyType({"*": SeatSpec("werewolf/heuristic")})
-RANDOM = MappingProxyType({"*": SeatSpec("random")})
-LLM = MappingProxyType({"*": SeatSpec("llm")})
+_ROLES = ("werewolf", "seer", "doctor", "villager")
+# Seated by role (not "*"), so that a command line can put a model in any role:
+# scenario.seating.werewolf.policy=llm
+HEURISTIC = MappingProxyType({role: SeatSpec("werewolf/heuristic") for role in _ROLES})
+RANDOM = MappingProxyType({role: SeatSpec("random") for role in _ROLES})
+LLM = MappingProxyType({role: SeatSpec("llm") for role in _ROLES})
 
 ARENA: dict[str, Any] = {
     # Werewolf Arena (Bailis, Friedhoff, Chen 2024, arXiv:2407.13943; google/werewolf_arena):
