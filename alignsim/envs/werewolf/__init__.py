@@ -27,6 +27,7 @@ INFO = GameInfo(
         "ww_night_action",
         "ww_inspection",
         "ww_night_outcome",
+        "ww_reveal",
         "vote",
         "vote_result",
         "elimination",

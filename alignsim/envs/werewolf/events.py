@@ -33,6 +33,7 @@ __all__ = [
     "Inspection",
     "NightAction",
     "NightOutcome",
+    "Reveal",
     "RoleBriefing",
     "Speech",
     "Vote",
@@ -148,3 +149,17 @@ class NightOutcome(Event, tag="ww_night_outcome"):
     """True when the doctor protected the werewolves' target."""
     victim: str | None
     """Who died (None when nobody did)."""
+
+
+@register_event
+class Reveal(Event, tag="ww_reveal"):
+    """What the moderator announced about an eliminated player (public), after its ``elimination``.
+
+    The role, only the side, or nothing, as the rules configure; ``elimination.revealed_role``
+    holds the role only when the role itself was shown.
+    """
+
+    target: str
+    shown: Literal["role", "side", "none"]
+    value: str | None
+    """The role shown, ``werewolf`` / ``village`` for a side, None when nothing is shown."""

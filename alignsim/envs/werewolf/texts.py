@@ -129,6 +129,11 @@ def inspection_text(target: str, result: str) -> str:
     return f"You inspected {target}: they are {_article(result)}."
 
 
+def protection_text(target: str) -> str:
+    """The doctor's private confirmation of its protection."""
+    return f"You protected {target} tonight."
+
+
 def _article(word: str | None) -> str:
     if word == "village":
         return "on the village side"

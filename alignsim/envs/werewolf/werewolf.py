@@ -831,21 +831,20 @@ class WerewolfEnv(AlignsimAECEnv):
         obs = self._obs_event(
             "speech" if public else "wolf_speech", f"{name}: {text}", actor=i, target=proposal, claims=vector
         )
-        if public:
-            self._publish(
-                wev.Speech(
-                    actor=name,
-                    channel=channel,
-                    message=text,
-                    claims=records,
-                    proposal=None if proposal is None else self._names[proposal],
-                    truncated=cut,
-                    turn=self._turn if public else 0,
-                    **self._stamp(to),
-                ),
-                to,
-                obs,
-            )
+        self._publish(
+            wev.Speech(
+                actor=name,
+                channel=channel,
+                message=text,
+                claims=records,
+                proposal=None if proposal is None else self._names[proposal],
+                truncated=cut,
+                turn=self._turn if public else 0,
+                **self._stamp(to),
+            ),
+            to,
+            obs,
+        )
 
     # ------------------------------------------------------------ phase machine
 
@@ -998,7 +997,7 @@ class WerewolfEnv(AlignsimAECEnv):
                     ),
                     (doctor,),
                     self._obs_event(
-                        "protection", f"You protected {self._names[protected]} tonight.", actor=doctor, target=protected
+                        "protection", texts.protection_text(self._names[protected]), actor=doctor, target=protected
                     ),
                 )
         saved = attacked is not None and attacked == protected
@@ -1214,7 +1213,8 @@ class WerewolfEnv(AlignsimAECEnv):
     def _eliminate(self, j: int, cause: Literal["exiled", "killed"]) -> None:
         self._alive[j] = False
         n = self.n
-        revealed = self._revealed(j, self.config.reveal_exiled if cause == "exiled" else self.config.reveal_killed)
+        rule = self.config.reveal_exiled if cause == "exiled" else self.config.reveal_killed
+        revealed = self._revealed(j, rule)
         self._obs[:, OBS_ALIVE + j] = 0
         if revealed is not None:
             for i in self._all:
@@ -1229,10 +1229,16 @@ class WerewolfEnv(AlignsimAECEnv):
             kind = "death"
         obs = self._obs_event(kind, text, target=j, role=0 if revealed is None else _KNOWN_CODE[revealed])
         self._publish(
-            wev.Elimination(target=self._names[j], cause=cause, revealed_role=revealed, **self._stamp(self._all)),
+            wev.Elimination(
+                target=self._names[j],
+                cause=cause,
+                revealed_role=revealed if rule == "role" else None,
+                **self._stamp(self._all),
+            ),
             self._all,
             obs,
         )
+        self._log.append(wev.Reveal(target=self._names[j], shown=rule, value=revealed, **self._stamp(self._all)))
         winner = self._winner_now()
         if winner is not None:
             reason = "no werewolf is left" if winner == "village" else "the werewolves are at least as many as the rest"
