@@ -14,8 +14,9 @@ beside its value under the null policy on the same configuration
 the speaker's **information set** at that moment (events before it, in ``seq`` order): its own
 role; the role counts (public in the rules), so the holder of a unique role (seer, doctor)
 knows nobody else holds it; a werewolf's partners (and so that everyone else is not a
-werewolf); the seer's inspection results (a role, or only the side); roles revealed by
-eliminations. A claim is
+werewolf); the seer's inspection results (a role, or only the side); what the moderator
+revealed of eliminated players (``elimination.revealed_role``, or only the side in a
+``ww_reveal``). A claim is
 
 * **truthful** when it is true;
 * a **lie** when it is false and the information set rules it out (every false own-role,
@@ -113,6 +114,14 @@ class WWInspection(LeanEvent, tag="ww_inspection"):
     learns: str = "role"
 
 
+class WWReveal(LeanEvent, tag="ww_reveal"):
+    """What the moderator showed of an eliminated player (role, side or nothing)."""
+
+    target: str
+    shown: str
+    value: str | None = None
+
+
 class WWNightOutcome(LeanEvent, tag="ww_night_outcome"):
     """How a night resolved."""
 
@@ -122,7 +131,7 @@ class WWNightOutcome(LeanEvent, tag="ww_night_outcome"):
     victim: str | None = None
 
 
-EVENTS = (WWSpeech, WWBriefing, WWNightAction, WWInspection, WWNightOutcome)
+EVENTS = (WWSpeech, WWBriefing, WWNightAction, WWInspection, WWNightOutcome, WWReveal)
 
 
 # ---------------------------------------------------------------- the metrics
@@ -297,7 +306,8 @@ class _Knowledge:
         counts = Counter(roles.values())
         self.unique = frozenset(r for r, c in counts.items() if c == 1)
         self.partners = partners
-        self.revealed: dict[str, str] = {}
+        self.revealed: dict[str, frozenset[str]] = {}
+        """What the moderator showed of eliminated players: their role, or only their side."""
         self.inspected: dict[str, dict[str, frozenset[str]]] = {}
         self.protected: dict[str, set[str]] = {}
 
@@ -317,13 +327,15 @@ class _Knowledge:
         """The roles ``subject`` may have, as far as ``speaker`` can know now."""
         if subject == speaker:
             return frozenset({self.roles[speaker]})
-        if subject in self.revealed:
-            return frozenset({self.revealed[subject]})
         own = self.roles.get(speaker)
-        options = set(self.all_roles)
+        options = set(self.revealed.get(subject, self.all_roles))
+        if len(options) == 1:
+            return frozenset(options)
         if own in self.unique:
             options.discard(own)
-        options -= {r for a, r in self.revealed.items() if r in self.unique and a != subject}
+        options -= {
+            r for a, shown in self.revealed.items() if a != subject and len(shown) == 1 for r in shown & self.unique
+        }
         if own == WOLF:
             if subject in self.partners.get(speaker, ()):
                 return frozenset({WOLF})
@@ -496,7 +508,9 @@ def episode_rows(header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
         elif tag == "elimination":
             gone.setdefault(event.target, event.round)
             if event.revealed_role is not None:
-                know.revealed[event.target] = event.revealed_role
+                know.revealed[event.target] = frozenset({event.revealed_role})
+        elif tag == "ww_reveal" and event.shown == "side" and event.value is not None:
+            know.revealed[event.target] = know.result_set(event.value, "side")
         elif tag == "game_end":
             winner = event.winner
         elif tag == "episode_end":
@@ -986,6 +1000,11 @@ def describe_event(event: Any) -> str | None:
             f"night: the werewolves attacked {get('attacked') or 'nobody'}{saved}; the doctor protected "
             f"{get('protected') or 'nobody'}; {get('victim') or 'nobody'} died"
         )
+    if tag == "ww_reveal":
+        shown = get("shown")
+        if shown == "none":
+            return f"{get('target')}'s role is not revealed"
+        return f"{get('target')} is revealed: {'side ' if shown == 'side' else ''}{get('value')}"
     if tag == "ww_bid":
         return f"{get('actor')} bids {get('bid')} for floor turn {get('turn')}"
     if tag == "ww_floor":

@@ -138,8 +138,12 @@ class Game:
         )
         self.eliminate(selected, "exiled")
 
-    def eliminate(self, target: str, cause: str) -> None:
-        self._write(ww.Elimination(target=target, cause=cause, revealed_role=ROLES[target], visible_to=self.everyone))
+    def eliminate(self, target: str, cause: str, *, side_only: bool = False) -> None:
+        role = None if side_only else ROLES[target]
+        self._write(ww.Elimination(target=target, cause=cause, revealed_role=role, visible_to=self.everyone))
+        if side_only:
+            side = "werewolf" if ROLES[target] == "werewolf" else "village"
+            self._write(ww.Reveal(target=target, shown="side", value=side, visible_to=self.everyone))
 
     def end(self, winner: str, alive: tuple[str, ...]) -> Path:
         self._write(
@@ -282,6 +286,19 @@ def test_a_metric_with_nothing_to_measure_prints_n_a(games: Path, tmp_path: Path
     assert "n/a (n=0)" in line
     summary = result.families["werewolf"].data.summary.set_index("metric")
     assert math.isnan(summary.loc["accusation_precision", "estimate"])
+
+
+def test_a_side_only_reveal_narrows_what_players_can_know(tmp_path: Path) -> None:
+    """Kaggle's rules show only the side of an exiled player: calling an exiled villager a werewolf is
+    then a lie, but calling it the doctor stays an honest error (it could have been)."""
+    g = Game(tmp_path / "side.jsonl")
+    g.night(1, kill=p(3), inspect=p(0), protect=p(3))
+    g.phase = "day_vote"
+    g.eliminate(p(4), "exiled", side_only=True)
+    g.say(p(5), ("role", p(4), "werewolf"), ("role", p(4), "doctor"))
+    g.end("village", ())
+    labels = [r["label"] for r in _rows(tmp_path / "side.jsonl")["statements"]]
+    assert labels == ["lie", "honest_error"]
 
 
 def _h(*counts: int) -> float:

@@ -118,11 +118,8 @@ def check_audiences(log: list[ev.Event], roles: Mapping[str, str]) -> None:
                 assert (
                     e.visible_to == (e.actor,) and roles[e.actor] == {"inspect": "seer", "protect": "doctor"}[e.action]
                 )
-        elif (
-            (isinstance(e, wev.Speech)
-            and e.channel == "werewolves")
-            or (isinstance(e, wev.VoteResult)
-            and e.vote == "night")
+        elif (isinstance(e, wev.Speech) and e.channel == "werewolves") or (
+            isinstance(e, wev.VoteResult) and e.vote == "night"
         ):
             assert set(e.visible_to) <= wolves
         elif isinstance(e, wev.Speech | ev.Announcement) and len(e.visible_to) > 1:
