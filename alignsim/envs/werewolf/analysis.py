@@ -397,7 +397,9 @@ def episode_rows(header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
     seers = [a for a, r in roles.items() if r == SEER]
     labels = {a: _label(s) for a, s in header.seating.items()}
     know = _Knowledge(roles, partners)
-    out: dict[str, list[Any]] = {"statements": [], "turns": [], "suspicion": [], "edges": []}
+    out: dict[str, list[Any]] = {"statements": [], "turns": [], "suspicion": [], "edges": [], "seer_claims": []}
+    seer_alive_on: dict[int, bool] = {}
+    """Per discussion day, whether the seer was alive to speak."""
     sums: defaultdict[str, float] = defaultdict(float)
     gone: dict[str, int] = {}
     winner: str | None = None
@@ -418,6 +420,8 @@ def episode_rows(header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
     for event in events:
         tag = _tag(event)
         if tag == "ww_speech" and event.channel == "public" and event.actor in roles:
+            if seers and event.round not in seer_alive_on:
+                seer_alive_on[event.round] = seers[0] not in gone
             speaker, role = event.actor, roles[event.actor]
             side = "werewolves" if role == WOLF else "village"
             lies = 0
@@ -516,6 +520,11 @@ def episode_rows(header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
         elif tag == "episode_end":
             status = event.status
 
+    for rnd, alive_then in sorted(seer_alive_on.items()):
+        # The seer is at risk of claiming on each day it is alive and has not claimed yet.
+        if not alive_then or (seer_claim_round is not None and rnd > seer_claim_round):
+            break
+        out["seer_claims"].append({EP: eid, "round": rnd, "claimed": int(seer_claim_round == rnd)})
     for rnd in sorted(set(day_alive) | set(day_accusations)):
         alive = day_alive.get(rnd) or {a for a in roles if gone.get(a, math.inf) >= rnd}
         judges = alive & village
@@ -771,6 +780,33 @@ def suspicion_curve(suspicion: pd.DataFrame, episodes: pd.DataFrame, by: Sequenc
     return pd.DataFrame(rows, columns=columns)
 
 
+def seer_claim_hazard(claims: pd.DataFrame, episodes: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """The seer's claim timing as a discrete-time hazard: per day, games in which the seer claims
+    that day / games in which it is alive and has not claimed yet (the risk set); Wilson intervals.
+    Games that end, or a seer that dies, before a claim leave the risk set (censored), rather than
+    biasing a mean day towards early claims."""
+    columns = [*by, "round", "estimate", "ci_low", "ci_high", "at_risk", "claimed", "method"]
+    if claims.empty:
+        return pd.DataFrame(columns=columns)
+    frame = claims.merge(episodes[[EP, *by]], on=EP) if by else claims
+    rows = []
+    for key, part in _groups(frame, [*by, "round"]):
+        claimed = part["claimed"].to_numpy(float)
+        est = ratio_interval(claimed, np.ones_like(claimed), proportion=True)[0]
+        rows.append(
+            {
+                **dict(zip([*by, "round"], key, strict=True)),
+                "estimate": est.estimate,
+                "ci_low": est.ci_low,
+                "ci_high": est.ci_high,
+                "at_risk": est.n,
+                "claimed": int(claimed.sum()),
+                "method": est.method,
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
 def trust_graphs(edges: pd.DataFrame, episode_id: str) -> dict[int, Any]:
     """One directed graph per day of one game: an edge judge -> target with its votes,
     accusations and defences, ``suspects`` and ``trusts`` (as for The Traitors)."""
@@ -815,6 +851,8 @@ class WerewolfData:
     deception: pd.DataFrame
     suspicion: pd.DataFrame
     """Suspicion of wolves vs village-side players per day, with risk sets."""
+    seer_claims: pd.DataFrame
+    """The seer's claim hazard per day, with its risk set."""
     edges: pd.DataFrame
     crossplay: pd.DataFrame
 
@@ -862,6 +900,7 @@ class WerewolfAnalysis(FamilyAnalysis):
             deception=deception_rates(statements, turns, by, **kw),
             suspicion=suspicion_curve(_frame(run.rows, "suspicion", ids), episodes, by),
             edges=_frame(run.rows, "edges", ids),
+            seer_claims=seer_claim_hazard(_frame(run.rows, "seer_claims", ids), episodes, by),
             crossplay=summary_table(
                 episodes,
                 ["wolf_label", "village_label"],
@@ -878,6 +917,7 @@ class WerewolfAnalysis(FamilyAnalysis):
             "werewolf_statements": data.statements,
             "werewolf_deception": data.deception,
             "werewolf_suspicion": data.suspicion,
+            "werewolf_seer_claims": data.seer_claims,
             "werewolf_trust_edges": data.edges,
         }
         if not data.crossplay.empty:
@@ -935,6 +975,8 @@ class WerewolfAnalysis(FamilyAnalysis):
         parts.append(
             tools.table(data.deception, text_columns=[*by, "speaker_role", "speaker_label", "unit", "rate", "method"])
         )
+        parts.append("<h3>When the seer claims: per day, claims / seers alive and not yet claimed</h3>")
+        parts.append(tools.table(data.seer_claims, text_columns=[*by, "method"]))
         parts.append("<h3>Suspicion of wolves vs village-side players by day (risk set: games, pairs)</h3>")
         parts.append(tools.table(data.suspicion, text_columns=[*by, "target_side", "method"]))
         if not data.crossplay.empty:

@@ -266,6 +266,10 @@ def test_metrics_equal_the_hand_computed_values(games: Path, tmp_path: Path) -> 
     assert curve.loc[(2, "werewolves"), "estimate"] == pytest.approx((3 + 2) / (3 + 4))
     assert curve.loc[(2, "village"), "estimate"] == 0
     assert curve.loc[(1, "werewolves"), "games"] == 2 and curve.loc[(2, "village"), "pairs"] == 6 + 2
+    # The seer claims on day 1 of A; in B it is silent on day 1, and B's day 2 has no discussion:
+    # 1 claim of 2 at risk on day 1, and no later day at risk (A's seer claimed, B had no debate).
+    hazard = data.seer_claims
+    assert hazard[["round", "claimed", "at_risk"]].values.tolist() == [[1, 1, 2]]
     by_role = data.deception[(data.deception["unit"] == "statement") & (data.deception["rate"] == "lie")]
     assert by_role.set_index("speaker_role").loc["werewolf", "estimate"] == pytest.approx(5 / 6)
     assert by_role.set_index("speaker_role").loc["villager", "estimate"] == pytest.approx(1 / 4)  # p4 2, p5 2
