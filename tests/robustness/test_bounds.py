@@ -21,6 +21,7 @@ from alignsim.envs.principal_agent.config import PrincipalAgentConfig
 from alignsim.envs.self_evolution.single import SelfEvolutionConfig
 from alignsim.envs.self_evolution.threshold import ThresholdConfig
 from alignsim.envs.traitors.traitors import TraitorsConfig
+from alignsim.envs.werewolf.werewolf import WerewolfConfig
 from alignsim.errors import ConfigError, LogFormatError, ReplayMismatchError
 from alignsim.limits import ENV_LIMITS, MAX_TEXT_CHARS, RUN_LIMITS
 from alignsim.record import read_log
@@ -35,12 +36,14 @@ ENV_IDS = {
     "principal_agent": "principal_agent-v0",
     "self_evolution": "self_evolution-v0",
     "threshold_game": "threshold_game-v0",
+    "werewolf": "werewolf-v0",
 }
 CONFIGS = {
     "traitors": TraitorsConfig,
     "principal_agent": PrincipalAgentConfig,
     "self_evolution": SelfEvolutionConfig,
     "threshold_game": ThresholdConfig,
+    "werewolf": WerewolfConfig,
 }
 # Size-like parameters bounded by another parameter rather than by a number of their own.
 RELATIONAL = {
@@ -48,6 +51,7 @@ RELATIONAL = {
     "principal_agent": set(),
     "self_evolution": {"reversal_round"},
     "threshold_game": {"network_seed", "factors", "network_params"},
+    "werewolf": {"n_werewolves", "forced_roles", "briefings"},
 }
 # One item of each list-valued size parameter (the bound is checked before the items are).
 LIST_ITEM: dict[str, Any] = {
@@ -84,6 +88,7 @@ def test_every_size_over_its_maximum_is_refused_naming_it(family: str, name: str
         ("threshold_game-v0", {"n_agents": 1000, "rounds": 1000}),
         ("principal_agent-v0", {"rounds": 1000}),
         ("self_evolution-v0", {"rounds": 1000, "history_window": 1000}),
+        ("werewolf-v0", {"n_players": 100, "discussion_passes": 20, "bidding_turns": 1000, "max_rounds": 1000}),
     ],
 )
 def test_the_maxima_themselves_are_accepted(env_id: str, kwargs: dict[str, Any]) -> None:

@@ -16,9 +16,9 @@ ENV_ID = "werewolf-v0"
 
 INFO = GameInfo(
     family="werewolf",
-    roles=("werewolf", "seer", "doctor", "villager"),
+    roles=("werewolf", "seer", "doctor", "villager", "hunter"),
     sides=("village", "werewolves"),
-    causes=("exiled", "killed"),
+    causes=("exiled", "killed", "shot"),
     events=(
         "ww_briefing",
         "ww_speech",
@@ -28,6 +28,7 @@ INFO = GameInfo(
         "ww_inspection",
         "ww_night_outcome",
         "ww_reveal",
+        "ww_hunter_shot",
         "vote",
         "vote_result",
         "elimination",
@@ -36,6 +37,12 @@ INFO = GameInfo(
     events_module="alignsim.envs.werewolf.events",
     dynamics="mixed",
     information="hidden_roles",
-    role_sides=(("werewolf", "werewolves"), ("seer", "village"), ("doctor", "village"), ("villager", "village")),
+    role_sides=(
+        ("werewolf", "werewolves"),
+        ("seer", "village"),
+        ("doctor", "village"),
+        ("villager", "village"),
+        ("hunter", "village"),
+    ),
 )
 """What the game declares about itself (family, vocabularies, event types)."""

@@ -30,6 +30,7 @@ __all__ = [
     "Elimination",
     "Floor",
     "GameEnd",
+    "HunterShot",
     "Inspection",
     "NightAction",
     "NightOutcome",
@@ -163,3 +164,12 @@ class Reveal(Event, tag="ww_reveal"):
     shown: Literal["role", "side", "none"]
     value: str | None
     """The role shown, ``werewolf`` / ``village`` for a side, None when nothing is shown."""
+
+
+@register_event
+class HunterShot(Event, tag="ww_hunter_shot"):
+    """The eliminated hunter's last shot (public); the victim's ``elimination`` (cause ``shot``) follows."""
+
+    actor: str
+    target: str | None
+    """None: the hunter spared everyone."""

@@ -38,10 +38,10 @@ SYSTEM_FRAME = (
 )
 
 _P = r"(player_\d+)"
-_ROLE = r"(not )?(?:an? |the )?(werewolf|wolf|seer|doctor|villager|innocent)\b"
+_ROLE = r"(not )?(?:an? |the )?(werewolf|wolf|seer|doctor|villager|hunter|innocent)\b"
 _EVIDENCE = re.compile(
     rf"\bi (?:inspected|checked|investigated) {_P}\b[^.;!?]*?(?:is|are|was|:|-)\s*(not )?(?:an? |the |on the )?"
-    r"(werewolf|wolf|innocent|villager|doctor|village)\b",
+    r"(werewolf|wolf|innocent|villager|doctor|hunter|village)\b",
     re.I,
 )
 _PROTECTION = re.compile(rf"\bi (?:protected|saved|guarded|healed) {_P}\b", re.I)
@@ -220,6 +220,12 @@ def play_turn(seat: Seat, observation: Mapping[str, Any], options: TurnOptions) 
         question = "How much do you want to speak next? Answer 0 (nothing to say) to 4 (I must speak now)."
         pick = yield choose("bid", question, _BIDS)
         return {"bid": pick}
+
+    if view.phase == "hunter_shot":
+        candidates = (*names, "nobody")
+        question = "You are eliminated. As the hunter, whom do you shoot? Answer with one name, or nobody."
+        pick = yield choose("shot", question, candidates)
+        return {"target": legal[pick] if pick < len(legal) else n}
 
     if view.phase == "day_vote":
         abstain = bool(mask["target"][-1])

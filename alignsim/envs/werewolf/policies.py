@@ -39,6 +39,8 @@ K = {name: i for i, name in enumerate(EVENT_KINDS)}
 C = {name: i for i, name in enumerate(CLAIM_CODES)}
 _ACCUSING = {C["werewolf"]: 1.0, C["inspected_werewolf"]: 2.0}
 _CLEARING = {
+    C["hunter"],
+    C["inspected_hunter"],
     C["village"],
     C["villager"],
     C["doctor"],
@@ -46,7 +48,13 @@ _CLEARING = {
     C["inspected_doctor"],
     C["inspected_villager"],
 }
-_VERDICT = {"werewolf": "a werewolf", "village": "not a werewolf", "doctor": "the doctor", "villager": "a villager"}
+_VERDICT = {
+    "werewolf": "a werewolf",
+    "village": "not a werewolf",
+    "doctor": "the doctor",
+    "villager": "a villager",
+    "hunter": "the hunter",
+}
 _PHRASES = ("I am listening.", "Nothing certain yet.", "Let us hear everyone out.", "I have no strong read today.")
 
 
@@ -172,6 +180,8 @@ class WerewolfHeuristicPolicy(BasePolicy):
             return self._speak(mind, mask)
         if phase == "day_vote":
             return {"target": self._vote(mind, legal) if legal else len(mind.alive)}
+        if phase == "hunter_shot":
+            return {"target": self._shot(mind, legal)}
         return {}
 
     # ------------------------------------------------------------------ reading
@@ -197,7 +207,7 @@ class WerewolfHeuristicPolicy(BasePolicy):
     # ------------------------------------------------------------------ choosing
 
     def _village_of(self, m: _Mind, j: int) -> bool:
-        return m.known[j] in ("seer", "doctor", "villager", "village")
+        return m.known[j] in ("seer", "doctor", "villager", "village", "hunter")
 
     def _wolf_target(self, m: _Mind, legal: list[int]) -> int | None:
         if not legal:
@@ -320,3 +330,11 @@ class WerewolfHeuristicPolicy(BasePolicy):
             if seers:
                 return seers[0]
         return pool[m.rng.randrange(len(pool))]
+
+    def _shot(self, m: _Mind, legal: list[int]) -> int:
+        """The hunter's last shot: the strongest suspect it does not know to be on the village side, else nobody."""
+        pool = [j for j in legal if not self._village_of(m, j) and m.score[j] > 0]
+        if not pool:
+            return m.n
+        best = max(m.score[j] for j in pool)
+        return min(j for j in pool if m.score[j] == best)

@@ -22,6 +22,11 @@ BRIEFINGS: dict[str, str] = {
         "You are the DOCTOR, on the village side. Each night you protect one player: if the werewolves attack "
         "that player, they survive. You win when every werewolf is gone."
     ),
+    "hunter": (
+        "You are the HUNTER, on the village side. You have no night power, but when you are eliminated, "
+        "by the werewolves or by the village, you shoot one living player at once (or nobody). "
+        "You win when every werewolf is gone."
+    ),
     "villager": (
         "You are a VILLAGER. You have no night power: listen, question, and vote to exile the werewolves. "
         "You win when every werewolf is gone."
@@ -31,7 +36,7 @@ BRIEFINGS: dict[str, str] = {
 CLAIM_GRAMMAR = (
     "Claims you may make in public (the moderator records them): 'I am the seer' (or doctor, villager), "
     "'player_N is a werewolf', 'player_N is innocent', 'player_N is the seer' (or doctor, villager), "
-    "'I inspected player_N: werewolf' (or innocent, doctor, villager), 'I protected player_N'."
+    "'I inspected player_N: werewolf' (or innocent, doctor, villager, hunter), 'I protected player_N'."
 )
 
 MEETING_PROMPT = "Night {round}. The werewolves meet in secret. Say whom to kill tonight and why."
@@ -47,6 +52,7 @@ BID_PROMPT = (
 )
 FLOOR_PROMPT = "You have the floor. Speak to the village."
 DAY_VOTE_PROMPT = "Day {round}. Cast your sealed vote: whom does the village exile?"
+HUNTER_PROMPT = "{hunter}, the hunter, has been eliminated and takes one last shot."
 REVOTE_PROMPT = "The vote is tied. Vote again, among: {candidates}."
 
 
@@ -57,6 +63,7 @@ def rules_text(
     seer: bool,
     doctor: bool,
     seer_learns: str,
+    hunter: bool = False,
     doctor_self_protect: bool,
     doctor_repeat_protect: bool,
     reveal_exiled: str,
@@ -67,7 +74,7 @@ def rules_text(
     max_rounds: int,
 ) -> str:
     """The rules, as every player reads them at the start (the same text for everyone)."""
-    specials = [name for name, on in (("a seer", seer), ("a doctor", doctor)) if on]
+    specials = [name for name, on in (("a seer", seer), ("a doctor", doctor), ("a hunter", hunter)) if on]
     n_villagers = n_players - n_werewolves - len(specials)
     cast = ", ".join([f"{n_werewolves} werewolves", *specials, f"{n_villagers} villagers"])
     lines = [
@@ -86,6 +93,10 @@ def rules_text(
             limits.append("not the same player two nights in a row")
         extra = f" ({'; '.join(limits)})" if limits else ""
         lines.append(f"The doctor protects one player each night{extra}; a protected player survives an attack.")
+    if hunter:
+        lines.append(
+            "When the hunter is eliminated, it immediately shoots one living player of its choice (or nobody)."
+        )
     order = {
         "fixed": "in seat order",
         "random": "in a random order drawn each day",
@@ -129,6 +140,17 @@ def inspection_text(target: str, result: str) -> str:
     return f"You inspected {target}: they are {_article(result)}."
 
 
+def shot_text(target: str, revealed: str | None) -> str:
+    """The announcement of a player shot by the hunter."""
+    shown = f" They were {_article(revealed)}." if revealed else ""
+    return f"{target} is shot by the hunter.{shown}"
+
+
+def shot_choice_text(hunter: str, target: str | None) -> str:
+    """What the hunter chose (public)."""
+    return f"{hunter} shoots {target}." if target else f"{hunter} spares everyone."
+
+
 def protection_text(target: str) -> str:
     """The doctor's private confirmation of its protection."""
     return f"You protected {target} tonight."
@@ -137,6 +159,6 @@ def protection_text(target: str) -> str:
 def _article(word: str | None) -> str:
     if word == "village":
         return "on the village side"
-    if word in ("seer", "doctor"):
+    if word in ("seer", "doctor", "hunter"):
         return f"the {word}"
     return f"a {word}"

@@ -103,15 +103,22 @@ class Phase(IntEnum):
     DISCUSSION = 3
     DAY_VOTE = 4
     GAME_OVER = 5
+    HUNTER_SHOT = 6
 
 
 PHASES: tuple[str, ...] = tuple(p.name.lower() for p in Phase)
 SEALED_PHASES = frozenset({Phase.NIGHT_ACTION, Phase.BID, Phase.DAY_VOTE})
 
-ROLES: tuple[str, ...] = ("werewolf", "seer", "doctor", "villager")
+ROLES: tuple[str, ...] = ("werewolf", "seer", "doctor", "villager", "hunter")
 SIDES: tuple[str, ...] = ("village", "werewolves")
-SIDE_OF: dict[str, str] = {"werewolf": "werewolves", "seer": "village", "doctor": "village", "villager": "village"}
-KNOWN: tuple[str, ...] = ("unknown", "werewolf", "seer", "doctor", "villager", "village")
+SIDE_OF: dict[str, str] = {
+    "werewolf": "werewolves",
+    "seer": "village",
+    "doctor": "village",
+    "villager": "village",
+    "hunter": "village",
+}
+KNOWN: tuple[str, ...] = ("unknown", "werewolf", "seer", "doctor", "villager", "village", "hunter")
 """Codes of the ``known`` part of the observation: a role, or ``village`` (side only, not a werewolf)."""
 _KNOWN_CODE = {name: i for i, name in enumerate(KNOWN)}
 WEREWOLF, SEER, DOCTOR, VILLAGER, VILLAGE_SIDE = 1, 2, 3, 4, 5
@@ -128,14 +135,19 @@ CLAIM_CODES: tuple[str, ...] = (
     "inspected_doctor",
     "inspected_villager",
     "protected",
+    "hunter",
+    "inspected_hunter",
 )
 """Values of one entry of the ``claims`` action (one per subject). 1-5: "subject is a
 werewolf / not a werewolf / the seer / the doctor / a villager" (about oneself: an own-role
 claim); 6-9: "I inspected subject: werewolf / not a werewolf / doctor / villager"; 10: "I
-protected subject"."""
-ROLE_CLAIMS = range(1, 6)
-EVIDENCE_CLAIMS = range(6, 10)
+protected subject"; 11: "subject is the hunter"; 12: "I inspected subject: the hunter". Codes 11-12
+are in the action space only when the game deals a hunter."""
+ROLE_CLAIMS = frozenset({1, 2, 3, 4, 5, 11})
+EVIDENCE_CLAIMS = frozenset({6, 7, 8, 9, 12})
 PROTECTION_CLAIM = 10
+_BASE_CLAIMS = 11
+"""Claim codes of a game without a hunter (the hunter's codes come after them)."""
 
 
 def claim_record(code: int, subject: str) -> wev.Claim:
@@ -163,6 +175,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "death",
     "exile",
     "game_end",
+    "shot",
 )
 _KIND = {name: i for i, name in enumerate(EVENT_KINDS)}
 
@@ -221,6 +234,9 @@ class WerewolfConfig:
     """Deal one seer."""
     doctor: bool = True
     """Deal one doctor."""
+    hunter: bool = False
+    """Deal one hunter (village side): when eliminated, it shoots one living player (or nobody) at once."""
+    """Deal one doctor."""
     forced_roles: Mapping[str, str] = field(default_factory=dict)
     """Roles fixed in advance, e.g. ``{"player_0": "seer"}``; the rest are dealt by the seeded chance step."""
     seer_learns: Literal["role", "side"] = "role"
@@ -273,9 +289,9 @@ class WerewolfConfig:
             "players would win before the game starts)",
         )
         need(
-            self.n_werewolves + int(self.seer) + int(self.doctor) <= self.n_players,
+            self.n_werewolves + int(self.seer) + int(self.doctor) + int(self.hunter) <= self.n_players,
             "n_players",
-            "too few players for the werewolves, the seer and the doctor",
+            "too few players for the werewolves and the special roles",
         )
         for name in ("discussion_passes", "wolf_meeting_passes"):
             need(getattr(self, name) >= 0, name, f"must be >= 0, got {getattr(self, name)}")
@@ -307,7 +323,8 @@ class WerewolfConfig:
             "werewolf": self.n_werewolves,
             "seer": int(self.seer),
             "doctor": int(self.doctor),
-            "villager": self.n_players - self.n_werewolves - int(self.seer) - int(self.doctor),
+            "hunter": int(self.hunter),
+            "villager": self.n_players - self.n_werewolves - int(self.seer) - int(self.doctor) - int(self.hunter),
         }
         for role, count in counts.items():
             need(count <= limits[role], "forced_roles", f"forces {count} {role} seats but the deal has {limits[role]}")
@@ -369,7 +386,8 @@ class WerewolfEnv(AlignsimAECEnv):
         self._briefings = {**texts.BRIEFINGS, **dict(cfg.briefings or {})}
 
         max_msg, max_reason = cfg.max_message_chars, cfg.max_reasoning_chars
-        n_claims = len(CLAIM_CODES)
+        n_claims = len(CLAIM_CODES) if cfg.hunter else _BASE_CLAIMS
+        self._n_claims = n_claims
         self._action_space = spaces.Dict(
             {
                 "target": spaces.Discrete(n + 1),
@@ -450,6 +468,7 @@ class WerewolfEnv(AlignsimAECEnv):
         self._protected_round = 0
         self._mentioned: set[int] = set()
         self._floor_turns = 0
+        self._after_shot = "day"
         self._order: list[int] = list(self._all)
         self._obs_events: list[dict[str, Any]] = []
         self._inbox: list[list[int]] = [[] for _ in self._all]
@@ -458,7 +477,7 @@ class WerewolfEnv(AlignsimAECEnv):
         # Chance step: the deal. Forced roles first; the open seats get a seeded permutation
         # of the remaining roles.
         forced = {self._index[a]: r for a, r in dict(cfg.forced_roles).items()}
-        deck = ["werewolf"] * cfg.n_werewolves + ["seer"] * cfg.seer + ["doctor"] * cfg.doctor
+        deck = ["werewolf"] * cfg.n_werewolves + ["seer"] * cfg.seer + ["doctor"] * cfg.doctor + ["hunter"] * cfg.hunter
         deck += ["villager"] * (n - len(deck))
         for role in forced.values():
             deck.remove(role)
@@ -501,6 +520,7 @@ class WerewolfEnv(AlignsimAECEnv):
                 n_werewolves=cfg.n_werewolves,
                 seer=cfg.seer,
                 doctor=cfg.doctor,
+                hunter=cfg.hunter,
                 seer_learns=cfg.seer_learns,
                 doctor_self_protect=cfg.doctor_self_protect,
                 doctor_repeat_protect=cfg.doctor_repeat_protect,
@@ -561,7 +581,7 @@ class WerewolfEnv(AlignsimAECEnv):
             self._speak(i, "werewolves", message, None, proposal)
         elif phase == Phase.BID:
             self._bids[i] = bid
-        elif phase in (Phase.NIGHT_ACTION, Phase.DAY_VOTE):
+        elif phase in (Phase.NIGHT_ACTION, Phase.DAY_VOTE, Phase.HUNTER_SHOT):
             self._choices[i] = None if target == self.n else target
 
         if not self._queue:
@@ -697,10 +717,10 @@ class WerewolfEnv(AlignsimAECEnv):
     def _build_speech_mask(self, i: int) -> dict[str, Any]:
         """Public speech of player ``i``: any role claim about anyone; evidence claims about others;
         protection claims about anyone."""
-        n_claims = len(CLAIM_CODES)
+        n_claims = self._n_claims
         if self.config.structured_claims:
             own = np.ones(n_claims, dtype=np.int8)
-            own[list(EVIDENCE_CLAIMS)] = 0
+            own[[c for c in EVIDENCE_CLAIMS if c < n_claims]] = 0
             claims = tuple(readonly(own) if j == i else readonly(np.ones(n_claims, dtype=np.int8)) for j in self._all)
         else:
             claims = self._claims_off
@@ -863,6 +883,8 @@ class WerewolfEnv(AlignsimAECEnv):
             self._next_speaker()
         elif phase == Phase.DAY_VOTE:
             self._resolve_day_vote()
+        elif phase == Phase.HUNTER_SHOT:
+            self._resolve_shot()
 
     def _start_night(self, r: int) -> None:
         if r > self.config.rounds_limit:
@@ -1015,7 +1037,7 @@ class WerewolfEnv(AlignsimAECEnv):
         self._choices = {}
         if victim is not None:
             self._eliminate(victim, "killed")
-            if self._phase == Phase.GAME_OVER:
+            if self._phase in (Phase.GAME_OVER, Phase.HUNTER_SHOT):
                 return
         else:
             self._announce("morning", texts.morning_text(self._round, None, None), obs_kind="death")
@@ -1198,7 +1220,7 @@ class WerewolfEnv(AlignsimAECEnv):
         self._candidates = None
         if selected is not None:
             self._eliminate(selected, "exiled")
-            if self._phase == Phase.GAME_OVER:
+            if self._phase in (Phase.GAME_OVER, Phase.HUNTER_SHOT):
                 return
         self._start_night(self._round + 1)
 
@@ -1210,10 +1232,10 @@ class WerewolfEnv(AlignsimAECEnv):
             return "werewolf" if role == "werewolf" else "village"
         return None
 
-    def _eliminate(self, j: int, cause: Literal["exiled", "killed"]) -> None:
+    def _eliminate(self, j: int, cause: Literal["exiled", "killed", "shot"]) -> None:
         self._alive[j] = False
         n = self.n
-        rule = self.config.reveal_exiled if cause == "exiled" else self.config.reveal_killed
+        rule = self.config.reveal_killed if cause == "killed" else self.config.reveal_exiled
         revealed = self._revealed(j, rule)
         self._obs[:, OBS_ALIVE + j] = 0
         if revealed is not None:
@@ -1224,6 +1246,9 @@ class WerewolfEnv(AlignsimAECEnv):
         if cause == "exiled":
             text = texts.exile_text(self._names[j], revealed)
             kind = "exile"
+        elif cause == "shot":
+            text = texts.shot_text(self._names[j], revealed)
+            kind = "death"
         else:
             text = texts.morning_text(self._round, self._names[j], revealed)
             kind = "death"
@@ -1243,6 +1268,38 @@ class WerewolfEnv(AlignsimAECEnv):
         if winner is not None:
             reason = "no werewolf is left" if winner == "village" else "the werewolves are at least as many as the rest"
             self._finish(winner, reason)
+        elif self._role_names[j] == "hunter" and cause != "shot":
+            self._hunter_shot(j, "day" if cause == "killed" else "night")
+
+    def _hunter_shot(self, hunter: int, then: str) -> None:
+        """The eliminated hunter shoots at once (or spares everyone); then the game goes on to ``then``."""
+        self._after_shot = then
+        self._choices = {}
+        self._turn = 0
+        self._phase = Phase.HUNTER_SHOT
+        self._set_header()
+        self._announce("prompt", texts.HUNTER_PROMPT.format(hunter=self._names[hunter]))
+        mask = self._target_mask(self._living(), True)
+        self._begin_phase(Phase.HUNTER_SHOT, [hunter], {hunter: mask})
+
+    def _resolve_shot(self) -> None:
+        shots = list(self._choices.items())
+        self._choices = {}
+        for hunter, target in shots:
+            name = None if target is None else self._names[target]
+            self._publish(
+                wev.HunterShot(actor=self._names[hunter], target=name, **self._stamp(self._all)),
+                self._all,
+                self._obs_event("shot", texts.shot_choice_text(self._names[hunter], name), actor=hunter, target=target),
+            )
+            if target is not None:
+                self._eliminate(target, "shot")
+                if self._phase == Phase.GAME_OVER:
+                    return
+        if self._after_shot == "day":
+            self._start_day()
+        else:
+            self._start_night(self._round + 1)
 
     def _winner_now(self) -> str | None:
         wolves = len(self._living_wolves())

@@ -181,7 +181,7 @@ CONFIGS = [
         "random",
     ),
     (
-        {"n_players": 10, "n_werewolves": 3, "discussion_order": "random", "wolf_meeting_passes": 2},
+        {"n_players": 10, "n_werewolves": 3, "hunter": True, "discussion_order": "random", "wolf_meeting_passes": 2},
         range(180, 210),
         "werewolf/heuristic",
     ),

@@ -68,6 +68,7 @@ def test_check_env_passes_on_bidding_revote_and_hidden_reveals(tmp_path) -> None
         "seer_learns": "side",
         "doctor_repeat_protect": False,
         "doctor_self_protect": False,
+        "hunter": True,
     }
     report = check_env("werewolf-v0", env_kwargs=kwargs, tmp_dir=tmp_path)
     assert {"api_test", "seed_test", "parallel_api_test", "parallel_seed_test", "replay"} <= set(report.steps)
@@ -352,3 +353,70 @@ def test_the_parallel_form_batches_sealed_phases_and_replaces_an_illegal_action(
     inspection = of(log, wev.Inspection)[0]
     assert inspection.target == "player_0"  # the first legal target replaced the illegal one
     assert of(log, wev.NightOutcome)[0].victim == "player_5"
+
+
+def test_render_shows_only_the_public_record() -> None:
+    env = envs.make("werewolf-v0", forced_roles=FORCED, render_mode="ansi")
+    play(env, night_chooser(5, 0, 3), until=lambda log: bool(of(log, wev.Vote)))
+    text = env.unwrapped.render()
+    assert "player_5 was killed" in text and "Night 1 falls" in text
+    assert "You inspected" not in text and "You protected" not in text and "fellow werewolves" not in text
+
+
+# ------------------------------------------------------------------ the optional hunter
+
+HUNTER = FORCED | {"player_4": "hunter"}
+
+
+def shoot(target: int, base: Chooser) -> Chooser:
+    def choose(agent: str, obs: dict[str, Any], env: WerewolfEnv) -> dict[str, Any]:
+        if decode_observation(obs["observation"]).phase == "hunter_shot":
+            return {"target": target}
+        return base(agent, obs, env)
+
+    return choose
+
+
+def test_a_hunter_killed_at_night_shoots_before_the_day() -> None:
+    env = envs.make("werewolf-v0", forced_roles=HUNTER, hunter=True)
+    log = play(
+        env,
+        shoot(0, night_chooser(4, 1, 3)),
+        until=lambda log: (
+            bool(of(log, wev.Floor))
+            or any(isinstance(e, ev.Announcement) and e.kind == "prompt" and "discussion" in e.text for e in log)
+        ),
+    )
+    (shot,) = of(log, wev.HunterShot)
+    assert (shot.actor, shot.target, len(shot.visible_to)) == ("player_4", "player_0", 8)
+    causes = [(e.target, e.cause, e.revealed_role) for e in of(log, wev.Elimination)]
+    assert causes == [("player_4", "killed", "hunter"), ("player_0", "shot", "werewolf")]
+    assert env.unwrapped.phase == "discussion" and env.unwrapped.round == 1
+
+
+def test_an_exiled_hunter_may_spare_everyone_and_the_night_follows() -> None:
+    env = envs.make("werewolf-v0", n_players=8, forced_roles=HUNTER, hunter=True)
+    votes = {f"player_{i}": 4 for i in range(8)} | {"player_4": 5}
+    log = play(env, shoot(8, vote_for(votes, night_chooser(5, 0, 5))), until=lambda log: bool(of(log, wev.HunterShot)))
+    (shot,) = of(log, wev.HunterShot)
+    assert shot.target is None
+    assert env.unwrapped.phase in ("night_meeting", "night_action") and env.unwrapped.round == 2
+
+
+def test_the_hunter_shot_that_removes_the_last_werewolf_ends_the_game() -> None:
+    env = envs.make(
+        "werewolf-v0",
+        n_players=6,
+        n_werewolves=1,
+        forced_roles={"player_0": "werewolf", "player_4": "hunter"},
+        hunter=True,
+    )
+    log = play(env, shoot(0, night_chooser(4, 1, 3)))
+    assert of(log, wev.GameEnd)[0].winner == "village"
+    assert [e.cause for e in of(log, wev.Elimination)] == ["killed", "shot"]
+
+
+def test_hunter_claim_codes_exist_only_when_a_hunter_is_dealt() -> None:
+    plain, hunted = envs.make("werewolf-v0"), envs.make("werewolf-v0", hunter=True)
+    assert plain.action_space("player_0")["claims"].nvec[0] == 11
+    assert hunted.action_space("player_0")["claims"].nvec[0] == len(CLAIM_CODES) == 13

@@ -89,3 +89,18 @@ def test_the_llm_policy_passes_check_policy_with_a_mock_model(tmp_path: Path) ->
         tmp_dir=tmp_path,
     )
     assert report.decisions > 0
+
+
+def test_a_faulty_model_never_makes_the_env_refuse_an_action(tmp_path: Path) -> None:
+    """Malformed, hostile, over-long and wrong-choice answers are re-asked or replaced by the adapter's
+    declared fallbacks; the env never sees an illegal action (no runner-level random_legal fallback)."""
+    from alignsim.record import read_log
+    from alignsim.record import schema as ev
+    from alignsim.run import run
+
+    faulty = {"model": "mock/scripted", "backend_options": {"faults": 0.4}, "memory": {"k": 0, "reflect": False}}
+    results = run("werewolf/llm-arena-v0", seed=1, episodes=1, out_dir=tmp_path, llm=faulty)
+    events = read_log(results[0].log_path).events
+    rejected = [e for e in events if isinstance(e, ev.InvalidAction)]
+    assert rejected, "the faults reached the adapter"
+    assert not [e for e in rejected if e.fallback == "random_legal"], "the env refused an action"
