@@ -1047,6 +1047,8 @@ def describe_event(event: Any) -> str | None:
         if shown == "none":
             return f"{get('target')}'s role is not revealed"
         return f"{get('target')} is revealed: {'side ' if shown == 'side' else ''}{get('value')}"
+    if tag == "ww_hunter_shot":
+        return f"{get('actor')} (hunter) shoots {get('target') or 'nobody'}"
     if tag == "ww_bid":
         return f"{get('actor')} bids {get('bid')} for floor turn {get('turn')}"
     if tag == "ww_floor":
