@@ -11,6 +11,8 @@ plays whatever role a seat is dealt, from that seat's observations only:
 * **villagers** (and the doctor): say "I am a villager" once (the doctor stays quiet about
   its role), repeat a claimed seer's accusations as role claims, and vote for the player
   with the most evidence against them.
+* **hunter** (when dealt): plays as a villager without claiming its role; when eliminated it
+  shoots the player with the most public evidence against them, or nobody without evidence.
 * **werewolves**: one of them fakes a seer claim with probability ``fake_claim_prob``
   (accusing a villager, preferably the real seer if it has claimed); the others claim to be
   villagers. They kill a claimed seer first, vote with the village's top suspect when that

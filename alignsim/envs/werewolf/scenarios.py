@@ -13,7 +13,7 @@ from alignsim.scenarios import ScenarioSpec, SeatSpec, register
 
 __all__ = ["ARENA", "KAGGLE", "SECRET_MAFIA"]
 
-_ROLES = ("werewolf", "seer", "doctor", "villager")
+_ROLES = ("werewolf", "seer", "doctor", "villager", "hunter")
 # Seated by role (not "*"), so that a command line can put a model in any role:
 # scenario.seating.werewolf.policy=llm
 HEURISTIC = MappingProxyType({role: SeatSpec("werewolf/heuristic") for role in _ROLES})

@@ -69,3 +69,17 @@ def test_a_bad_werewolf_parameter_is_a_one_line_config_error(tmp_path: Path, cap
     assert done.code == 2
     assert done.stderr.strip().startswith("alignsim run: config error: scenario.env_kwargs.n_werewolves:")
     assert not done.written
+
+
+def test_the_presets_seat_a_hunter_when_the_game_deals_one(tmp_path: Path, capsys) -> None:
+    args = [
+        "run",
+        "scenario=werewolf/kaggle-v0",
+        "scenario.env_kwargs.hunter=true",
+        "episodes=2",
+        f"out_dir={tmp_path}",
+    ]
+    done = invoke(args, tmp_path, capsys)
+    assert done.code == 0, done.stderr
+    roles = [next(e.roles for e in log.events if isinstance(e, ev.RoleAssignment)) for log in logs(tmp_path)]
+    assert all("hunter" in r.values() for r in roles)
