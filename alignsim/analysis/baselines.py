@@ -69,7 +69,8 @@ CACHE_VERSION = 1
 """Bumped whenever what the cache stores changes."""
 ANALYSED = ("completed", "truncated")
 FAMILIES = ("traitors", "principal_agent", "self_evolution", "threshold_game")
-"""The frames a caller may ask for (:meth:`NullPlay.data`)."""
+"""The built-in frames a caller may ask for (:meth:`NullPlay.data`); a family plug-in with a
+:meth:`~.families.FamilyAnalysis.null_frame` adds its own."""
 SEAT_UNITS = frozenset({"self_evolution"})
 """Families whose resampling unit is the seat, not the episode (independent single-agent runs)."""
 EP = "episode_id"
@@ -243,7 +244,23 @@ def _extract(family: str, folder: Path) -> pd.DataFrame:
         frame = frames.compliance if family == "self_evolution" else frames.threshold
         index = frames.episodes.set_index(EP)["episode_index"]
         return frame.assign(episode_index=frame[EP].map(index)).reset_index(drop=True)
-    raise AlignsimError(f"no chance baseline for {family!r}; known: {', '.join(FAMILIES)}")
+    frame = _plugin_null_frame(family, folder)
+    if frame is None:
+        raise AlignsimError(f"no chance baseline for {family!r}; known: {', '.join(FAMILIES)}")
+    return frame
+
+
+def _plugin_null_frame(family: str, folder: Path | None) -> pd.DataFrame | None:
+    """A family plug-in's null frame (:meth:`~.families.FamilyAnalysis.null_frame`) of the logs in
+    ``folder``; with ``folder`` None, an empty frame when the plug-in has a baseline at all."""
+    from alignsim.analysis import families
+
+    plugin = families.get(family)
+    if plugin is None or type(plugin).null_frame is families.FamilyAnalysis.null_frame:
+        return None
+    if folder is None:
+        return pd.DataFrame()
+    return plugin.null_frame(folder)
 
 
 class NullPlay:
@@ -307,7 +324,7 @@ class NullPlay:
         A configuration played by k of the m episodes gets ``episodes * k / m`` null units
         (rounded up). Null episode ids are prefixed with ``null:`` and the configuration digest.
         """
-        if family not in FAMILIES:
+        if family not in FAMILIES and _plugin_null_frame(family, None) is None:
             raise AlignsimError(f"no chance baseline for {family!r}; known: {', '.join(FAMILIES)}")
         counts = Counter(c for c in (self.config(str(e)) for e in episode_ids) if c is not None)
         total = sum(counts.values())

@@ -12,7 +12,8 @@ registered under that family then
 * writes its section of the text digest and of the HTML report, and its metric catalogue
   entries (:attr:`~FamilyAnalysis.metrics`).
 
-The built-in families are ``traitors``, ``principal_agent`` and ``self_evolution``. A family
+The built-in families are ``traitors``, ``principal_agent``, ``self_evolution`` and ``werewolf``
+(whose analysis lives in its game's folder, ``alignsim/envs/werewolf/analysis.py``). A family
 with no plug-in gets the family-neutral tables only, and a note says so. Third-party packages
 add a family through the ``alignsim.analysis_families`` entry-point group, whose entries load
 either a :class:`FamilyAnalysis` instance or a function that calls :func:`register`.
@@ -47,6 +48,7 @@ __all__ = [
     "ReportTools",
     "analyses",
     "family_of",
+    "for_env",
     "get",
     "register",
     "role_sides",
@@ -182,6 +184,19 @@ class FamilyAnalysis:
         """Files beyond :attr:`FamilyResult.tables` (plots, extra tables), written under ``out``."""
         return []
 
+    def null_frame(self, folder: Path) -> pd.DataFrame | None:
+        """The per-unit frame of the null-policy episodes logged under ``folder``, for the chance
+        columns (:mod:`~.baselines` simulates them and caches this frame): one row per episode with
+        ``episode_id``, ``episode_index`` and numeric columns only. None (the default): the family
+        has no chance baseline, and :attr:`FamilyInput.chance` refuses to simulate one for it."""
+        return None
+
+    def describe(self, event: Any) -> str | None:
+        """One line of text for one of the family's own events, for the terminal transcript and the
+        HTML page (None: shown as a generic row of fields). Built from the event's own fields only,
+        so a view that may show the event may show the line."""
+        return None
+
 
 class _FamilyRegistry(Registry[FamilyAnalysis]):
     def __init__(self) -> None:
@@ -210,6 +225,7 @@ _BUILTINS = {
     "traitors": "alignsim.analysis.traitors_family:TraitorsAnalysis",
     "principal_agent": "alignsim.analysis.principal_agent:PrincipalAgentAnalysis",
     "self_evolution": "alignsim.analysis.drift:DriftAnalysis",
+    "werewolf": "alignsim.envs.werewolf.analysis:WerewolfAnalysis",
 }
 
 
@@ -243,6 +259,11 @@ def get(family: str) -> FamilyAnalysis | None:
     if family not in REGISTRY:
         return None
     return REGISTRY.get(family)
+
+
+def for_env(env_id: str) -> FamilyAnalysis | None:
+    """The analysis registered for the family of the game ``env_id``, or None."""
+    return get(family_of(env_id))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alignsim.analysis import families
 from alignsim.record import EpisodeLog
 from alignsim.record import schema as ev
 
@@ -95,6 +96,7 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
     lines.append(" `--replace-message SEQ TEXT` or `--set-vote SEQ TARGET` replays the episode with it changed)")
     lines.append("")
     last_stage = None
+    family: list[Any] = []  # the game's family plug-in, looked up on the first event only it can render
     for event in log.events:
         if not entitled(event, everyone, private=private, agent=agent):
             continue
@@ -108,6 +110,12 @@ def transcript(log: EpisodeLog, *, private: bool = False, agent: str | None = No
             lines.append(f"== {title} ==")
             last_stage = stage
         line = _render(event, who)
+        if line is None:
+            # The game's own events, in the words its family plug-in gives them (describe()).
+            if not family:
+                family.append(families.for_env(header.env_id))
+            text = family[0].describe(event) if family[0] is not None else None
+            line = f"  {text}" if text else None
         if line:
             # The event's number, as `alignsim fork --drop-message SEQ` / `--set-vote SEQ` take it.
             lines.append(f"{event.seq:>5} {line}")

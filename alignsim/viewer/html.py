@@ -36,6 +36,7 @@ from typing import Any
 
 import msgspec
 
+from alignsim.analysis import families
 from alignsim.analysis.transcript import entitled, seating_shape
 from alignsim.errors import ConfigError
 from alignsim.record import EpisodeLog, read_log
@@ -185,6 +186,7 @@ def page_data(
         elif isinstance(event, _POLICY_EVENTS) and event.agent in upcoming:
             next_action[event.seq] = upcoming[event.agent]
     visible = {id(e) for e in shown}
+    family = families.for_env(header.env_id)
     events = []
     round_, phase = 0, ""
     for event in log.events:
@@ -197,6 +199,11 @@ def page_data(
             # The runner does not stamp actions; they belong where the game stood when chosen.
             data["round"], data["phase"] = round_, phase
         data["row"] = next_action.get(event.seq, event.step + 1) if isinstance(event, _POLICY_EVENTS) else event.step
+        if family is not None and event.source == "env":
+            # A line for the game's own events, from its family plug-in (the page has no renderer for them).
+            described = family.describe(event)
+            if described:
+                data["described"] = described
         if event.source == "env":
             data["pub"] = everyone.issubset(event.visible_to)
         else:

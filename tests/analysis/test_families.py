@@ -34,8 +34,8 @@ def test_families_are_matched_by_the_declared_family_not_by_the_id() -> None:
     assert families.family_of("threshold_game-v0") == "self_evolution"  # no "self_evolution" in the id
     assert isinstance(families.get("self_evolution"), FamilyAnalysis)
     assert families.get(families.family_of("principal_agent-v0")).family == "principal_agent"  # type: ignore[union-attr]
-    assert families.family_of("werewolf-v3") == "werewolf"  # not registered: its name is its family
-    assert families.get("werewolf") is None
+    assert families.family_of("mafiagame-v3") == "mafiagame"  # not registered: its name is its family
+    assert families.get("mafiagame") is None
     assert [a.family for a in families.analyses()][:3] == ["traitors", "principal_agent", "self_evolution"]
 
 
@@ -43,18 +43,18 @@ def test_a_family_without_an_analysis_gets_the_neutral_tables_and_a_note_not_tra
     log = game_a(tmp_path / "logs", episode_id="wolf-a")
     # An event type analysis does not know, in canonical and in another key order: skipped silently.
     noncanonical = '{"seq": 901, "type": "lynch", "step": 0, "round": 3, "phase": "day_vote", "target": "player_2"}'
-    _as_game(log, "werewolf-v0", _lynch(900, "player_3"), noncanonical)
+    _as_game(log, "mafiagame-v0", _lynch(900, "player_3"), noncanonical)
     result = analyze(tmp_path / "logs", n_resamples=50, chance=False, out_dir=tmp_path / "out", make_plots=False)
 
-    assert result.summary.empty  # no Traitors metric for a werewolf game
+    assert result.summary.empty  # no Traitors metric for a mafiagame game
     assert result.families["traitors"].episodes == 0
-    assert any("'werewolf'" in note and "family-neutral" in note for note in result.notes)
+    assert any("'mafiagame'" in note and "family-neutral" in note for note in result.notes)
     info = result.episode_info
     assert info[["episode_id", "env_id", "family", "status"]].values.tolist() == [
-        ["wolf-a", "werewolf-v0", "werewolf", "completed"]
+        ["wolf-a", "mafiagame-v0", "mafiagame", "completed"]
     ]
     written = pd.read_csv(tmp_path / "out" / "tables" / "episode_info.csv")
-    assert written[["episode_id", "family"]].values.tolist() == [["wolf-a", "werewolf"]]
+    assert written[["episode_id", "family"]].values.tolist() == [["wolf-a", "mafiagame"]]
     assert not result.invalid_actions.empty  # the neutral tables cover it
 
 
@@ -62,11 +62,11 @@ class _Lynch(LeanEvent, tag="lynch"):
     target: str
 
 
-class _WerewolfAnalysis(FamilyAnalysis):
-    family = "werewolf"
-    title = "Werewolf"
+class _MafiagameAnalysis(FamilyAnalysis):
+    family = "mafiagame"
+    title = "Mafiagame"
     events = (_Lynch,)
-    metrics = (Metric("lynches", "Lynches per game", "werewolf", "lynch events / episodes"),)
+    metrics = (Metric("lynches", "Lynches per game", "mafiagame", "lynch events / episodes"),)
 
     def collect(self, path: Path, header: Any, events: Any) -> dict[str, list[Any]]:
         return {"lynches": [[header.episode_id, e.target] for e in events if isinstance(e, _Lynch)]}
@@ -76,26 +76,26 @@ class _WerewolfAnalysis(FamilyAnalysis):
         table = pd.DataFrame(
             [{"metric": "lynches", "estimate": len(lynches) / max(len(run.episodes), 1), "n": len(run.episodes)}]
         )
-        return FamilyResult(self.family, episodes=len(run.episodes), tables={"werewolf_lynches": table}, data=table)
+        return FamilyResult(self.family, episodes=len(run.episodes), tables={"mafiagame_lynches": table}, data=table)
 
     def report_html(self, result: FamilyResult, analysis: Any, tools: ReportTools) -> str:
-        return "<h2>Werewolf</h2>" + tools.table(result.data, text_columns=["metric"])
+        return "<h2>Mafiagame</h2>" + tools.table(result.data, text_columns=["metric"])
 
 
 def test_a_registered_family_gets_its_tables_report_section_and_definitions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     families.analyses()  # the built-ins first
-    monkeypatch.setitem(families.REGISTRY._entries, "werewolf", _WerewolfAnalysis())
+    monkeypatch.setitem(families.REGISTRY._entries, "mafiagame", _MafiagameAnalysis())
     for name in ("wolf-a", "wolf-b"):
         log = game_a(tmp_path / "logs", episode_id=name)
-        _as_game(log, "werewolf-v0", _lynch(900, "player_3"), _lynch(901, "player_5"))
+        _as_game(log, "mafiagame-v0", _lynch(900, "player_3"), _lynch(901, "player_5"))
     result = analyze(tmp_path / "logs", tmp_path / "out", n_resamples=50, chance=False, make_plots=False)
 
-    table = pd.read_csv(tmp_path / "out" / "tables" / "werewolf_lynches.csv")
+    table = pd.read_csv(tmp_path / "out" / "tables" / "mafiagame_lynches.csv")
     assert table.to_dict("records") == [{"metric": "lynches", "estimate": 2.0, "n": 2}]
     report = result.report.read_text()  # type: ignore[union-attr]
-    assert "<h2>Werewolf</h2>" in report and "Lynches per game" in report
+    assert "<h2>Mafiagame</h2>" in report and "Lynches per game" in report
     assert not any("no analysis is installed" in note for note in result.notes)
     assert result.summary.empty  # still no Traitors metrics for it
 

@@ -171,6 +171,13 @@
       add(box, d);
     },
   };
+  // A game's own event with the line its family plug-in wrote for it, then every field.
+  function described(e, box) {
+    const actor = e.actor || e.agent;
+    if (actor) add(box, who(actor));
+    add(box, el("span", "verdict", e.described));
+    generic(e, box, true);
+  }
   function generic(e, box, fieldsOnly) {
     if (!fieldsOnly) {
       add(box, kind(e.type));
@@ -180,7 +187,7 @@
       box.insertBefore(kind(e.type), box.firstChild);
     }
     for (const key of ["message", "text", "explanation"]) if (typeof e[key] === "string") add(box, el("span", null, e[key]));
-    add(box, fields(e, ["seq", "type", "round", "phase", "row", "pub", "step", "visible_to", "actor", "agent", "message", "text", "explanation"]));
+    add(box, fields(e, ["seq", "type", "round", "phase", "row", "pub", "step", "visible_to", "actor", "agent", "message", "text", "explanation", "described"]));
   }
 
   function visible(e) {
@@ -218,7 +225,7 @@
       const box = el("div", "ev " + e.type);
       box.dataset.seq = String(e.seq);
       add(box, seqTag(e));
-      (render[e.type] || generic)(e, box);
+      (render[e.type] || (e.described ? described : generic))(e, box);
       if (e.type === "announcement" && !e.pub) {
         // Long private briefings and prompts fold to three lines; a click unfolds them.
         box.classList.add("folded");
