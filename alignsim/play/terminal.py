@@ -141,10 +141,10 @@ class TerminalInterface:
     def finish(self, agent: str, transcript: list[str], ending: str) -> None:
         """Print the transcript lines the seat has not been shown yet, and how the game ended."""
         shown = self._shown.get(agent, [])
-        seen = set(shown[-1].split("\n")) if shown else set()
+        # The last question showed a heading, the transcript so far, a blank line and the question.
+        seen = max(0, len(shown[-1].split("\n")) - 3) if shown else 0
         self._print(f"\n── {agent}: the game is over " + "─" * 40)
-        for line in transcript:
-            if line not in seen:
-                self._print(line)
-        if ending and ending not in transcript and f"Host: {ending}" not in transcript:
+        for line in transcript[seen:]:
+            self._print(line)
+        if ending and f"Host: {ending}" not in transcript[seen:]:
             self._print(ending)

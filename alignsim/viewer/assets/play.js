@@ -80,6 +80,7 @@
       const box = el("div", "ask");
       box.id = "ask";
       box.dataset.tag = q.tag;
+      box.dataset.qid = String(q.id);
       box.appendChild(el("div", "question", asked));
       if (q.problem) box.appendChild(el("div", "problem", "Your previous answer could not be used: " + q.problem));
       if (q.timeout_s !== null) deadline = Date.now() + q.timeout_s * 1000;
