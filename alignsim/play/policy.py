@@ -246,7 +246,12 @@ class HumanPolicy(BasePolicy):
             )
             answer = self.interface.ask(question) if self.interface is not None else None
             if answer is None:
-                why = NO_PERSON if self.interface is None else f"no answer within timeout_s={self.timeout_s:g}"
+                if self.interface is None:
+                    why = NO_PERSON
+                elif self.timeout_s is not None:
+                    why = f"no answer within timeout_s={self.timeout_s:g}"
+                else:
+                    why = "no answer (the input was closed)"
                 self._log(seat, question, None, ask.fallback, why, None, ask.fallback_name)
                 return ask.fallback
             if ask.choices is not None:
