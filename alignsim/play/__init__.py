@@ -25,7 +25,7 @@ from alignsim.errors import AlignsimError, ConfigError, did_you_mean
 from alignsim.play.policy import HumanPolicy, Interface, check_options
 from alignsim.scenarios import ScenarioSpec, SeatSpec
 
-__all__ = ["CONSENT_PLACEHOLDER", "ConsentDeclined", "human_seats", "play"]
+__all__ = ["CONSENT_PLACEHOLDER", "HUMAN_INPUT_COLUMNS", "ConsentDeclined", "human_inputs", "human_seats", "play"]
 
 CONSENT_PLACEHOLDER = """CONSENT (placeholder: replace this text with your study's approved consent form,
 human.consent=PATH)
@@ -188,3 +188,72 @@ def play(
         if web_ui is not None:
             web_ui.close()
     return result
+
+
+HUMAN_INPUT_COLUMNS = (
+    "episode_id",
+    "scenario",
+    "seed",
+    "label",
+    "agent",
+    "seq",
+    "round",
+    "phase",
+    "tag",
+    "question",
+    "choices",
+    "answer",
+    "parsed",
+    "problem",
+    "response_s",
+    "fallback",
+)
+
+
+def human_inputs(path: str | os.PathLike[str], *, bad: Any = None) -> Any:
+    """One row per question put to a person in the logs at ``path`` (a log, a run or any folder).
+
+    Columns: :data:`HUMAN_INPUT_COLUMNS`; ``question`` is the last line the person was shown
+    (the question itself), ``choices`` the options joined by `` | ``. A file that is not a
+    readable log is skipped and recorded in ``bad`` (an :class:`alignsim.record.BadFiles`),
+    or raises when ``bad`` is None.
+    """
+    import pandas as pd
+
+    from alignsim.errors import LogFormatError
+    from alignsim.record import find_logs, read_log
+    from alignsim.record import schema as ev
+
+    rows = []
+    for log_path in find_logs(path):
+        try:
+            log = read_log(log_path)
+        except LogFormatError as exc:
+            if bad is None:
+                raise
+            bad.add(log_path, exc)
+            continue
+        header = log.header
+        for event in log.of_type(ev.HumanInput):
+            shown = event.messages[-1]["content"] if event.messages else ""
+            rows.append(
+                {
+                    "episode_id": header.episode_id,
+                    "scenario": header.scenario,
+                    "seed": header.seed,
+                    "label": event.label,
+                    "agent": event.agent,
+                    "seq": event.seq,
+                    "round": event.round,
+                    "phase": event.phase,
+                    "tag": event.tag,
+                    "question": shown.rsplit("\n", 1)[-1],
+                    "choices": " | ".join(event.choices) if event.choices is not None else None,
+                    "answer": event.answer,
+                    "parsed": event.parsed,
+                    "problem": event.problem,
+                    "response_s": event.response_s,
+                    "fallback": event.fallback,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(HUMAN_INPUT_COLUMNS))

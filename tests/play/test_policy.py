@@ -11,9 +11,9 @@ import pytest
 from alignsim import agents, scenarios
 from alignsim.errors import ConfigError
 from alignsim.fork import fork
-from alignsim.play import play
+from alignsim.play import HUMAN_INPUT_COLUMNS, human_inputs, play
 from alignsim.play.policy import NO_PERSON, Answer, HumanPolicy, Question
-from alignsim.record import read_log
+from alignsim.record import BadFiles, read_log
 from alignsim.record import schema as ev
 from alignsim.replay import replay
 from alignsim.run import run_episode
@@ -59,6 +59,13 @@ def test_several_persons_each_answer_for_their_own_seat(tmp_path: Path) -> None:
         "player_4": "human/bo",
     }
     assert set(ui.finished) == {"player_1", "player_4"} and "Game over" in ui.finished["player_1"]
+    (tmp_path / "episodes" / "broken.jsonl").write_text("not a log\n")
+    bad = BadFiles()
+    table = human_inputs(tmp_path, bad=bad)
+    assert list(table.columns) == list(HUMAN_INPUT_COLUMNS) and len(bad) == 1
+    assert len(table) == len(ui.questions) == len(log.of_type(ev.HumanInput))
+    assert set(table["label"]) == {"ann", "bo"} and set(table["response_s"]) == {0.5, 1.5}
+    assert table["question"].str.len().min() > 0
     assert replay(result.log_path).steps == len(log.of_type(ev.Action))
 
 
