@@ -161,6 +161,7 @@ def play(
     web_ui: WebInterface | None = None
     if interface is None and web:
         web_ui = interface = WebInterface(list(zip(players, names, strict=True)), consent, host=host, port=port)
+        web_ui.log_path = log_path
         for player, url in web_ui.urls().items():
             announce(f"{player} ({seat_kwargs[player]['label']}): open {url}")
         announce("waiting for every player to agree on their page (Ctrl-C stops; nothing is written before)")

@@ -8,9 +8,12 @@ the seat is asked: what the seat observed (its prompt, built by the game's LLM a
 the seat's own observations, the env having kept every event to those in its ``visible_to``),
 a menu of the legal choices or a text box. Answers come back by ``POST answer``.
 
-The server sends a seat nothing but that seat's questions and, at the end, that seat's
-transcript: it holds no log, no other seat's prompt and no hidden state, so there is nothing
-else it could leak. Requests whose ``Host`` is not the address served are refused (a page on
+While the other players act, the page's side panel follows the game: ``live`` reads the
+episode log as it is written and sends the lines of the events the seat observed, filtered
+here on the server with the viewers' entitlement rule
+(:func:`alignsim.analysis.transcript.entitled` with ``agent=``: the event's ``visible_to``
+holds the seat). Nothing else from the log is ever sent; questions carry only the seat's
+own prompt. Requests whose ``Host`` is not the address served are refused (a page on
 another site cannot reach the server through a rebound DNS name).
 """
 
@@ -18,13 +21,16 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import secrets
 import threading
 import time
+import warnings
 from dataclasses import asdict
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,6 +66,7 @@ details.msg summary { cursor:pointer; font-weight:600; }
 .problem { color:var(--lie); margin:6px 0; }
 .choices button { display:block; width:100%; text-align:left; font:inherit; padding:6px 10px; margin:4px 0; }
 #answer-text { width:100%; font:inherit; padding:6px; }
+.live { max-height:70vh; overflow:auto; font-size:13px; white-space:normal; }
 .over { border:2px solid var(--accent); border-radius:6px; padding:10px; background:#efecf7; font-weight:600; }
 """
 
@@ -103,6 +110,10 @@ class WebInterface:
         self.server.daemon_threads = True
         address = self.server.server_address
         self.host, self.port = str(address[0]), int(address[1])
+        self.log_path: Path | None = None
+        """The episode log being written (set by ``play``): the source of each seat's live view."""
+        self._live_lock = threading.Lock()
+        self._live: dict[str, tuple[Any, list[str]]] = {}
         self._thread = threading.Thread(target=self.server.serve_forever, name="alignsim-play", daemon=True)
         self._thread.start()
 
@@ -190,6 +201,34 @@ class WebInterface:
                 self._changed.notify_all()
             return out
 
+    def live(self, seat: _Seat) -> list[str]:
+        """The transcript lines of every event logged so far that the seat observed (``visible_to``
+        holds it), rendered as ``alignsim view LOG --agent SEAT`` renders them, less its heading."""
+        from alignsim.analysis.transcript import transcript
+        from alignsim.errors import LogFormatError
+        from alignsim.record import read_log
+
+        path = self.log_path
+        if path is None or not path.exists():
+            return []
+        stat = os.stat(path)
+        stamp = (stat.st_size, stat.st_mtime_ns)
+        with self._live_lock:
+            hit = self._live.get(seat.agent)
+            if hit is not None and hit[0] == stamp:
+                return hit[1]
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the last line may be mid-write: it is dropped
+                    log = read_log(path)
+            except LogFormatError:
+                return hit[1] if hit is not None else []
+            text = transcript(log, agent=seat.agent).split("\n")
+            start = next((i for i, line in enumerate(text) if line.startswith("==")), len(text))
+            lines = [line for line in text[start:] if line.strip()]
+            self._live[seat.agent] = (stamp, lines)
+            return lines
+
     def agree(self, seat: _Seat) -> None:
         """The seat's person agreed to the consent text."""
         with self._changed:
@@ -275,6 +314,14 @@ def _handler(interface: WebInterface) -> type[BaseHTTPRequestHandler]:
                 self._send(HTTPStatus.OK, css, "text/css; charset=utf-8")
             elif rest == "play.js":
                 self._send(HTTPStatus.OK, script, "text/javascript; charset=utf-8")
+            elif rest == "live":
+                query = parse_qs(urlsplit(self.path).query)
+                try:
+                    after = max(0, int(query["after"][0])) if "after" in query else 0
+                except ValueError:
+                    after = 0
+                lines = interface.live(seat) if seat.consented else []
+                self._json(HTTPStatus.OK, {"total": len(lines), "lines": lines[after:]})
             elif rest == "state":
                 query = parse_qs(urlsplit(self.path).query)
                 try:

@@ -8,6 +8,8 @@
   let pollMs = 400;
   let deadline = null;
   let busy = false;
+  let liveCount = 0;
+  const liveLines = [];
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -51,6 +53,21 @@
     });
     view.appendChild(story);
     return question;
+  }
+
+  function showLive() {
+    // What the seat has observed so far (filtered by the server), newest last.
+    const side = document.getElementById("side");
+    let box = document.getElementById("live");
+    if (!box) {
+      side.appendChild(el("h2", "", "What you have seen"));
+      box = el("div", "msg live");
+      box.id = "live";
+      side.appendChild(box);
+    }
+    box.replaceChildren();
+    liveLines.slice(-200).forEach((line) => box.appendChild(el("div", "line", line)));
+    box.scrollTop = box.scrollHeight;
   }
 
   function render(state) {
@@ -131,6 +148,21 @@
       status.textContent = "waiting for the other players";
       view.appendChild(el("p", "waiting", "Waiting for the other players..."));
     }
+    if (state.status !== "consent" && state.status !== "over") showLive();
+  }
+
+  async function pollLive() {
+    const response = await fetch(base + "/live?after=" + liveCount);
+    if (!response.ok) return;
+    const news = await response.json();
+    if (news.total < liveCount) {
+      liveLines.length = 0;
+      liveCount = 0;
+      return;
+    }
+    news.lines.forEach((line) => liveLines.push(line));
+    liveCount = news.total;
+    if (news.lines.length && document.getElementById("live")) showLive();
   }
 
   function tick() {
@@ -152,6 +184,7 @@
             over = state.status === "over";
           }
         }
+        if (!over && version !== null) await pollLive();
       }
     } catch (e) {
       document.getElementById("status").textContent = "the game server is not answering";
