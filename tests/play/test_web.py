@@ -203,3 +203,31 @@ def test_the_play_server_answers_only_a_seat_token_on_its_own_host(tmp_path: Pat
     assert asked and all(e.fallback is not None and e.answer is None and e.response_s is None for e in asked)
     assert all("timeout_s=0.2" in (e.problem or "") for e in asked)
     assert log.header.seating[seat].kwargs["timeout_s"] == 0.2
+
+
+def test_a_human_game_renders_in_the_viewer_page(tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
+    if chromium is None:
+        pytest.skip("no chromium binary on PATH (apt-get install chromium)")
+    from alignsim.viewer import write_page
+    from tests.play.test_policy import Scripted
+
+    result = play("traitors/mini-v0", seats=["player_2"], labels="p-9", seed=3, out_dir=tmp_path, interface=Scripted())
+    asked = read_log(result.log_path).of_type(ev.HumanInput)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(write_page(result.log_path, tmp_path / "private.html", private=True).as_uri())
+        page.select_option("#round-select", "all")
+        rows = page.locator(".ev.human_input")
+        assert rows.count() == len(asked) > 0
+        assert "person p-9" in rows.first.inner_text()
+        assert rows.first.locator("details.shown").count() == 1
+        page.goto(write_page(result.log_path, tmp_path / "public.html").as_uri())
+        page.select_option("#round-select", "all")
+        assert page.locator(".ev.human_input").count() == 0  # a person's answers are private
+        browser.close()
+    assert errors == []
