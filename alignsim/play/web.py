@@ -292,7 +292,11 @@ def _handler(interface: WebInterface) -> type[BaseHTTPRequestHandler]:
         def _route(self) -> tuple[_Seat, str] | None:
             """The seat and the rest of the path, or None (then a 404 was sent)."""
             host = self.headers.get("Host", "")
-            if host not in (f"{interface.host}:{interface.port}", f"localhost:{interface.port}"):
+            port = f":{interface.port}"
+            named = host in {f"{name}{port}" for name in (interface.host, "127.0.0.1", "localhost")}
+            # Bound to every interface (--host 0.0.0.0), the machine's own addresses are not known here.
+            anywhere = interface.host in ("0.0.0.0", "::") and host.endswith(port)
+            if not (named or anywhere):
                 self._send(HTTPStatus.MISDIRECTED_REQUEST, b"wrong host\n", "text/plain; charset=utf-8")
                 return None
             parts = urlsplit(self.path).path.split("/")
