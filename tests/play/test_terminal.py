@@ -4,6 +4,7 @@ cleaning of typed text, re-asks, the time limit, consent, and config errors (exi
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from alignsim.cli import main
 from alignsim.record import read_log
 from alignsim.record import schema as ev
-from alignsim.viewer import render_page
+from alignsim.viewer import page_data, render_page
 
 pexpect = pytest.importorskip("pexpect", reason="pexpect is not installed (the test extra has it)")
 
@@ -82,8 +83,9 @@ def test_a_full_game_through_a_pseudo_terminal(tmp_path: Path) -> None:
 
     assert main(["replay", str(log_path)]) == 0
     assert "t-01" in render_page(log_path, private=True)
-    public = render_page(log_path)  # the person's answers are their own mind: not on the public page
+    public = json.dumps(page_data(log))  # the person's answers are their own mind: not on the public page
     assert "response_s" not in public and "human_input" not in public
+    assert "response_s" in json.dumps(page_data(log, private=True))
 
 
 def test_a_question_left_unanswered_takes_the_logged_fallback(tmp_path: Path) -> None:
