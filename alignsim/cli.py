@@ -137,7 +137,14 @@ def _play(args: list[str]) -> int:
     from alignsim.scenarios import ScenarioSpec
     from alignsim.sweep import preflight
 
-    parser = argparse.ArgumentParser(prog="alignsim play", description="Play one episode yourself.")
+    parser = argparse.ArgumentParser(
+        prog="alignsim play",
+        description="Play one episode yourself; every other seat is the scenario's (docs/human-play.md).",
+        epilog="seat=PLAYER[,PLAYER]  the seats the persons play (or role=ROLE: the first player dealt it); "
+        "human.label=L[,L]  one label per seat; human.timeout_s=S  seconds per question, then the fallback; "
+        "human.reasoning=true  also ask for private reasoning; human.consent=FILE  the consent text. "
+        "Any `alignsim run` override works too (scenario=, llm=, seed=, out_dir=).",
+    )
     parser.add_argument("--web", action="store_true", help="play in the browser: one page (and token) per seat")
     parser.add_argument("--label", help="the person's label, logged with every answer (= human.label)")
     parser.add_argument("--host", default="127.0.0.1", help="address the play pages are served on")
