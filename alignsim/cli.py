@@ -5,6 +5,9 @@ alignsim sweep name=NAME [OVERRIDE ...]
                                    every combination of the overrides (seed='range(0,50)' llm=mock,embedded),
                                    in sweeps/NAME; relaunch to resume; aggregates at the end
 alignsim aggregate SWEEP_DIR       the sweep's results and usage tables and analysis report, on demand
+alignsim play seat=PLAYER[,PLAYER] | role=ROLE [--web] [--label L] [human.timeout_s=S] [OVERRIDE ...]
+                                   play one episode yourself: the other seats are the scenario's
+                                   (terminal, or a page per seat on 127.0.0.1 with --web; docs/human-play.md)
 alignsim replay PATH [PATH ...]    re-drive logs with no policy; fail on any difference
 alignsim view LOG [--private | --agent A]
                                    print a readable transcript (public unless --private or --agent)
@@ -85,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     commands = {
         "run": _run,
+        "play": _play,
         "sweep": _sweep,
         "aggregate": _aggregate,
         "replay": _replay,
@@ -124,6 +128,101 @@ def _run(args: list[str]) -> int:
 
     pre = preflight(args, multirun=False)
     return _hydra(pre, "alignsim run")
+
+
+_PLAY_KEYS = ("seat", "role", "human.label", "human.timeout_s", "human.reasoning", "human.consent")
+
+
+def _play(args: list[str]) -> int:
+    """``alignsim play``: the play options are taken out, the rest is a run's config (checked by preflight)."""
+    from alignsim.conf.validate import llm_defaults
+    from alignsim.play import ConsentDeclined, play
+    from alignsim.scenarios import ScenarioSpec
+    from alignsim.sweep import preflight
+
+    parser = argparse.ArgumentParser(
+        prog="alignsim play",
+        description="Play one episode yourself; every other seat is the scenario's (docs/human-play.md).",
+        epilog="seat=PLAYER[,PLAYER]  the seats the persons play (or role=ROLE: the first player dealt it); "
+        "human.label=L[,L]  one label per seat; human.timeout_s=S  seconds per question, then the fallback; "
+        "human.reasoning=true  also ask for private reasoning; human.consent=FILE  the consent text. "
+        "Any `alignsim run` override works too (scenario=, llm=, seed=, out_dir=).",
+    )
+    parser.add_argument("--web", action="store_true", help="play in the browser: one page (and token) per seat")
+    parser.add_argument("--label", help="the person's label, logged with every answer (= human.label)")
+    parser.add_argument("--host", default="127.0.0.1", help="address the play pages are served on")
+    parser.add_argument("--port", type=int, default=0, help="port of the play pages (0: a free one)")
+    ns, rest = parser.parse_known_args(args)
+    options: dict[str, str] = {}
+    overrides = []
+    for arg in rest:
+        key, eq, value = arg.partition("=")
+        if eq and key in _PLAY_KEYS:
+            options[key] = value
+        elif eq and key.startswith("human."):
+            raise ConfigError(key, f"not a play option; options: {', '.join(_PLAY_KEYS)}")
+        else:
+            overrides.append(arg)
+    if ns.label is not None:
+        options["human.label"] = ns.label
+    timeout_s: float | None = None
+    if options.get("human.timeout_s") not in (None, "", "null", "none"):
+        try:
+            timeout_s = float(options["human.timeout_s"])
+        except ValueError:
+            given = options["human.timeout_s"]
+            raise ConfigError("human.timeout_s", f"must be a number of seconds, got {given!r}") from None
+    reasoning = options.get("human.reasoning", "false").lower()
+    if reasoning not in ("true", "false"):
+        raise ConfigError("human.reasoning", f"must be true or false, got {reasoning!r}")
+    consent_text = None
+    if "human.consent" in options:
+        try:
+            consent_text = Path(options["human.consent"]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError("human.consent", f"cannot read {options['human.consent']}: {exc}") from None
+    seats = [s for s in options.get("seat", "").split(",") if s] if "seat" in options else []
+    if "seat" in options and not seats:
+        raise ConfigError("seat", "name at least one player (seat=player_2)")
+    label = options.get("human.label", "anonymous")
+    pre = preflight(overrides, multirun=False)
+    if pre.args is not None and pre.args.shows:
+        raise ConfigError("--cfg", "play shows no config; use `alignsim run ... --cfg job`")
+    resolved = pre.resolved
+    if int(resolved.get("episodes", 1)) != 1:
+        raise ConfigError("episodes", "play plays one episode")
+    scenario = ScenarioSpec.from_dict(resolved["scenario"])
+    kwargs: dict[str, Any] = {}
+    if consent_text is not None:
+        kwargs["consent"] = consent_text
+    config = {k: v for k, v in resolved.items() if k != "hydra"}
+    try:
+        result = play(
+            scenario,
+            seats=seats,
+            role=options.get("role"),
+            labels=label.split(",") if "," in label else label,
+            timeout_s=timeout_s,
+            reasoning=reasoning == "true",
+            web=ns.web,
+            host=ns.host,
+            port=ns.port,
+            seed=int(resolved["seed"]),
+            out_dir=resolved.get("out_dir"),
+            llm=llm_defaults(resolved),
+            config=config,
+            **kwargs,
+        )
+    except ConsentDeclined as exc:
+        print(f"alignsim play: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("alignsim play: stopped", file=sys.stderr)
+        return 130
+    summary = result.summary
+    print(f"game over: {summary.status}, winner {summary.winner}; log {result.log_path}")
+    print(f"check it: alignsim replay {result.log_path}; see it: alignsim view {result.log_path} --private")
+    return 0
 
 
 def _output_overrides(pre: Any, extra: Sequence[str]) -> list[str]:

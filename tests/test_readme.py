@@ -253,6 +253,27 @@ SPECIAL: dict[str, Special] = {
             ("export", " --inspect every-seat.json"),
         )
     },
+    # docs/human-play.md: a person plays (at a keyboard, or in a browser); tests/play/test_terminal.py and
+    # tests/play/test_web.py play whole games through a pseudo-terminal and Chromium instead.
+    **{
+        line: Special(marks=(pytest.mark.skip(reason="needs a person at the keyboard or in a browser"),))
+        for line in (
+            "alignsim play scenario=traitors/mini-v0 seat=player_2 --label p-001 out_dir=runs/p-001",
+            "alignsim play scenario=traitors/llm-v0 role=traitor --label p-002 llm=mock seed=4",
+            "alignsim play scenario=traitors/llm-v0 seat=player_1,player_4 human.label=p-003,p-004 "
+            "human.timeout_s=90 --web",
+        )
+    },
+    **{
+        f"alignsim {rest}": Special(marks=(pytest.mark.skip(reason="needs the game a person played above"),))
+        for rest in (
+            "replay runs/p-001",
+            "view runs/p-001/episodes/*.jsonl --private",
+            "view runs/p-001/episodes/*.jsonl --agent player_2 --html mine.html",
+            "fork runs/p-001/episodes/*.jsonl --at 10 --swap-policy player_2=traitors/heuristic",
+            "analyze runs/p-001",
+        )
+    },
     # A hosted model through Inspect: needs an API key and the internet.
     "alignsim run scenario=traitors/llm-v0 llm.model=inspect/openai/gpt-4o-mini": Special(
         marks=(pytest.mark.skip(reason="needs an OpenAI API key and network access"),)

@@ -194,3 +194,8 @@ register(
     "alignsim.agents.scripted.principal_agent:AuditSensitivePolicy",
     description="Principal-agent baseline: serves the customer when observed, the principal when not.",
 )
+register(
+    "human",
+    "alignsim.play.policy:HumanPolicy",
+    description="A person plays the seat (`alignsim play`, terminal or browser), asked what an LLM seat is asked.",
+)

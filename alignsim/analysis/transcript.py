@@ -13,10 +13,10 @@ __all__ = ["PRIVATE_TAGS", "entitled", "seating_shape", "transcript"]
 # By tag, not class: belief is a Traitors event, and naming its class here would import the
 # Traitors family (and its env) whenever analysis is imported, before any log needs it.
 PRIVATE_TAGS = frozenset(
-    {"role_assignment", "reasoning", "belief", "action", "invalid_action", "llm_call", "memory_write"}
+    {"role_assignment", "reasoning", "belief", "action", "invalid_action", "llm_call", "human_input", "memory_write"}
 )
 """Event types a public view never shows, whoever saw them: the role deal and a player's own
-mind (reasoning, beliefs, raw and rejected actions, model calls, memory). In a one-player
+mind (reasoning, beliefs, raw and rejected actions, model calls, a person's answers, memory). In a one-player
 game everything the player saw was "seen by everyone", so ``visible_to`` alone would let
 its prompts through."""
 

@@ -224,6 +224,35 @@ class LLMCall(Event, tag="llm_call"):
     cached: bool = False
 
 
+class HumanInput(Event, tag="human_input"):
+    """One question put to a person in a ``human`` seat (``alignsim play``), and the answer.
+
+    The person was shown ``messages``: the prompt an LLM seat would have been given, built from
+    the seat's own observations. ``visible_to`` is the seat alone.
+    """
+
+    source: ClassVar[str] = "runner"
+    agent: str
+    label: str
+    """Who sat in the seat (the study's participant label, ``human.label``)."""
+    tag: str
+    """What was asked (speech, vote, proposal, belief, thoughts, ...), as for ``llm_call``."""
+    messages: list[dict[str, str]]
+    choices: list[str] | None = None
+    answer: Any = None
+    """What the person gave: the chosen option's text, or the typed text as typed; None when
+    nothing came (see ``fallback``)."""
+    parsed: Any = None
+    """What the seat made of it (the action part), after the same cleaning as an LLM's answer."""
+    problem: str | None = None
+    """Why the answer was cut, defused or refused (a refused one is asked again)."""
+    response_s: float | None = None
+    """Seconds from the question reaching the person to the answer; None when none came."""
+    fallback: str | None = None
+    """Set when no usable answer came in time (``timeout_s``) or no person was at the table:
+    the name of the declared fallback that was used instead."""
+
+
 class MemoryWrite(Event, tag="memory_write"):
     """An agent stored something in its memory."""
 
@@ -260,6 +289,7 @@ CORE_EVENTS: tuple[type[Event], ...] = (
     InvalidAction,
     Reward,
     LLMCall,
+    HumanInput,
     MemoryWrite,
     EpisodeEnd,
 )

@@ -44,7 +44,7 @@ from alignsim.record import schema as ev
 
 __all__ = ["page_data", "render_page", "write_page"]
 
-_POLICY_EVENTS = (ev.LLMCall, ev.MemoryWrite, ev.InvalidAction)
+_POLICY_EVENTS = (ev.LLMCall, ev.HumanInput, ev.MemoryWrite, ev.InvalidAction)
 """Runner events written before the action they led to (stamped with the step before it)."""
 _PUBLIC_RUNNER_EVENTS = (ev.Reward, ev.EpisodeEnd)
 

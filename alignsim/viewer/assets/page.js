@@ -140,6 +140,18 @@
       box.classList.add("llm-box");
       add(box, d);
     },
+    human_input(e, box) {
+      // A person's answer (alignsim play): what they gave, how long they took, what they were shown.
+      const took = e.response_s === null ? "no answer" : Number(e.response_s).toFixed(1) + " s";
+      const given = e.fallback ? "fallback: " + e.fallback : JSON.stringify(e.answer);
+      add(box, who(e.agent), kind("person " + e.label + " · " + (e.tag || "?") + " · " + took),
+        el("span", null, given + (e.problem ? " (" + e.problem + ")" : "")));
+      const d = el("details", "shown");
+      add(d, el("summary", null, "what " + e.label + " was shown"));
+      for (const m of e.messages) add(d, el("div", "msgrole", m.role), pre(m.content));
+      if (e.choices) add(d, el("div", "msgrole", "choices"), pre(e.choices.join("\n")));
+      add(box, d);
+    },
     // Self-evolution and principal-agent families: a compact line, then every field.
     compliance_choice(e, box) {
       box.classList.add(e.aligned ? "aligned" : "misaligned");
