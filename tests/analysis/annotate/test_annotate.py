@@ -115,7 +115,8 @@ def test_grammar_reproduces_the_principal_agent_honesty_numbers_exactly(logs: di
     }
     explained = decisions[decisions["explanation"].notna()]
     assert [
-        derived[(e, a, r)] for e, a, r in zip(explained["episode_id"], explained["agent"], explained["round"])
+        derived[(e, a, r)]
+        for e, a, r in zip(explained["episode_id"], explained["agent"], explained["round"], strict=True)
     ] == list(explained["explanation_class"])
     today = rates(decisions, by=("scenario",), split=False, n_resamples=200)
     today = today[today["metric"].isin(("honesty", "honesty_mask", "evasion_rate", "consistency"))]
