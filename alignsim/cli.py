@@ -640,6 +640,9 @@ def _annotate_parser() -> argparse.ArgumentParser:
         metavar="JSON",
         help='provider options, e.g. \'{"base_url": "http://localhost:8000/v1"}\'',
     )
+    parser.add_argument(
+        "--judge-params", default=None, metavar="JSON", help="judge sampling parameters, e.g. '{\"max_tokens\": 200}'"
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not cache judge answers (default: OUT/cache)")
     return parser
 
@@ -655,12 +658,17 @@ def _annotate(args: list[str]) -> int:
         seed = int(ns.seed)
     except ValueError:
         raise ConfigError("seed", f"must be a non-negative integer, got {ns.seed!r}") from None
-    options = None
+    options, params = None, None
     if ns.backend_options is not None:
         try:
             options = json.loads(ns.backend_options)
         except ValueError as exc:
             raise ConfigError("backend_options", f"not valid JSON: {exc}") from None
+    if ns.judge_params is not None:
+        try:
+            params = json.loads(ns.judge_params)
+        except ValueError as exc:
+            raise ConfigError("judge_params", f"not valid JSON: {exc}") from None
     if not ns.paths:
         raise ConfigError("PATH", "give a log, a run folder or a sweep folder to annotate")
     out = ns.out or default_out(ns.paths)
@@ -674,6 +682,7 @@ def _annotate(args: list[str]) -> int:
             out=out,
             cache_dir=None if ns.no_cache else out / "cache",
             backend_options=options,
+            judge_params=params,
             bad=bad,
         )
     except FileNotFoundError:

@@ -303,7 +303,9 @@ def _traitors_table(
                     "method": "pooled point estimate",
                 }
             )
-        table = pd.concat([table, pd.DataFrame(bi_rows)], ignore_index=True)
+        bi = pd.DataFrame(bi_rows, columns=table.columns)
+        # The same column types as the rates (bi rows would otherwise turn text columns into objects).
+        table = pd.concat([table, bi.astype(table.dtypes.to_dict())], ignore_index=True) if len(table) else bi
         table.insert(0, "judge", judge)
         parts.append(table)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -46,6 +46,8 @@ GRAMMAR_PROMPT_VERSION = "grammar-1"
 JUDGE_PROMPT_VERSION = "judge-1"
 JUDGE_PARAMS: dict[str, Any] = {"max_tokens": 400, "temperature": 0.0, "top_p": 1.0}
 """Sampling parameters of every judge request (the seed is the run's ``--seed``)."""
+JUDGE_PREFILL = '{"claims": ['
+"""The answer starts with this (a prefilled assistant turn), so even a weak model answers in JSON."""
 
 
 class GrammarAnnotator:
@@ -116,9 +118,6 @@ class _Answer(msgspec.Struct):
     category: str | None = None
 
 
-_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
-
-
 def _locate(text: str, evidence: str) -> tuple[int, int]:
     """Offsets of ``evidence`` in ``text`` (exact, then case- and space-insensitive); -1/-1 if absent."""
     evidence = evidence.strip().strip("«»\"'")
@@ -132,23 +131,32 @@ def _locate(text: str, evidence: str) -> tuple[int, int]:
     return (match.start(), match.end()) if match else (-1, -1)
 
 
+def _first_answer(raw: str) -> tuple[_Answer | None, str]:
+    """The first JSON object in ``raw`` that has the answer's shape (models wrap it in prose,
+    repeat the prefill, or add text after it)."""
+    decoder = json.JSONDecoder()
+    reason = "no JSON object in the answer"
+    for start in (i for i, ch in enumerate(raw) if ch == "{"):
+        try:
+            value, _ = decoder.raw_decode(raw, start)
+            if isinstance(value, dict) and "claims" in value:
+                return msgspec.convert(value, _Answer), ""
+        except ValueError as exc:
+            reason = f"answer is not the expected JSON: {exc}"
+        except msgspec.ValidationError as exc:
+            reason = f"answer is not the expected JSON: {exc}"
+    return None, reason
+
+
 def parse_judge_answer(raw: str, statement: Statement) -> tuple[StatementAnnotation | None, str | None]:
     """``(annotation, None)`` from a judge's raw answer, or ``(None, reason)`` when it cannot be read.
 
-    The first ``{...}`` in the answer is read as JSON; claims that are not objects or lack a
+    The first JSON object with a ``claims`` field is read; claims that are not objects or lack a
     subject are dropped, an unknown predicate becomes ``other``, an unknown category None.
     """
-    match = _OBJECT.search(raw or "")
-    if match is None:
-        return None, "no JSON object in the answer"
-    try:
-        answer = msgspec.json.decode(match.group(0).encode(), type=_Answer)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        # Some models add text after the object: try the shortest prefix that parses.
-        try:
-            answer = msgspec.convert(json.JSONDecoder().raw_decode(match.group(0))[0], _Answer)
-        except (ValueError, msgspec.ValidationError):
-            return None, f"answer is not the expected JSON: {exc}"
+    answer, reason = _first_answer(raw or "")
+    if answer is None:
+        return None, reason
     claims = []
     for entry in answer.claims:
         if not isinstance(entry, dict) or not str(entry.get("subject") or "").strip():
@@ -174,6 +182,12 @@ def parse_judge_answer(raw: str, statement: Statement) -> tuple[StatementAnnotat
     return StatementAnnotation(claims=tuple(claims), evasive=answer.evasive, category=category, raw=raw), None
 
 
+def answer_text(request: Any, response: Any) -> str:
+    """The judge's whole answer: the prefill (when the model did not repeat it) and the generated text."""
+    text = response.text or ""
+    return text if text.lstrip().startswith(request.prefill) else request.prefill + text
+
+
 class JudgeAnnotator:
     """An LLM judge behind an alignsim backend (see the module docstring).
 
@@ -197,13 +211,13 @@ class JudgeAnnotator:
         from alignsim.agents.llm.types import LLMRequest, SamplingParams
 
         sampling = SamplingParams(seed=self.seed, **self.params)
-        return LLMRequest(messages=judge_messages(statement), params=sampling, tag="annotate")
+        return LLMRequest(messages=judge_messages(statement), params=sampling, prefill=JUDGE_PREFILL, tag="annotate")
 
     def annotate(self, statement: Statement) -> StatementAnnotation:
         """Ask the judge about one statement; an unreadable answer gives an empty annotation
         and sets :attr:`last_error` (use :meth:`annotate_many` to know which)."""
         annotation, _ = self.annotate_many([statement])[0]
-        return annotation or StatementAnnotation(raw=self.calls[-1][1].text if self.calls else "")
+        return annotation or StatementAnnotation(raw=answer_text(*self.calls[-1]) if self.calls else "")
 
     def annotate_many(self, statements: list[Statement]) -> list[tuple[StatementAnnotation | None, str | None]]:
         """Ask about every statement in one backend batch; ``(annotation, None)`` or ``(None, reason)`` each."""
@@ -215,7 +229,7 @@ class JudgeAnnotator:
             if response.error is not None:
                 result: tuple[StatementAnnotation | None, str | None] = (None, f"backend error: {response.error}")
             else:
-                result = parse_judge_answer(response.text, statement)
+                result = parse_judge_answer(answer_text(request, response), statement)
             self.last_error = result[1]
             out.append(result)
         return out
@@ -250,11 +264,13 @@ def build_annotator(
     cache_dir: Path | None = None,
     backend: Any = None,
     backend_options: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Annotator:
     """The annotator a judge spec names (see :func:`~.schema.make_annotator`).
 
     ``backend`` replaces the one the spec would build (tests, or a backend shared with other
-    work); ``backend_options`` are the provider's options (``base_url`` for ``openai/...``).
+    work); ``backend_options`` are the provider's options (``base_url`` for ``openai/...``);
+    ``params`` override :data:`JUDGE_PARAMS` (``max_tokens``, ``temperature``, ``top_p``, ``stop``).
     With ``cache_dir``, requests are answered from ``cache_dir/judge-cache.sqlite`` when seen
     before.
     """
@@ -269,4 +285,4 @@ def build_annotator(
         backend = make_backend(spec, **dict(backend_options or {}))
     if cache_dir is not None:
         backend = CachedBackend(backend, Path(cache_dir) / "judge-cache.sqlite")
-    return JudgeAnnotator(spec, backend, seed=seed)
+    return JudgeAnnotator(spec, backend, seed=seed, params=params)

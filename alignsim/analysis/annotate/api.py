@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alignsim.analysis.annotate.annotators import GrammarAnnotator, JudgeAnnotator, build_annotator, check_judge_spec
+from alignsim.analysis.annotate.annotators import (
+    GrammarAnnotator,
+    JudgeAnnotator,
+    answer_text,
+    build_annotator,
+    check_judge_spec,
+)
 from alignsim.analysis.annotate.families import AnnotationFamily, Item, family
 from alignsim.analysis.annotate.panel import AGGREGATES, aggregate_claims, agreement_rows, disagreements
 from alignsim.analysis.annotate.schema import StatementAnnotation
@@ -101,6 +107,24 @@ def check_options(
     return specs, seed, (aggregate or ("majority" if len(specs) > 1 else None)), options
 
 
+def check_judge_params(params: Any) -> None:
+    """ConfigError (field ``judge_params``) unless ``params`` are sampling parameters a judge may set."""
+    from alignsim.agents.llm.types import SamplingParams
+
+    if params is None:
+        return
+    if not isinstance(params, Mapping):
+        raise ConfigError("judge_params", f"must be a mapping, got {params!r}")
+    allowed = set(SamplingParams.__struct_fields__) - {"seed"}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ConfigError("judge_params", f"unknown or fixed {unknown}; a judge may set {sorted(allowed)}")
+    try:
+        SamplingParams(**{**dict(params), "stop": tuple(params.get("stop", ()))})
+    except TypeError as exc:
+        raise ConfigError("judge_params", str(exc)) from None
+
+
 def _version() -> str:
     from alignsim import __version__
 
@@ -156,6 +180,7 @@ def _call_event(judge: JudgeAnnotator, request: Any, response: Any, parsed_ok: b
         params={"max_tokens": params.max_tokens, "temperature": params.temperature, "top_p": params.top_p}
         | {"seed": params.seed, "stop": list(params.stop)},
         raw_output=response.text,
+        prefill=request.prefill,
         tag=request.tag,
         valid=parsed_ok,
         prompt_tokens=response.prompt_tokens,
@@ -175,6 +200,7 @@ def annotate(
     cache_dir: Path | None = None,
     backend_options: Mapping[str, Any] | None = None,
     backends: Mapping[str, Any] | None = None,
+    judge_params: Mapping[str, Any] | None = None,
     bad: Any = None,
     progress: Callable[[str], None] | None = None,
 ) -> AnnotateResult:
@@ -189,6 +215,7 @@ def annotate(
         cache_dir: judge answer cache (None: no cache).
         backend_options: provider options for the LLM judges (``base_url``, ...).
         backends: judge spec -> a ready backend, used instead of building one (tests).
+        judge_params: sampling parameters overriding the judges' defaults (recorded in each sidecar).
         bad: a :class:`~alignsim.record.BadFiles`; unreadable logs are recorded there and skipped.
         progress: called with one line per log.
     """
@@ -196,6 +223,7 @@ def annotate(
     from alignsim.record import find_logs, read_each, read_log
 
     specs, seed, aggregate, options = check_options(judges, seed, aggregate, backend_options)
+    check_judge_params(judge_params)
     logs: list[Path] = []
     for p in paths:
         logs.extend(f for f in find_logs(p) if f.name.endswith(".jsonl"))
@@ -208,7 +236,12 @@ def annotate(
                 raise ConfigError("judge", f"{target} exists and was not written by alignsim annotate; not touching it")
     annotators = [
         build_annotator(
-            spec, seed=seed, cache_dir=cache_dir, backend=(backends or {}).get(spec), backend_options=options
+            spec,
+            seed=seed,
+            cache_dir=cache_dir,
+            backend=(backends or {}).get(spec),
+            backend_options=options,
+            params=judge_params,
         )
         for spec in specs
     ]
@@ -287,7 +320,7 @@ def _annotate_log(annotator: Any, hooks: AnnotationFamily, items: list[Item], re
         answers = annotator.annotate_many([item.statement for item in items])
         for item, (annotation, error), (request, response) in zip(items, answers, annotator.calls[first:], strict=True):
             events.append(_call_event(annotator, request, response, annotation is not None))
-            events.append(_event(name, hooks, item, annotation, error, raw=response.text))
+            events.append(_event(name, hooks, item, annotation, error, raw=answer_text(request, response)))
             if annotation is None:
                 result.unreadable[name] = result.unreadable.get(name, 0) + 1
         return events

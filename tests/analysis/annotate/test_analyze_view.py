@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from alignsim.analysis import analyze
 from alignsim.analysis.annotate.api import annotate
 from alignsim.record import read_log
@@ -25,7 +27,7 @@ def test_analyze_computes_every_metric_per_annotator_side_by_side(logs: dict[str
     from alignsim.analysis.deception import rates_by
 
     today = rates_by(result.statements, by=("speaker_role",), n_resamples=100)
-    assert grammar[grammar["rate"] != "bi"].reset_index(drop=True).equals(today)
+    pd.testing.assert_frame_equal(grammar[grammar["rate"] != "bi"].reset_index(drop=True), today)
     pa = tables["annotation_principal_agent"]
     assert {"honesty", "honesty_mask", "evasion_rate", "consistency"} == set(pa["metric"])
     vs_truth = tables["annotation_vs_truth"]

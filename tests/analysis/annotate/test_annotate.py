@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from alignsim.analysis.annotate.annotators import parse_judge_answer
 from alignsim.analysis.annotate.api import annotate
 from alignsim.analysis.annotate.schema import Statement
 from alignsim.analysis.annotate.sidecar import find_sidecars, read_sidecar, sidecar_path
+from alignsim.cli import main
 from alignsim.record import find_logs
 from tests.analysis.annotate.conftest import judge_backend
 
@@ -165,7 +167,7 @@ def test_an_unreadable_answer_is_logged_and_counts_as_no_annotation(logs: dict[s
     result = annotate([logs["traitors_llm"]], ["mock/junk"], backends={"mock/junk": junk})
     assert result.unreadable["mock/junk"] == result.statements
     annotations = _annotations(logs["traitors_llm"], "mock/junk")
-    assert all(not a.ok and a.error and a.raw.startswith("Sure!") and not a.claims for a in annotations)
+    assert all(not a.ok and a.error and "Sure!" in a.raw and not a.claims for a in annotations)
     statement = Statement("traitors", "speech", "player_1", "I think player_2 is a traitor.", ("player_1", "player_2"))
     good, error = parse_judge_answer(
         'ok {"claims": [{"evidence": "PLAYER_2 is a traitor", "subject": "player_2", "predicate": "role",'
@@ -201,3 +203,26 @@ def test_same_judge_and_seed_write_the_same_sidecar_and_a_cached_rerun_calls_no_
     other = judge_backend()
     annotate([folder], [JUDGE], seed=5, cache_dir=tmp_path / "cache", backends={JUDGE: other})
     assert other.calls > 0 and sidecar_path(find_logs(folder)[0], JUDGE, 5).exists()
+
+
+def test_the_judge_answer_starts_prefilled_and_params_are_recorded(logs: dict[str, Path]) -> None:
+    from alignsim.agents.llm.backends.mock import MockBackend
+
+    # A model that continues the prefilled '{"claims": [' as a weak model would.
+    backend = MockBackend(script=lambda request: '], "evasive": true, "category": null}', name="weak")
+    annotate([logs["traitors_text"]], ["mock/weak"], backends={"mock/weak": backend}, judge_params={"max_tokens": 50})
+    read = read_sidecar(sidecar_path(logs["traitors_text"] / "text-game.jsonl", "mock/weak", 0))
+    assert read.run.params["max_tokens"] == 50 and all(c.params["max_tokens"] == 50 for c in read.calls)
+    assert all(a.ok and a.evasive and a.raw.startswith('{"claims": [') for a in read.annotations)
+
+
+@pytest.mark.slow
+def test_the_embedded_model_judges_end_to_end(logs: dict[str, Path], tmp_path: Path) -> None:
+    """A weak judge, but a real one: every statement gets an answer, read or logged as unreadable."""
+    log = logs["traitors_text"] / "text-game.jsonl"
+    args = ["annotate", str(log), "--judge", "embedded", "--judge", "grammar", "--out", str(tmp_path / "out")]
+    assert main([*args, "--judge-params", '{"max_tokens": 64}']) == 0
+    read = read_sidecar(sidecar_path(log, "transformers/embedded", 0))
+    assert len(read.annotations) == len(read.calls) == read.run.n_statements == 7
+    assert all(a.ok or a.error for a in read.annotations)
+    assert (tmp_path / "out" / "agreement.csv").exists()

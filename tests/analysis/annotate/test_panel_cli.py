@@ -118,6 +118,9 @@ def _tree(folder: Path) -> dict[str, str]:
         (["--judge", "grammar", "--aggregate", "majority"], "aggregate"),
         (["--judge", "mock/a", "--backend-options", "{nope"], "backend_options"),
         (["--judge", "mock/a", "--backend-options", '{"faults": 3}'], "backend_options.faults"),
+        (["--judge", "mock/a", "--judge-params", '{"seed": 3}'], "judge_params"),
+        (["--judge", "mock/a", "--judge-params", '{"max_token": 3}'], "judge_params"),
+        (["--judge", "mock/a", "--judge-params", "[1]"], "judge_params"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_field_and_writes_nothing(
