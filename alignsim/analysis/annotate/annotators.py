@@ -100,14 +100,14 @@ def judge_messages(statement: Statement) -> tuple[dict[str, str], ...]:
     The statement and its context are quoted as data; the answer format and the predicates
     are fixed, so an answer can be read without trusting it.
     """
-    from alignsim.agents.llm.prompting import defuse
+    from alignsim.agents.llm.prompting import defuse, quote
 
     players = ", ".join(statement.players) or statement.speaker
     context = "\n".join(f"| {defuse(line)}" for line in statement.context.splitlines()) or "| (none)"
     user = (
         f"Game family: {statement.family}. Kind of statement: {statement.kind}. Speaker: {statement.speaker}.\n"
         f"What the speaker could see before speaking (data):\n{context}\n\n"
-        f"The statement (data):\n«{defuse(statement.text)}»\n\n" + _INSTRUCTIONS % {"players": players}
+        f"The statement (data):\n{quote(statement.text)}\n\n" + _INSTRUCTIONS % {"players": players}
     )
     return ({"role": "system", "content": _SYSTEM}, {"role": "user", "content": user})
 
