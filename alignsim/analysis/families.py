@@ -49,6 +49,7 @@ __all__ = [
     "family_of",
     "get",
     "register",
+    "role_sides",
 ]
 
 ENTRY_POINT_GROUP = "alignsim.analysis_families"
@@ -265,3 +266,20 @@ def family_of(env_id: str) -> str:
     except AlignsimError as exc:  # a plug-in registry that fails to load must not stop analysis
         warnings.warn(f"family of {env_id!r}: {exc}", RuntimeWarning, stacklevel=2)
         return env_id.rsplit("-v", 1)[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def role_sides(env_id: str) -> dict[str, str]:
+    """The side of each role the game ``env_id`` declares (``GameInfo.role_sides``); {} when unknown.
+
+    Read from the env registry's declarations, as :func:`family_of` does: no environment is loaded.
+    """
+    if not env_id:
+        return {}
+    from alignsim.envs import game_info  # declarations only: no env is built or imported
+
+    try:
+        return dict(game_info(env_id).role_sides)
+    except AlignsimError as exc:
+        warnings.warn(f"roles of {env_id!r}: {exc}", RuntimeWarning, stacklevel=2)
+        return {}

@@ -65,10 +65,9 @@ def traitors_grammar(statement: Statement) -> StatementAnnotation:
 
 
 def _traitors_statements(log: Any) -> list[Item]:
-    from alignsim.envs import game_info
+    from alignsim.analysis.families import role_sides
 
-    info = game_info(log.header.env_id)
-    role_side = dict(info.role_sides)
+    role_side = role_sides(log.header.env_id)
     roles: dict[str, str] = {}
     revealed: dict[str, str] = {}
     players = player_ids(log.header.seating)
