@@ -48,6 +48,34 @@ JUDGE_PARAMS: dict[str, Any] = {"max_tokens": 400, "temperature": 0.0, "top_p": 
 """Sampling parameters of every judge request (the seed is the run's ``--seed``)."""
 JUDGE_PREFILL = '{"claims": ['
 """The answer starts with this (a prefilled assistant turn), so even a weak model answers in JSON."""
+STRUCTURED_PROVIDERS = ("vllm", "openai", "inspect")
+"""Providers whose backends constrain decoding to a JSON schema: their judges get
+:data:`JUDGE_SCHEMA` instead of the prefill (a constrained answer must be a whole object)."""
+JUDGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "claims": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "evidence": {"type": "string"},
+                    "subject": {"type": "string"},
+                    "predicate": {"type": "string", "enum": list(PREDICATES)},
+                    "value": {"type": "string"},
+                    "negated": {"type": "boolean"},
+                },
+                "required": ["evidence", "subject", "predicate", "value", "negated"],
+                "additionalProperties": False,
+            },
+        },
+        "evasive": {"type": "boolean"},
+        "category": {"anyOf": [{"type": "string", "enum": list(PA_CATEGORIES)}, {"type": "null"}]},
+    },
+    "required": ["claims", "evasive", "category"],
+    "additionalProperties": False,
+}
+"""The judge's answer as a JSON schema (for backends with structured outputs)."""
 
 
 class GrammarAnnotator:
@@ -203,6 +231,8 @@ class JudgeAnnotator:
         self.backend = backend
         self.seed = seed
         self.params = {**JUDGE_PARAMS, **dict(params or {})}
+        self.structured = spec.partition("/")[0] in STRUCTURED_PROVIDERS
+        """Whether requests carry :data:`JUDGE_SCHEMA` (constrained decoding) instead of the prefill."""
         self.calls: list[tuple[Any, Any]] = []
         self.last_error: str | None = None
 
@@ -211,6 +241,10 @@ class JudgeAnnotator:
         from alignsim.agents.llm.types import LLMRequest, SamplingParams
 
         sampling = SamplingParams(seed=self.seed, **self.params)
+        if self.structured:
+            return LLMRequest(
+                messages=judge_messages(statement), params=sampling, json_schema=JUDGE_SCHEMA, tag="annotate"
+            )
         return LLMRequest(messages=judge_messages(statement), params=sampling, prefill=JUDGE_PREFILL, tag="annotate")
 
     def annotate(self, statement: Statement) -> StatementAnnotation:

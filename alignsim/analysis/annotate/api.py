@@ -125,6 +125,14 @@ def check_judge_params(params: Any) -> None:
         raise ConfigError("judge_params", str(exc)) from None
 
 
+def _provenance_params(annotator: Any) -> dict[str, Any]:
+    """The judge's sampling parameters, and how its answer was shaped (schema or prefill)."""
+    if not isinstance(annotator, JudgeAnnotator):
+        return dict(getattr(annotator, "params", {}))
+    shaped = {"answer_format": "json_schema" if annotator.structured else "prefill"}
+    return {**annotator.params, **shaped}
+
+
 def _version() -> str:
     from alignsim import __version__
 
@@ -181,6 +189,7 @@ def _call_event(judge: JudgeAnnotator, request: Any, response: Any, parsed_ok: b
         | {"seed": params.seed, "stop": list(params.stop)},
         raw_output=response.text,
         prefill=request.prefill,
+        json_schema=request.json_schema,
         tag=request.tag,
         valid=parsed_ok,
         prompt_tokens=response.prompt_tokens,
@@ -266,7 +275,7 @@ def annotate(
                 run = AnnotationRun(
                     judge=annotator.name,
                     prompt_version=annotator.prompt_version,
-                    params=dict(getattr(annotator, "params", {})),
+                    params=_provenance_params(annotator),
                     judge_seed=seed if annotator.name != "grammar" else 0,
                     log=path.name,
                     log_sha256=digest,

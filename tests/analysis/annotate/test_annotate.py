@@ -226,3 +226,20 @@ def test_the_embedded_model_judges_end_to_end(logs: dict[str, Path], tmp_path: P
     assert len(read.annotations) == len(read.calls) == read.run.n_statements == 7
     assert all(a.ok or a.error for a in read.annotations)
     assert (tmp_path / "out" / "agreement.csv").exists()
+
+
+def test_backends_with_structured_outputs_get_the_answer_schema_instead_of_the_prefill(tmp_path: Path) -> None:
+    from alignsim.analysis.annotate.annotators import JUDGE_SCHEMA, JudgeAnnotator
+
+    statement = Statement("traitors", "speech", "player_1", "player_2 is a traitor.", ("player_1", "player_2"))
+    backend = judge_backend()
+    for spec, structured in (("vllm/some-folder", True), ("openai/m", True), ("mock/judge", False)):
+        judge = JudgeAnnotator(spec, backend, seed=1)
+        request = judge.request(statement)
+        assert (request.json_schema == JUDGE_SCHEMA, request.prefill == "") == (structured, structured)
+    # The schema admits exactly the judge's answer shape.
+    jsonschema = pytest.importorskip("jsonschema")
+    answer = {"claims": [{"evidence": "x", "subject": "p", "predicate": "role", "value": "v", "negated": False}]}
+    jsonschema.validate({**answer, "evasive": False, "category": None}, JUDGE_SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**answer, "evasive": False, "category": "sneaky"}, JUDGE_SCHEMA)
