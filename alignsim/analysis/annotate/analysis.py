@@ -496,6 +496,16 @@ def _belief_probes(paths: Sequence[Path], claims: pd.DataFrame, judges: list[str
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def _probes_or_note(paths: Sequence[Path], claims: pd.DataFrame, result: AnnotationAnalysis) -> pd.DataFrame:
+    # The probes' analysis is another part of the package; a mismatch with it must not cost
+    # the user every other annotation table.
+    try:
+        return _belief_probes(paths, claims, result.judges)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        result.notes.append(f"MASK honesty per annotator not computed: {type(exc).__name__}: {exc}")
+        return pd.DataFrame()
+
+
 def analyze_annotations(frames: Any, episode_ids: Any, *, n_resamples: int = 2000, seed: int = 0) -> AnnotationAnalysis:
     """Every deception metric per annotator for the analysed episodes (module docstring)."""
     episodes = frames.episodes[frames.episodes[EP].isin(list(episode_ids))]
@@ -511,7 +521,7 @@ def analyze_annotations(frames: Any, episode_ids: Any, *, n_resamples: int = 200
         "annotation_principal_agent": _pa_table(paths, annotations, claims, result.judges, n_resamples, seed),
         "annotation_claims": _claims_table(annotations, claims, result.judges),
         "annotation_vs_truth": _vs_truth(analysed, annotations, claims, result.judges),
-        "annotation_belief_probes": _belief_probes(paths, claims, result.judges),
+        "annotation_belief_probes": _probes_or_note(paths, claims, result),
     }
     result.tables = {name: table for name, table in tables.items() if not table.empty}
     return result
