@@ -95,6 +95,9 @@ class AnalysisResult:
     ratings: Any = None
     """Bradley-Terry ratings per model (:class:`~.ratings.Ratings`) when several models played games a side
     won; None otherwise. ``alignsim rate`` adds OpenSkill and ratings per role or side."""
+    annotations: Any = None
+    """Deception metrics per annotator from the sidecars beside the logs
+    (:func:`~.annotate.analysis.analyze_annotations`); None when not computed."""
 
     def sections(self) -> list[tuple[FamilyAnalysis, FamilyResult]]:
         """Each family result with its plug-in, in report order."""
@@ -218,6 +221,9 @@ class AnalysisResult:
                 lines.append("")
                 lines.append("Ratings (Bradley-Terry per model, logits; more: alignsim rate)")
                 lines.append(self.ratings.text())
+            if self.annotations is not None and self.annotations.judges:
+                lines.append("")
+                lines.append(self.annotations.text())
             if not self.controls.empty:
                 from alignsim.analysis.controls import controls_text
 
@@ -463,6 +469,10 @@ def analyze(
         )
         result.families[plugin.family] = found
         result.notes.extend(found.notes)
+    from alignsim.analysis.annotate.analysis import analyze_annotations
+
+    result.annotations = analyze_annotations(analysed, episodes[EP], n_resamples=n_resamples, seed=seed)
+    result.notes.extend(result.annotations.notes)
     from alignsim.analysis.controls import controls_report
 
     result.controls = controls_report(result, source, n_resamples=n_resamples, seed=seed)
@@ -554,6 +564,8 @@ def _write(
     if result.ratings is not None:
         tables["ratings"] = result.ratings.leaderboard
         tables["side_advantage"] = result.ratings.sides
+    if result.annotations is not None:
+        tables.update(result.annotations.tables)
     for name, table in tables.items():
         for fmt in formats:
             path = out / "tables" / f"{name}.{fmt}"

@@ -13,6 +13,7 @@ strings, so no environment is imported, and the import happens only when a log i
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import pkgutil
 import subprocess
@@ -28,8 +29,24 @@ READS_GAME_INFO = ("alignsim.analysis.families", "alignsim.envs.game_info")
 """The one import of the env registry's declarations: (module, name)."""
 
 
+JUDGES = ("alignsim.analysis.annotate", "alignsim.agents.llm.")
+"""The annotation layer's judges call models through the agents' backend layer and read claims
+with the agents' documented claim grammar (``alignsim.agents.llm.prompting``): its modules may
+import ``alignsim.agents.llm.*``, and nothing else the rule forbids."""
+
+
 def _modules() -> list[str]:
     return [f"alignsim.analysis.{m.name}" for m in pkgutil.iter_modules(alignsim.analysis.__path__)]
+
+
+def _module_files() -> list[tuple[str, Path]]:
+    """Every module of the analysis package, subpackages included, with its source file."""
+    found = []
+    for info in pkgutil.walk_packages(alignsim.analysis.__path__, "alignsim.analysis."):
+        spec = importlib.util.find_spec(info.name)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            found.append((info.name, Path(spec.origin)))
+    return found
 
 
 def test_analysis_imports_only_record_and_errors_from_alignsim() -> None:
@@ -57,8 +74,7 @@ def test_only_the_null_simulation_names_an_env_policy_or_the_runner() -> None:
     """Static: no import statement anywhere in the analysis package (functions included) reaches
     the envs, policies, scenarios, config or runner, except in the null-simulation module."""
     offenders = []
-    for module in _modules():
-        path = Path(alignsim.analysis.__path__[0]) / f"{module.rsplit('.', 1)[1]}.py"
+    for module, path in _module_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []
             if isinstance(node, ast.Import):
@@ -66,6 +82,8 @@ def test_only_the_null_simulation_names_an_env_policy_or_the_runner() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
             bad = [n for n in names if n.startswith(FORBIDDEN) and (module, n) != READS_GAME_INFO]
+            if module.startswith(JUDGES[0]):
+                bad = [n for n in bad if not (n + ".").startswith(JUDGES[1])]
             if module == READS_GAME_INFO[0] and isinstance(node, ast.ImportFrom):
                 bad = [n for n in bad if n != "alignsim.envs"]  # the module part of the one allowed import
             if bad and module != SIMULATES_NULL:
