@@ -18,6 +18,9 @@ alignsim fork LOG [--at STEP] [--drop-message SEQ | --replace-message SEQ TEXT |
 alignsim diff LOG_A LOG_B          where two episodes part and how their outcomes differ
 alignsim export PATH --inspect OUT.json
                                    episodes (a log, run or sweep) as an Inspect AI eval log
+alignsim annotate PATH --judge SPEC [--judge SPEC ...] [--seed N] [--aggregate majority|unanimous] [--out DIR]
+                                   claims in every statement, classified against ground truth, written
+                                   beside each log (judges: grammar, or any backend: openai/..., embedded)
 alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
 alignsim list [envs|scenarios|policies|llm|experiments|backends]
                                    what a config can name (docs/configuration.md explains the config)
@@ -90,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "fork": _fork,
         "diff": _diff,
         "export": _export,
+        "annotate": _annotate,
         "analyze": _analyze,
         "list": _list,
     }
@@ -607,6 +611,76 @@ def _report_skipped(command: str, bad: Any) -> int:
     if bad:
         print(f"alignsim {command}: {bad.summary()}", file=sys.stderr)
     return 1 if bad else 0
+
+
+# --------------------------------------------------------------------- annotate
+
+
+def _annotate_parser() -> argparse.ArgumentParser:
+    """The ``alignsim annotate`` options (one place to add a mode, such as ``--validate``)."""
+    parser = argparse.ArgumentParser(
+        prog="alignsim annotate",
+        description="Annotate every public statement of episode logs with judges; sidecars go beside each log.",
+    )
+    parser.add_argument("paths", nargs="*", type=Path, help="logs, run or sweep folders")
+    parser.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="grammar, embedded, or a backend provider/model (openai/..., vllm/..., transformers/..., mock/...); "
+        "repeat for a panel",
+    )
+    parser.add_argument("--seed", default="0", help="the judges' sampling seed (default 0)")
+    parser.add_argument("--aggregate", default=None, help="panel aggregate: majority (default) or unanimous")
+    parser.add_argument("--out", type=Path, help="folder for agreement.csv, disagreements.csv and the judge cache")
+    parser.add_argument(
+        "--backend-options",
+        default=None,
+        metavar="JSON",
+        help='provider options, e.g. \'{"base_url": "http://localhost:8000/v1"}\'',
+    )
+    parser.add_argument("--no-cache", action="store_true", help="do not cache judge answers (default: OUT/cache)")
+    return parser
+
+
+def _annotate(args: list[str]) -> int:
+    ns = _annotate_parser().parse_args(args)
+    import json
+
+    from alignsim.analysis.annotate.api import annotate, default_out
+    from alignsim.record import BadFiles
+
+    try:
+        seed = int(ns.seed)
+    except ValueError:
+        raise ConfigError("seed", f"must be a non-negative integer, got {ns.seed!r}") from None
+    options = None
+    if ns.backend_options is not None:
+        try:
+            options = json.loads(ns.backend_options)
+        except ValueError as exc:
+            raise ConfigError("backend_options", f"not valid JSON: {exc}") from None
+    if not ns.paths:
+        raise ConfigError("PATH", "give a log, a run folder or a sweep folder to annotate")
+    out = ns.out or default_out(ns.paths)
+    bad = BadFiles()
+    try:
+        result = annotate(
+            ns.paths,
+            ns.judge,
+            seed=seed,
+            aggregate=ns.aggregate,
+            out=out,
+            cache_dir=None if ns.no_cache else out / "cache",
+            backend_options=options,
+            bad=bad,
+        )
+    except FileNotFoundError:
+        _report_skipped("annotate", bad)
+        raise
+    print(result.text())
+    return _report_skipped("annotate", bad) or (0 if result.logs else 1)
 
 
 # --------------------------------------------------------------------- analyze
