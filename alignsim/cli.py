@@ -21,6 +21,8 @@ alignsim export PATH --inspect OUT.json
 alignsim annotate PATH --judge SPEC [--judge SPEC ...] [--seed N] [--aggregate majority|unanimous] [--out DIR]
                                    claims in every statement, classified against ground truth, written
                                    beside each log (judges: grammar, or any backend: openai/..., embedded)
+alignsim annotate --validate --judge SPEC [--out DIR]
+                                   score judges on the labelled validation set (precision/recall with CIs)
 alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
 alignsim list [envs|scenarios|policies|llm|experiments|backends]
                                    what a config can name (docs/configuration.md explains the config)
@@ -641,6 +643,12 @@ def _annotate_parser() -> argparse.ArgumentParser:
         help='provider options, e.g. \'{"base_url": "http://localhost:8000/v1"}\'',
     )
     parser.add_argument("--no-cache", action="store_true", help="do not cache judge answers (default: OUT/cache)")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="score each judge on the labelled validation set (or on PATH, a set in its format); "
+        "tables print, CSVs go to --out when given",
+    )
     return parser
 
 
@@ -661,6 +669,8 @@ def _annotate(args: list[str]) -> int:
             options = json.loads(ns.backend_options)
         except ValueError as exc:
             raise ConfigError("backend_options", f"not valid JSON: {exc}") from None
+    if ns.validate:
+        return _annotate_validate(ns, seed, options)
     if not ns.paths:
         raise ConfigError("PATH", "give a log, a run folder or a sweep folder to annotate")
     out = ns.out or default_out(ns.paths)
@@ -681,6 +691,21 @@ def _annotate(args: list[str]) -> int:
         raise
     print(result.text())
     return _report_skipped("annotate", bad) or (0 if result.logs else 1)
+
+
+def _annotate_validate(ns: argparse.Namespace, seed: int, options: Any) -> int:
+    """``alignsim annotate --validate``: each judge's figures on the validation set."""
+    from alignsim.analysis.annotate.validate import validate_judges
+
+    if len(ns.paths) > 1:
+        raise ConfigError("PATH", "--validate takes at most one validation set")
+    if ns.aggregate is not None:
+        raise ConfigError("aggregate", "--validate scores each judge on its own; drop --aggregate")
+    cache = None if ns.no_cache or ns.out is None else ns.out / "cache"
+    path = ns.paths[0] if ns.paths else None
+    for result in validate_judges(ns.judge, seed=seed, path=path, out=ns.out, cache_dir=cache, backend_options=options):
+        print(result.text())
+    return 0
 
 
 # --------------------------------------------------------------------- analyze

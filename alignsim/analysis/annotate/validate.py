@@ -35,6 +35,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -53,14 +54,16 @@ from alignsim.analysis.annotate.schema import (
     Statement,
     StatementAnnotation,
 )
-from alignsim.errors import AlignsimError
+from alignsim.errors import AlignsimError, ConfigError
 
 __all__ = [
     "METRIC_COLUMNS",
+    "GoldClaim",
     "ValidationResult",
     "ValidationRow",
     "load_rows",
     "validate",
+    "validate_judges",
     "validation_path",
 ]
 
@@ -452,23 +455,59 @@ class ValidationResult:
         return "\n".join(lines)
 
     def to_csv(self, out: Path | str) -> tuple[Path, Path]:
-        """Write ``validation.csv`` (metrics) and ``validation_rows.csv`` (per statement) into ``out``."""
+        """Write ``validation-JUDGE.csv`` (the metrics) and ``validation_rows-JUDGE.csv`` (per statement) into ``out``.
+
+        Refuses (ConfigError on ``out``), before writing anything, to replace a file of that name
+        it did not write.
+        """
         folder = Path(out)
+        metrics, per_row = _check_targets(folder, self.annotator)
         folder.mkdir(parents=True, exist_ok=True)
-        metrics = folder / "validation.csv"
         with metrics.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["annotator", "prompt_version", *METRIC_COLUMNS])
+            writer = csv.DictWriter(handle, fieldnames=_METRICS_HEADER)
             writer.writeheader()
             for m in self.metrics:
                 writer.writerow({"annotator": self.annotator, "prompt_version": self.prompt_version, **m})
-        per_row = folder / "validation_rows.csv"
-        columns = list(self.rows[0]) if self.rows else ["id"]
         with per_row.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer = csv.DictWriter(handle, fieldnames=_ROWS_HEADER)
             writer.writeheader()
             for r in self.rows:
                 writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in r.items()})
         return metrics, per_row
+
+
+_METRICS_HEADER = ["annotator", "prompt_version", *METRIC_COLUMNS]
+_ROWS_HEADER = [
+    "id",
+    "family",
+    "gold_claims",
+    "predicted_claims",
+    "missed",
+    "extra",
+    "evasive",
+    "gold_evasive",
+    "category",
+    "judge_category",
+    "gold_category",
+]
+
+
+def _check_targets(folder: Path, annotator: str) -> tuple[Path, Path]:
+    """The two CSV paths of ``annotator`` in ``folder``; ConfigError if one exists and is not ours."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", annotator)
+    metrics, per_row = folder / f"validation-{slug}.csv", folder / f"validation_rows-{slug}.csv"
+    for path, header in ((metrics, _METRICS_HEADER), (per_row, _ROWS_HEADER)):
+        if path.exists() and not _written_by_us(path, header):
+            raise ConfigError("out", f"{path} exists and was not written by alignsim annotate --validate")
+    return metrics, per_row
+
+
+def _written_by_us(path: Path, header: Sequence[str]) -> bool:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return handle.readline().strip() == ",".join(header)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _cell(m: Mapping[str, Any]) -> str:
@@ -538,3 +577,47 @@ def validate(annotator: Annotator, rows: Iterable[ValidationRow] | None = None) 
         rows=records,
         failures=failures,
     )
+
+
+def validate_judges(
+    judges: Sequence[str],
+    *,
+    seed: int = 0,
+    path: Path | str | None = None,
+    out: Path | None = None,
+    cache_dir: Path | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+    backends: Mapping[str, Any] | None = None,
+) -> list[ValidationResult]:
+    """Score each judge on the validation set (``path``, the shipped one by default): what
+    ``alignsim annotate --validate`` runs. Judge specs, options and the set are checked before any
+    judge is asked; with ``out``, each judge's tables are written there (:meth:`ValidationResult.to_csv`).
+    ``backends`` maps a judge spec to a ready backend (tests)."""
+    from alignsim.analysis.annotate.annotators import build_annotator
+    from alignsim.analysis.annotate.api import check_options
+
+    specs, seed, _, options = check_options(judges, seed, None, backend_options)
+    if path is not None and not Path(path).is_file():
+        raise ConfigError("PATH", f"{path}: no such validation set")
+    try:
+        rows = load_rows(path)
+    except AlignsimError as exc:
+        raise ConfigError("PATH", str(exc)) from None
+    if out is not None:
+        for spec in specs:
+            _check_targets(Path(out), spec)
+    results = []
+    for spec in specs:
+        annotator = build_annotator(
+            spec, seed=seed, cache_dir=cache_dir, backend=(backends or {}).get(spec), backend_options=options
+        )
+        try:
+            result = validate(annotator, rows)
+        finally:
+            close = getattr(annotator, "close", None)
+            if callable(close):
+                close()
+        if out is not None:
+            result.to_csv(out)
+        results.append(result)
+    return results
