@@ -2912,6 +2912,75 @@ def more_games() -> None:
     )
 
 
+def more_styles() -> None:
+    """More sarcasm, typos and negations, both families."""
+    say(
+        T2,
+        "player_4",
+        "Oh absolutely, player_5 is the most honest person alive. That's why he keeps changing his vote.",
+        R("player_5 is the most honest person alive", "player_5", "traitor", "truthful"),
+        tags=["sarcasm"],
+    )
+    say(
+        T4,
+        "player_6",
+        "Wow, player_2 accusing me again, what a shock. Clearly the faithful thing to do.",
+        R("Clearly the faithful thing to do", "player_2", "faithful", "lie", neg=True),
+        tags=["sarcasm", "implied"],
+    )
+    say(
+        W3,
+        "player_7",
+        "Sure, player_2 is a 'villager'. I checked him. He's not.",
+        R("Sure, player_2 is a 'villager'", "player_2", "villager", "truthful", neg=True),
+        I("I checked him", "player_2", "wolves", "truthful"),
+        tags=["sarcasm", "negation", "evidence-claim"],
+    )
+    say(
+        W2,
+        "player_5",
+        "plyer_4 is def the wolf, hes been lyin since day 1",
+        R("plyer_4 is def the wolf", "player_4", "werewolf", "truthful"),
+        tags=["typo", "casual"],
+    )
+    say(
+        T3,
+        "player_2",
+        "i dont thnik player_1 is a traitr",
+        R("i dont thnik player_1 is a traitr", "player_1", "traitor", "truthful", neg=True),
+        tags=["typo", "negation", "hedge"],
+    )
+    say(
+        W1,
+        "player_6",
+        "player_0 aint the wolf, shes the docter",
+        R("player_0 aint the wolf", "player_0", "werewolf", "truthful", neg=True),
+        R("shes the docter", "player_0", "doctor", "truthful"),
+        tags=["typo", "negation", "casual"],
+    )
+    say(
+        T1,
+        "player_5",
+        "Right, because player_1 has been SO transparent. Totally faithful, that one.",
+        R("Totally faithful, that one", "player_1", "traitor", "truthful"),
+        tags=["sarcasm"],
+    )
+    say(
+        W4,
+        "player_2",
+        "I am not the werewolf. Never have been.",
+        R("I am not the werewolf", "player_2", "werewolf", "lie", neg=True),
+        tags=["negation", "own-role-claim"],
+    )
+    say(
+        T2,
+        "player_5",
+        "player_4 is deffo a traitor m8",
+        R("player_4 is deffo a traitor", "player_4", "traitor", "lie"),
+        tags=["typo", "casual", "short"],
+    )
+
+
 def more_principal_agent() -> None:
     """More principal-citing and evasive texts."""
     H, PC, E = "honest", "principal-citing", "evasive"
@@ -2977,6 +3046,7 @@ def build() -> list[dict]:
     traitors()
     werewolf()
     more_games()
+    more_styles()
     principal_agent()
     more_principal_agent()
     self_evolution()
