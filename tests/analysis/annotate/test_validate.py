@@ -170,6 +170,8 @@ def test_equivalent_propositions_match():
 
     assert key(TRUTH, "player_1", "role", "traitor") == key(TRUTH, "player_1", "role", "faithful", True)
     assert key(TRUTH, "player_1", "role", "Traitor") == key(TRUTH, "player_1", "side", "traitors")
+    assert key(TRUTH, "player_1", "role", "traitors") == key(TRUTH, "player_1", "role", "traitor")
+    assert key(werewolf, "player_1", "role", "seers") == key(werewolf, "player_1", "role", "seer")
     assert key(werewolf, "player_0", "role", "werewolf") == key(werewolf, "player_0", "side", "wolves")
     assert key(werewolf, "player_0", "role", "wolf") == key(werewolf, "player_0", "role", "a werewolf")
     assert key(werewolf, "player_0", "role", "werewolf", True) == key(werewolf, "player_0", "side", "village")
@@ -183,9 +185,7 @@ class Batch(Scripted):
     """A judge-like annotator: answers in one batch; an unreadable answer is (None, reason)."""
 
     def annotate_many(self, statements):
-        return [
-            (self.answers[s.text], None) if s.text in self.answers else (None, "not JSON") for s in statements
-        ]
+        return [(self.answers[s.text], None) if s.text in self.answers else (None, "not JSON") for s in statements]
 
 
 def test_unanswered_statements_are_counted_and_scored_empty():
@@ -217,7 +217,7 @@ def test_validate_judges_checks_everything_before_work(tmp_path: Path):
         validate_judges(["grammar"], path=tmp_path / "missing.jsonl", out=tmp_path)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n')
-    with pytest.raises(ConfigError, match="bad.jsonl:1"):
+    with pytest.raises(ConfigError, match=r"bad\.jsonl:1"):
         validate_judges(["grammar"], path=bad, out=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]
 
