@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -230,3 +231,57 @@ def test_cli_validate_prints_the_table_and_writes_csv(tmp_path: Path, capsys: py
     assert cli.main(["annotate", "--validate", "--judge", "nonsense", "--out", str(tmp_path / "x")]) == 2
     assert "config error: judge" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+class GoldJudgeBackend:
+    """A backend that answers the judge prompt with the gold, in the judge's JSON format."""
+
+    model_id = "mock/scripted"
+
+    def __init__(self, rows: list[ValidationRow]) -> None:
+        self.gold = {r.statement.text: r for r in rows}
+        self.calls = 0
+
+    def generate(self, requests):
+        from alignsim.agents.llm.types import LLMResponse
+
+        out = []
+        for request in requests:
+            self.calls += 1
+            user = request.messages[-1]["content"]
+            text = user.split("The statement (data):\n«", 1)[1].rsplit("»\n\n", 1)[0]
+            row = self.gold[text]
+            answer = {
+                "claims": [
+                    {
+                        "evidence": text[c.start : c.end],
+                        "subject": c.subject,
+                        "predicate": c.predicate,
+                        "value": c.value,
+                        "negated": c.negated,
+                    }
+                    for c in row.claims
+                ],
+                "evasive": row.evasive,
+                "category": row.category,
+            }
+            out.append(LLMResponse(text=json.dumps(answer)))
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_judge_answering_the_gold_through_the_real_prompt_scores_one_and_reruns_from_cache(tmp_path: Path):
+    # The whole judge path: prompt, backend, answer parsing, evidence located back into spans.
+    rows = load_rows()
+    backend = GoldJudgeBackend(rows)
+    kwargs = {"out": tmp_path / "v", "cache_dir": tmp_path / "cache", "backends": {"mock/scripted": backend}}
+    (result,) = validate_judges(["mock/scripted"], **kwargs)
+    assert result.failures == 0 and backend.calls == len(rows)
+    for m in result.metrics:
+        if m["n"]:
+            assert m["estimate"] == 1.0, m
+    (again,) = validate_judges(["mock/scripted"], **kwargs)
+    assert backend.calls == len(rows)  # every answer came from the cache
+    assert json.dumps(again.metrics) == json.dumps(result.metrics)
