@@ -92,6 +92,9 @@ class AnalysisResult:
     """The configurations the null policy played: env, parameters, policy, episodes, where they came from."""
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Known-answer controls found among the logs (:func:`~.controls.controls_report`): PASS / FAIL per control."""
+    annotations: Any = None
+    """Deception metrics per annotator from the sidecars beside the logs
+    (:func:`~.annotate.analysis.analyze_annotations`); None when not computed."""
 
     def sections(self) -> list[tuple[FamilyAnalysis, FamilyResult]]:
         """Each family result with its plug-in, in report order."""
@@ -211,6 +214,9 @@ class AnalysisResult:
                 if part:
                     lines.append("")
                     lines.append(part)
+            if self.annotations is not None and self.annotations.judges:
+                lines.append("")
+                lines.append(self.annotations.text())
             if not self.controls.empty:
                 from alignsim.analysis.controls import controls_text
 
@@ -456,6 +462,10 @@ def analyze(
         )
         result.families[plugin.family] = found
         result.notes.extend(found.notes)
+    from alignsim.analysis.annotate.analysis import analyze_annotations
+
+    result.annotations = analyze_annotations(analysed, episodes[EP], n_resamples=n_resamples, seed=seed)
+    result.notes.extend(result.annotations.notes)
     from alignsim.analysis.controls import controls_report
 
     result.controls = controls_report(result, source, n_resamples=n_resamples, seed=seed)
@@ -541,6 +551,8 @@ def _write(
         tables.update(family_result.tables)
     if not result.controls.empty:
         tables["controls"] = result.controls
+    if result.annotations is not None:
+        tables.update(result.annotations.tables)
     for name, table in tables.items():
         for fmt in formats:
             path = out / "tables" / f"{name}.{fmt}"

@@ -165,6 +165,9 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
         if plugin.report_rank < _NEUTRAL_RANK:
             add(plugin.report_html(family_result, result, tools))
 
+    if result.annotations is not None:
+        add(result.annotations.html(_table))
+
     if not result.controls.empty:
         controls = result.controls
         passed = int((controls["result"] == "PASS").sum())

@@ -67,6 +67,38 @@ def _claim_labels(log: EpisodeLog) -> dict[str, list[dict[str, str]]]:
     return out
 
 
+def _annotations(log: EpisodeLog) -> dict[str, list[dict[str, Any]]]:
+    """Per statement ``seq``, every annotator's reading from the sidecars beside the log
+    (``alignsim annotate``); sidecars of another version of the log are left out."""
+    from alignsim.analysis.annotate.sidecar import file_sha256, find_sidecars, read_sidecar
+    from alignsim.errors import LogFormatError
+
+    path = Path(log.path) if log.path else None
+    sidecars = find_sidecars(path) if path is not None and path.exists() else []
+    if not sidecars:
+        return {}
+    digest = file_sha256(path)  # type: ignore[arg-type]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for sidecar_file in sidecars:
+        try:
+            sidecar = read_sidecar(sidecar_file)
+        except LogFormatError:
+            continue
+        if sidecar.run.log_sha256 != digest:
+            continue
+        for a in sidecar.annotations:
+            out.setdefault(str(a.statement_seq), []).append(
+                {
+                    "judge": a.judge,
+                    "ok": a.ok,
+                    "claims": [msgspec.to_builtins(c) for c in a.claims],
+                    "evasive": a.evasive,
+                    "category": a.category or a.derived_category,
+                }
+            )
+    return out
+
+
 def _graphs(
     log: EpisodeLog, agents: list[str], public: tuple[dict[str, Any], dict[str, str]] | None = None
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
@@ -265,6 +297,8 @@ def page_data(
         "rounds": sorted({e["round"] for e in events}),
         "events": events,
         "claim_labels": _claim_labels(log) if has_roles and private else {},
+        # Annotators' claims carry ground-truth labels: the private page only.
+        "annotations": _annotations(log) if private else {},
         "graphs": graphs,
         "positions": positions,
     }

@@ -111,7 +111,7 @@ def judge_messages(statement: Statement) -> tuple[dict[str, str], ...]:
 
 
 class _Answer(msgspec.Struct):
-    claims: list[dict[str, Any]] = []
+    claims: list[Any] = []
     evasive: bool | None = None
     category: str | None = None
 

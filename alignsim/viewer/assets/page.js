@@ -60,6 +60,31 @@
     return tag;
   }
 
+  // Annotators' readings of a statement (alignsim annotate): each judge's claims with the
+  // words it took as evidence and alignsim's label. Labels are ground truth: private view only.
+  function annotations(e, box) {
+    const found = privateView() && data.annotations ? data.annotations[String(e.seq)] || [] : [];
+    if (!found.length) return;
+    const text = e.message || e.text || "";
+    const list = el("div", "annotations");
+    for (const a of found) {
+      const line = el("div", "annotation");
+      add(line, el("span", "judge", a.judge));
+      if (!a.ok) add(line, el("span", "kind", "no annotation (unreadable answer)"));
+      for (const c of a.claims) {
+        const said = c.start >= 0 && c.end <= text.length ? "«" + text.slice(c.start, c.end) + "» " : "";
+        const chip = el("span", "claim " + c.label,
+          said + c.subject + " " + c.predicate + " " + (c.negated ? "not " : "") + c.value + " · " + c.label.replace("_", " "));
+        chip.title = c.start >= 0 ? "evidence: characters " + c.start + "-" + c.end : "evidence not located";
+        add(line, chip);
+      }
+      if (a.evasive) add(line, el("span", "kind", "evasive"));
+      if (a.category) add(line, el("span", "kind", a.category));
+      add(list, line);
+    }
+    add(box, list);
+  }
+
   const render = {
     announcement(e, box) { add(box, kind(e.kind), el("span", null, e.text)); },
     speech(e, box) {
@@ -219,6 +244,7 @@
       box.dataset.seq = String(e.seq);
       add(box, seqTag(e));
       (render[e.type] || generic)(e, box);
+      annotations(e, box);
       if (e.type === "announcement" && !e.pub) {
         // Long private briefings and prompts fold to three lines; a click unfolds them.
         box.classList.add("folded");
