@@ -24,6 +24,8 @@ alignsim export PATH --inspect OUT.json
 alignsim annotate PATH --judge SPEC [--judge SPEC ...] [--seed N] [--aggregate majority|unanimous] [--out DIR]
                                    claims in every statement, classified against ground truth, written
                                    beside each log (judges: grammar, or any backend: openai/..., embedded)
+alignsim annotate --validate --judge SPEC [--out DIR]
+                                   score judges on the labelled validation set (precision/recall with CIs)
 alignsim analyze PATH [--out DIR]  metrics with CIs, plots and an HTML report from logs
 alignsim rate PATH [--by role|side] [--method bt|openskill] [--out DIR]
                                    rate models from game outcomes (Bradley-Terry, OpenSkill) with bootstrap CIs
@@ -746,6 +748,12 @@ def _annotate_parser() -> argparse.ArgumentParser:
         "--judge-params", default=None, metavar="JSON", help="judge sampling parameters, e.g. '{\"max_tokens\": 200}'"
     )
     parser.add_argument("--no-cache", action="store_true", help="do not cache judge answers (default: OUT/cache)")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="score each judge on the labelled validation set (or on PATH, a set in its format); "
+        "tables print, CSVs go to --out when given",
+    )
     return parser
 
 
@@ -771,6 +779,8 @@ def _annotate(args: list[str]) -> int:
             params = json.loads(ns.judge_params)
         except ValueError as exc:
             raise ConfigError("judge_params", f"not valid JSON: {exc}") from None
+    if ns.validate:
+        return _annotate_validate(ns, seed, options)
     if not ns.paths:
         raise ConfigError("PATH", "give a log, a run folder or a sweep folder to annotate")
     out = ns.out or default_out(ns.paths)
@@ -792,6 +802,21 @@ def _annotate(args: list[str]) -> int:
         raise
     print(result.text())
     return _report_skipped("annotate", bad) or (0 if result.logs else 1)
+
+
+def _annotate_validate(ns: argparse.Namespace, seed: int, options: Any) -> int:
+    """``alignsim annotate --validate``: each judge's figures on the validation set."""
+    from alignsim.analysis.annotate.validate import validate_judges
+
+    if len(ns.paths) > 1:
+        raise ConfigError("PATH", "--validate takes at most one validation set")
+    if ns.aggregate is not None:
+        raise ConfigError("aggregate", "--validate scores each judge on its own; drop --aggregate")
+    cache = None if ns.no_cache or ns.out is None else ns.out / "cache"
+    path = ns.paths[0] if ns.paths else None
+    for result in validate_judges(ns.judge, seed=seed, path=path, out=ns.out, cache_dir=cache, backend_options=options):
+        print(result.text())
+    return 0
 
 
 # --------------------------------------------------------------------- analyze
