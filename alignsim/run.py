@@ -533,6 +533,7 @@ class EpisodeRunner:
             error=error,
             log_path=str(episode.log_path),
             reason=episode.stopped_by,
+            probes=episode.tally.probes,
             probe_calls=episode.tally.probe_calls,
             probe_tokens=episode.tally.probe_tokens,
         )
@@ -759,6 +760,7 @@ class _Tally:
         "llm_seconds",
         "probe_calls",
         "probe_tokens",
+        "probes",
         "rewards",
         "steps",
         "tokens",
@@ -772,6 +774,7 @@ class _Tally:
         self.invalid: dict[str, int] = {}
         self.tokens: dict[str, int] = {}
         self.llm_seconds: dict[str, float] = {}
+        self.probes: dict[str, int] = {}
         self.probe_calls: dict[str, int] = {}
         self.probe_tokens: dict[str, int] = {}
 
@@ -793,6 +796,7 @@ class _Tally:
             elif isinstance(event, ev.InvalidAction):
                 self.invalid[event.agent] = self.invalid.get(event.agent, 0) + 1
             elif isinstance(event, ev.BeliefProbe):
+                self.probes[event.actor] = self.probes.get(event.actor, 0) + 1
                 self.probe_calls[event.actor] = self.probe_calls.get(event.actor, 0) + event.calls
                 self.probe_tokens[event.actor] = (
                     self.probe_tokens.get(event.actor, 0) + event.prompt_tokens + event.completion_tokens

@@ -92,6 +92,9 @@ class AnalysisResult:
     """The configurations the null policy played: env, parameters, policy, episodes, where they came from."""
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Known-answer controls found among the logs (:func:`~.controls.controls_report`): PASS / FAIL per control."""
+    belief_probes: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """With belief probes in the logs: the MASK lie beside the ground-truth lie
+    (:func:`~.belief_probes.belief_probe_tables`: ``belief_probes``, ``belief_probe_summary``)."""
 
     def sections(self) -> list[tuple[FamilyAnalysis, FamilyResult]]:
         """Each family result with its plug-in, in report order."""
@@ -211,6 +214,11 @@ class AnalysisResult:
                 if part:
                     lines.append("")
                     lines.append(part)
+            if self.belief_probes:
+                from alignsim.analysis.belief_probes import belief_probe_text
+
+                lines.append("")
+                lines.append(belief_probe_text(self.belief_probes["belief_probe_summary"]))
             if not self.controls.empty:
                 from alignsim.analysis.controls import controls_text
 
@@ -456,6 +464,7 @@ def analyze(
         )
         result.families[plugin.family] = found
         result.notes.extend(found.notes)
+    result.belief_probes = _belief_probes(result, gathered)
     from alignsim.analysis.controls import controls_report
 
     result.controls = controls_report(result, source, n_resamples=n_resamples, seed=seed)
@@ -467,6 +476,29 @@ def analyze(
         edges = trust.trust_edges(analysed)
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
     return result
+
+
+def _belief_probes(result: AnalysisResult, gathered: Gathered) -> dict[str, pd.DataFrame]:
+    """The belief-probe tables of the analysed episodes played with ``belief_probes: true``
+    (empty when there are none): their probes and principal-agent claims read from the logs,
+    the Traitors claims from the labelled statements."""
+    from alignsim.analysis.belief_probes import belief_probe_tables, claims_from_statements, read_probes
+    from alignsim.record.io import read_header
+
+    paths = dict(zip(result.frames.episodes[EP], result.frames.episodes["path"], strict=True))
+    probed = []
+    for eid in result.episodes[EP]:
+        header = gathered.headers.get(eid) or read_header(paths[eid])
+        if (header.config.get("scenario") or {}).get("belief_probes"):
+            probed.append(eid)
+    if not probed:
+        return {}
+    probes, claims = read_probes(paths[eid] for eid in probed)
+    statements = result.statements
+    if len(statements):
+        traitors = claims_from_statements(statements[statements[EP].isin(probed)])
+        claims = pd.concat([c for c in (claims, traitors) if len(c)], ignore_index=True) if len(claims) else traitors
+    return belief_probe_tables(claims, probes, by=["speaker_role"])
 
 
 def _episode_info(frames: Frames, episodes: pd.DataFrame, family: pd.Series) -> pd.DataFrame:
@@ -541,6 +573,7 @@ def _write(
         tables.update(family_result.tables)
     if not result.controls.empty:
         tables["controls"] = result.controls
+    tables.update(result.belief_probes)
     for name, table in tables.items():
         for fmt in formats:
             path = out / "tables" / f"{name}.{fmt}"

@@ -32,8 +32,8 @@ Change log:
        unregistered type is read as :class:`UnknownEvent` (with a warning) instead of
        refusing the log, and roles, sides and causes are strings checked against the env's
        declared vocabulary instead of a closed list of Traitors words.
-       Additive, still version 2: ``belief_probe`` (a runner event) and ``Summary.probe_calls``
-       / ``Summary.probe_tokens``.
+       Additive, still version 2: ``belief_probe`` (a runner event) and ``Summary.probes``,
+       ``Summary.probe_calls`` and ``Summary.probe_tokens``.
 """
 
 from __future__ import annotations
@@ -376,6 +376,8 @@ class Summary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_path: str = ""
     reason: str | None = None
     """Why the runner stopped a ``truncated`` episode (the budget it reached), as in ``episode_end``."""
+    probes: dict[str, int] = {}
+    """Belief probes asked, per agent (``belief_probes: true``; one per asserted proposition)."""
     probe_calls: dict[str, int] = {}
     """Model calls spent on belief probes, per agent (already counted in ``llm_calls``)."""
     probe_tokens: dict[str, int] = {}
