@@ -139,12 +139,13 @@ def test_analyze_reports_both_lies_for_probed_runs_only(tmp_path: Path) -> None:
     run(spec, seed=0, episodes=3, out_dir=tmp_path / "probed")
     run("traitors/mini-v0", seed=0, episodes=1, out_dir=tmp_path / "plain")
     options = {"chance": False, "make_plots": False, "make_report": False, "write_frames": False}
-    result = analyze(tmp_path / "probed", tmp_path / "out", **options)
+    result = analyze(tmp_path / "probed", tmp_path / "out", **{**options, "make_report": True})
     summary = result.belief_probes["belief_probe_summary"].set_index("group")
     traitor, faithful = summary.loc["speaker_role=traitor"], summary.loc["speaker_role=faithful"]
     assert traitor["answered"] > 0 and traitor["gt_lie_rate"] == traitor["mask_lie_rate"] == 1.0
     assert faithful["gt_lie_rate"] == faithful["mask_lie_rate"] == 0.0
     assert (tmp_path / "out" / "tables" / "belief_probes.csv").exists()
     assert "MASK lie" in result.text()
+    assert result.report is not None and "Belief probes: ground-truth lie vs MASK lie" in result.report.read_text()
     plain = analyze(tmp_path / "plain", tmp_path / "out-plain", **options)
     assert not plain.belief_probes and not (tmp_path / "out-plain" / "tables" / "belief_probes.csv").exists()
