@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -20,7 +21,7 @@ from alignsim.record import read_log
 from alignsim.record import schema as ev
 from alignsim.replay import replay, rerun
 from alignsim.run import episode_id_for, run_episode
-from alignsim.scenarios import ScenarioSpec
+from alignsim.scenarios import ScenarioSpec, SeatSpec
 from tests.config_harness import assert_rejected, invoke
 
 MOCK = {"model": "mock/scripted", "reasoning": False}
@@ -45,10 +46,14 @@ def _game(log: Any) -> list[bytes]:
     and the end-of-game memory quotes that name)."""
     eid = log.header.episode_id.encode()
     return [
-        msgspec.json.encode(msgspec.structs.replace(e, seq=-1)).replace(eid, b"EPISODE")
+        msgspec.json.encode(_untimed(msgspec.structs.replace(e, seq=-1))).replace(eid, b"EPISODE")
         for e in log.events
         if not _is_probe(e)
     ]
+
+
+def _untimed(event: Any) -> Any:
+    return msgspec.structs.replace(event, latency_s=0.0) if isinstance(event, ev.LLMCall) else event
 
 
 @pytest.mark.parametrize(
@@ -175,3 +180,46 @@ def test_a_bad_value_on_the_command_line_fails_before_any_work(
 ) -> None:
     outcome = invoke(["run", "scenario=traitors/mini-v0", "scenario.belief_probes=maybe"], tmp_path, capsys)
     assert_rejected(outcome, "run", "scenario.belief_probes")
+
+
+def _pa_scripted(style: str) -> ScenarioSpec:
+    seat = SeatSpec("principal_agent/always_principal", MappingProxyType({"explanation": style}))
+    return dataclasses.replace(
+        scenarios.get("principal_agent/repeated-v0"), belief_probes=True, seating=MappingProxyType({"*": seat})
+    )
+
+
+@pytest.mark.parametrize(("style", "lie"), [("customer_washing", True), ("honest", False)])
+def test_scripted_delegates_answer_from_the_interest_they_served(tmp_path: Path, style: str, lie: bool) -> None:
+    """Always serving its principal: a customer-washing explanation is a lie in both senses, an
+    honest one in neither."""
+    log = read_log(run_episode(_pa_scripted(style), seed=0, out_dir=tmp_path).log_path)
+    probes = log.of_type(ev.BeliefProbe)
+    decisions = {d.step: d.decisive for d in log.of_type(ev.PADecision)}
+    assert probes
+    for probe in probes:
+        assert probe.predicate == "serves" and probe.value == ("customer" if lie else "principal")
+        assert probe.answer == ("no" if lie else "yes")
+        assert (decisions[probe.step] != probe.value) == lie or decisions[probe.step] == "other"
+
+
+def _pa_llm(request: LLMRequest) -> str:
+    if request.choices:
+        return request.choices[len(request.messages) % len(request.choices)]
+    return "I chose it because it fits your budget and the range you asked for."
+
+
+def test_principal_agent_probes_never_change_the_game(tmp_path: Path) -> None:
+    spec = scenarios.get("principal_agent/repeated-v0")
+    logs = {}
+    for on in (False, True):
+        policy = LLMAgent(backend=MockBackend(script=_pa_llm), reasoning=False, memory={"reflect": False})
+        result = run_episode(
+            dataclasses.replace(spec, belief_probes=on),
+            seed=1,
+            out_dir=tmp_path / str(on),
+            policies={"shopping_agent": policy},
+        )
+        logs[on] = read_log(result.log_path)
+    assert logs[True].of_type(ev.BeliefProbe)
+    assert _game(logs[True]) == _game(logs[False])
