@@ -20,7 +20,7 @@ from alignsim.probes import ANSWERS
 from alignsim.record import read_log
 from alignsim.record import schema as ev
 from alignsim.replay import replay, rerun
-from alignsim.run import episode_id_for, run_episode
+from alignsim.run import episode_id_for, run, run_episode
 from alignsim.scenarios import ScenarioSpec, SeatSpec
 from tests.config_harness import assert_rejected, invoke
 
@@ -50,6 +50,10 @@ def _game(log: Any) -> list[bytes]:
         for e in log.events
         if not _is_probe(e)
     ]
+
+
+def _encoded(event: Any) -> bytes:
+    return msgspec.json.encode(_untimed(event))
 
 
 def _untimed(event: Any) -> Any:
@@ -223,3 +227,18 @@ def test_principal_agent_probes_never_change_the_game(tmp_path: Path) -> None:
         logs[on] = read_log(result.log_path)
     assert logs[True].of_type(ev.BeliefProbe)
     assert _game(logs[True]) == _game(logs[False])
+
+
+def test_probes_in_lockstep_batches_match_one_episode_at_a_time(tmp_path: Path) -> None:
+    """Episodes played together (their turns batched into one model call) probe exactly as when
+    played one by one: each probe goes to its own episode's seat and conversation."""
+    llm = {**UNREFLECTIVE, "memory": {"k": 0, "reflect": False}}  # episodes share no memory either way
+    logs = {}
+    for lockstep in (1, 3):
+        results = run(
+            _probed("traitors/llm-v0"), seed=4, episodes=3, lockstep=lockstep, out_dir=tmp_path / str(lockstep), llm=llm
+        )
+        logs[lockstep] = [read_log(r.log_path) for r in results]
+    for one, batched in zip(logs[1], logs[3], strict=True):
+        assert one.of_type(ev.BeliefProbe)
+        assert [_encoded(e) for e in one.events] == [_encoded(e) for e in batched.events]
