@@ -28,7 +28,7 @@ from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES
 from alignsim.analysis.traitors import SEED_METRICS
 from alignsim.analysis.traitors_family import CURVE_UNITS, CURVES, KEY_RATES
-from alignsim.errors import ConfigError
+from alignsim.errors import ConfigError, LogFormatError
 from alignsim.record import BadFiles, find_logs
 
 __all__ = ["CURVES", "EPISODE_INFO_COLUMNS", "AnalysisResult", "analyze", "load_inputs"]
@@ -488,8 +488,13 @@ def _belief_probes(result: AnalysisResult, gathered: Gathered) -> dict[str, pd.D
     paths = dict(zip(result.frames.episodes[EP], result.frames.episodes["path"], strict=True))
     probed = []
     for eid in result.episodes[EP]:
-        header = gathered.headers.get(eid) or read_header(paths[eid])
-        if (header.config.get("scenario") or {}).get("belief_probes"):
+        header = gathered.headers.get(eid)
+        if header is None and str(paths.get(eid, "")).endswith(".jsonl"):
+            try:
+                header = read_header(paths[eid])
+            except (OSError, LogFormatError):
+                header = None  # already reported, or left out, by the frames' reader
+        if header is not None and (header.config.get("scenario") or {}).get("belief_probes"):
             probed.append(eid)
     if not probed:
         return {}
