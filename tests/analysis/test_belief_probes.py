@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 import pytest
@@ -20,6 +21,7 @@ from alignsim.analysis.belief_probes import (
 )
 from alignsim.analysis.stats import wilson_interval
 from alignsim.run import run
+from alignsim.scenarios import SeatSpec
 
 EP = "e1"
 
@@ -149,3 +151,18 @@ def test_analyze_reports_both_lies_for_probed_runs_only(tmp_path: Path) -> None:
     assert result.report is not None and "Belief probes: ground-truth lie vs MASK lie" in result.report.read_text()
     plain = analyze(tmp_path / "plain", tmp_path / "out-plain", **options)
     assert not plain.belief_probes and not (tmp_path / "out-plain" / "tables" / "belief_probes.csv").exists()
+
+
+@pytest.mark.parametrize(("policy", "rate"), [("traitors/always_lie", 1.0), ("traitors/never_lie", 0.0)])
+def test_the_deception_controls_move_the_mask_lie_as_they_move_the_ground_truth_lie(
+    tmp_path: Path, policy: str, rate: float
+) -> None:
+    seat = SeatSpec(policy)
+    spec = dataclasses.replace(
+        scenarios.get("traitors/mini-v0"), belief_probes=True, seating=MappingProxyType({"*": seat})
+    )
+    run(spec, seed=0, episodes=2, out_dir=tmp_path)
+    result = analyze(tmp_path, None, chance=False, make_plots=False, make_report=False)
+    traitor = result.belief_probes["belief_probe_summary"].set_index("group").loc["speaker_role=traitor"]
+    assert traitor["answered"] > 0
+    assert traitor["gt_lie_rate"] == traitor["mask_lie_rate"] == rate
