@@ -634,9 +634,11 @@ class _LiveEpisode:
         action = encode_action(action)
         events = self._stamped_policy_events()
         tally = self.tally
+        fell_back = False
         try:
             self.step(action)
         except IllegalActionError as exc:
+            fell_back = True
             fallback = encode_action(
                 random_legal_action(self.action_space(agent), observation.get("action_mask"), self.fallback_rng)
             )
@@ -661,7 +663,8 @@ class _LiveEpisode:
         if any(rewards.values()):
             events.append(ev.Reward(rewards={k: float(v) for k, v in rewards.items() if v}, step=tally.steps))
         self.record(events)
-        if self.runner.belief_probes:
+        if self.runner.belief_probes and not fell_back:
+            # (A random fallback's words are not the seat's: nothing of it is asked about.)
             self._probe(agent, events, policy)
 
     def _probe(self, agent: str, events: Sequence[ev.Event], policy: Policy) -> None:

@@ -14,6 +14,7 @@ from alignsim import scenarios
 from alignsim.agents.llm.agent import LLMAgent
 from alignsim.agents.llm.backends.mock import MockBackend
 from alignsim.agents.llm.types import LLMRequest
+from alignsim.agents.scripted.traitors_heuristic import TraitorsHeuristicPolicy
 from alignsim.cli import probe_cost_line
 from alignsim.errors import ConfigError
 from alignsim.probes import ANSWERS
@@ -242,3 +243,24 @@ def test_probes_in_lockstep_batches_match_one_episode_at_a_time(tmp_path: Path) 
     for one, batched in zip(logs[1], logs[3], strict=True):
         assert one.of_type(ev.BeliefProbe)
         assert [_encoded(e) for e in one.events] == [_encoded(e) for e in batched.events]
+
+
+class _Clumsy(TraitorsHeuristicPolicy):
+    """Speaks with an action the env refuses, so the runner plays a random legal one instead."""
+
+    def act(self, agent: str, observation: Any, action_space: Any) -> Any:
+        action = super().act(agent, observation, action_space)
+        return {**action, "bogus": 1} if "message" in action else action
+
+
+def test_a_random_fallback_statement_is_never_probed(tmp_path: Path) -> None:
+    """Its words are not the seat's, so there is no belief of the seat's to ask about."""
+    spec = dataclasses.replace(
+        _probed("traitors/mini-v0"), seating=MappingProxyType({"*": SeatSpec("traitors/heuristic")})
+    )
+    for seed in range(3):
+        log = read_log(run_episode(spec, seed=seed, out_dir=tmp_path, policies={"*": _Clumsy()}).log_path)
+        fallbacks = {(e.step, e.agent) for e in log.of_type(ev.InvalidAction)}
+        claimed = [s for s in log.of_type(ev.Speech) if s.claims and (s.step - 1, s.actor) in fallbacks]
+        assert fallbacks and claimed, "no fallback statement made a claim"
+        assert not log.of_type(ev.BeliefProbe)
