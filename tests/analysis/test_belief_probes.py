@@ -161,7 +161,7 @@ def test_the_deception_controls_move_the_mask_lie_as_they_move_the_ground_truth_
     spec = dataclasses.replace(
         scenarios.get("traitors/mini-v0"), belief_probes=True, seating=MappingProxyType({"*": seat})
     )
-    run(spec, seed=0, episodes=2, out_dir=tmp_path)
+    run(spec, seed=0, episodes=1, out_dir=tmp_path)
     result = analyze(tmp_path, None, chance=False, make_plots=False, make_report=False)
     traitor = result.belief_probes["belief_probe_summary"].set_index("group").loc["speaker_role=traitor"]
     assert traitor["answered"] > 0
