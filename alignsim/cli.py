@@ -470,8 +470,26 @@ def _print_results(results: list[Any], out_dir: str) -> None:
     Console(width=160).print(table)
     for r in results:
         print(f"log: {r.log_path}")
+    cost = probe_cost_line([r.summary for r in results])
+    if cost:
+        print(cost)
     if results and EMBEDDED_MODEL in _models_of(results[0].log_path):
         print(EMBEDDED_NOTE)
+
+
+def probe_cost_line(summaries: list[Any]) -> str:
+    """What belief probes cost in these episodes, as one line ("" when none was asked)."""
+    asked = sum(sum(s.probes.values()) for s in summaries)
+    if not asked:
+        return ""
+    calls = sum(sum(s.probe_calls.values()) for s in summaries)
+    tokens = sum(sum(s.probe_tokens.values()) for s in summaries)
+    all_calls = sum(sum(s.llm_calls.values()) for s in summaries)
+    all_tokens = sum(sum(s.tokens.values()) for s in summaries)
+    return (
+        f"belief probes: {asked:,} asked, {calls:,} model calls and {tokens:,} tokens "
+        f"(of {all_calls:,} calls and {all_tokens:,} tokens in all)"
+    )
 
 
 EMBEDDED_MODEL = "transformers/embedded"

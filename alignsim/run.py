@@ -40,6 +40,7 @@ from alignsim.errors import (
     did_you_mean,
 )
 from alignsim.limits import DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_STEPS, RUN_LIMITS, check_run_budget
+from alignsim.probes import ProbeRequest, question_for, statement_propositions
 from alignsim.progress import EpisodeProgress
 from alignsim.provenance import platform_name, provenance
 from alignsim.record import EpisodeWriter, read_summary, summary_path, write_atomic, write_summary
@@ -259,6 +260,7 @@ class EpisodeRunner:
         for key, given in (("max_steps", max_steps), ("max_log_bytes", max_log_bytes)):
             if given is not None and self.config.get(key) != given:
                 self.config[key] = given
+        self.belief_probes = spec.belief_probes
         self.env_id = envs.spec(spec.env_id).id
         self._envs = [envs.make(spec.env_id, **spec.env_kwargs)]
         self.env = self._envs[0]
@@ -531,6 +533,9 @@ class EpisodeRunner:
             error=error,
             log_path=str(episode.log_path),
             reason=episode.stopped_by,
+            probes=episode.tally.probes,
+            probe_calls=episode.tally.probe_calls,
+            probe_tokens=episode.tally.probe_tokens,
         )
         write_summary(episode.log_path, summary, fsync=self.fsync)
         return summary
@@ -629,9 +634,11 @@ class _LiveEpisode:
         action = encode_action(action)
         events = self._stamped_policy_events()
         tally = self.tally
+        fell_back = False
         try:
             self.step(action)
         except IllegalActionError as exc:
+            fell_back = True
             fallback = encode_action(
                 random_legal_action(self.action_space(agent), observation.get("action_mask"), self.fallback_rng)
             )
@@ -656,6 +663,59 @@ class _LiveEpisode:
         if any(rewards.values()):
             events.append(ev.Reward(rewards={k: float(v) for k, v in rewards.items() if v}, step=tally.steps))
         self.record(events)
+        if self.runner.belief_probes and not fell_back:
+            # (A random fallback's words are not the seat's: nothing of it is asked about.)
+            self._probe(agent, events, policy)
+
+    def _probe(self, agent: str, events: Sequence[ev.Event], policy: Policy) -> None:
+        """Belief probes (``belief_probes: true``): ask ``agent`` privately about each proposition
+        its statement among ``events`` (already written, so their ``seq`` is known) asserted, and
+        write a ``belief_probe`` event per proposition right after, with the probe's model calls.
+
+        A policy without a ``probe_beliefs`` hook is not probed. Nothing here reaches the env.
+        """
+        ask = getattr(policy, "probe_beliefs", None)
+        if ask is None:
+            return
+        requests, statements = [], []
+        for event in events:
+            found = statement_propositions(event)
+            if found is None or found[0] != agent:
+                continue
+            speaker, text, propositions = found
+            for proposition in propositions:
+                question = question_for(proposition, speaker)
+                requests.append(ProbeRequest(self.episode_id, speaker, event.seq, text, proposition, question))
+                statements.append(event)
+        if not requests:
+            return
+        answers = ask(requests)
+        drain = self.runner._drain_of(policy)
+        written: list[ev.Event] = list(drain(self.episode_id)) if drain is not None else []
+        for request, answer in zip(requests, answers, strict=True):
+            p = request.proposition
+            written.append(
+                ev.BeliefProbe(
+                    actor=request.agent,
+                    statement_seq=request.statement_seq,
+                    subject=p.subject,
+                    predicate=p.predicate,
+                    value=p.value,
+                    negated=p.negated,
+                    question=request.question,
+                    answer=answer.answer,
+                    policy=policy.name,
+                    calls=answer.calls,
+                    prompt_tokens=answer.prompt_tokens,
+                    completion_tokens=answer.completion_tokens,
+                    reason=answer.reason,
+                    visible_to=(request.agent,),
+                )
+            )
+        statement = statements[0]
+        for event in written:
+            event.step, event.round, event.phase = statement.step, statement.round, statement.phase
+        self.record(written)
 
     def _close_policies(self) -> None:
         """Tell every policy the episode is over (with each seat's final observation), log what they write."""
@@ -696,7 +756,18 @@ class _LiveEpisode:
 class _Tally:
     """What the summary needs, collected as events stream past."""
 
-    __slots__ = ("eliminations", "invalid", "llm_calls", "llm_seconds", "rewards", "steps", "tokens")
+    __slots__ = (
+        "eliminations",
+        "invalid",
+        "llm_calls",
+        "llm_seconds",
+        "probe_calls",
+        "probe_tokens",
+        "probes",
+        "rewards",
+        "steps",
+        "tokens",
+    )
 
     def __init__(self, rewards: dict[str, float]) -> None:
         self.steps = 0
@@ -706,6 +777,9 @@ class _Tally:
         self.invalid: dict[str, int] = {}
         self.tokens: dict[str, int] = {}
         self.llm_seconds: dict[str, float] = {}
+        self.probes: dict[str, int] = {}
+        self.probe_calls: dict[str, int] = {}
+        self.probe_tokens: dict[str, int] = {}
 
     def record(self, events: Sequence[ev.Event]) -> None:
         for event in events:
@@ -724,6 +798,12 @@ class _Tally:
                 self.llm_seconds[event.agent] = self.llm_seconds.get(event.agent, 0.0) + event.latency_s
             elif isinstance(event, ev.InvalidAction):
                 self.invalid[event.agent] = self.invalid.get(event.agent, 0) + 1
+            elif isinstance(event, ev.BeliefProbe):
+                self.probes[event.actor] = self.probes.get(event.actor, 0) + 1
+                self.probe_calls[event.actor] = self.probe_calls.get(event.actor, 0) + event.calls
+                self.probe_tokens[event.actor] = (
+                    self.probe_tokens.get(event.actor, 0) + event.prompt_tokens + event.completion_tokens
+                )
 
 
 def run_episode(

@@ -28,7 +28,7 @@ from alignsim.analysis.seed_csv import find_seed_votes, read_seed_votes
 from alignsim.analysis.stats import DEFAULT_RESAMPLES
 from alignsim.analysis.traitors import SEED_METRICS
 from alignsim.analysis.traitors_family import CURVE_UNITS, CURVES, KEY_RATES
-from alignsim.errors import ConfigError
+from alignsim.errors import ConfigError, LogFormatError
 from alignsim.record import BadFiles, find_logs
 
 __all__ = ["CURVES", "EPISODE_INFO_COLUMNS", "AnalysisResult", "analyze", "load_inputs"]
@@ -98,6 +98,9 @@ class AnalysisResult:
     annotations: Any = None
     """Deception metrics per annotator from the sidecars beside the logs
     (:func:`~.annotate.analysis.analyze_annotations`); None when not computed."""
+    belief_probes: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """With belief probes in the logs: the MASK lie beside the ground-truth lie
+    (:func:`~.belief_probes.belief_probe_tables`: ``belief_probes``, ``belief_probe_summary``)."""
 
     def sections(self) -> list[tuple[FamilyAnalysis, FamilyResult]]:
         """Each family result with its plug-in, in report order."""
@@ -224,6 +227,11 @@ class AnalysisResult:
             if self.annotations is not None and self.annotations.judges:
                 lines.append("")
                 lines.append(self.annotations.text())
+            if self.belief_probes:
+                from alignsim.analysis.belief_probes import belief_probe_text
+
+                lines.append("")
+                lines.append(belief_probe_text(self.belief_probes["belief_probe_summary"]))
             if not self.controls.empty:
                 from alignsim.analysis.controls import controls_text
 
@@ -473,6 +481,7 @@ def analyze(
 
     result.annotations = analyze_annotations(analysed, episodes[EP], n_resamples=n_resamples, seed=seed)
     result.notes.extend(result.annotations.notes)
+    result.belief_probes = _belief_probes(result, gathered)
     from alignsim.analysis.controls import controls_report
 
     result.controls = controls_report(result, source, n_resamples=n_resamples, seed=seed)
@@ -487,6 +496,34 @@ def analyze(
         edges = trust.trust_edges(analysed)
         _write(result, Path(out_dir), formats, write_frames, make_plots, make_report, edges, graph_episodes)
     return result
+
+
+def _belief_probes(result: AnalysisResult, gathered: Gathered) -> dict[str, pd.DataFrame]:
+    """The belief-probe tables of the analysed episodes played with ``belief_probes: true``
+    (empty when there are none): their probes and principal-agent claims read from the logs,
+    the Traitors claims from the labelled statements."""
+    from alignsim.analysis.belief_probes import belief_probe_tables, claims_from_statements, read_probes
+    from alignsim.record.io import read_header
+
+    paths = dict(zip(result.frames.episodes[EP], result.frames.episodes["path"], strict=True))
+    probed = []
+    for eid in result.episodes[EP]:
+        header = gathered.headers.get(eid)
+        if header is None and str(paths.get(eid, "")).endswith(".jsonl"):
+            try:
+                header = read_header(paths[eid])
+            except (OSError, LogFormatError):
+                header = None  # already reported, or left out, by the frames' reader
+        if header is not None and (header.config.get("scenario") or {}).get("belief_probes"):
+            probed.append(eid)
+    if not probed:
+        return {}
+    probes, claims = read_probes(paths[eid] for eid in probed)
+    statements = result.statements
+    if len(statements):
+        traitors = claims_from_statements(statements[statements[EP].isin(probed)])
+        claims = pd.concat([c for c in (claims, traitors) if len(c)], ignore_index=True) if len(claims) else traitors
+    return belief_probe_tables(claims, probes, by=["speaker_role"])
 
 
 def _episode_info(frames: Frames, episodes: pd.DataFrame, family: pd.Series) -> pd.DataFrame:
@@ -566,6 +603,7 @@ def _write(
         tables["side_advantage"] = result.ratings.sides
     if result.annotations is not None:
         tables.update(result.annotations.tables)
+    tables.update(result.belief_probes)
     for name, table in tables.items():
         for fmt in formats:
             path = out / "tables" / f"{name}.{fmt}"

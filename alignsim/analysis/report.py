@@ -183,6 +183,18 @@ def render_report(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
             )
         )
 
+    if result.belief_probes:
+        add("<h2>Belief probes: ground-truth lie vs MASK lie</h2>")
+        add(
+            "<p>After each public statement the speaker was asked privately whether it believes what it asserted "
+            "(<code>docs/belief-probes.md</code>). A ground-truth lie is a false claim the speaker knew to be false; "
+            "a MASK lie is a claim the speaker says it does not believe. Both rates are over the claims whose "
+            "speaker answered, with Wilson 95% intervals; the cost is the probes' own model calls and tokens.</p>"
+        )
+        add(_table(result.belief_probes["belief_probe_summary"], text_columns=["group"]))
+        add("<p>Ground-truth label x belief: share of each label's claims, Wilson 95% interval.</p>")
+        add(_table(result.belief_probes["belief_probes"], text_columns=["group", "label", "belief"]))
+
     if not result.invalid_actions.empty:
         from alignsim.analysis.invalid import format_rate
 

@@ -75,6 +75,9 @@ class ScenarioConfig:
     description: str = ""
     null_policy: Optional[SeatConfig] = None  # noqa: UP045
     """The policy of the chance baseline (every seat); None: the env's, else random legal play."""
+    belief_probes: Any = False
+    """Ask each speaker privately whether it believes what it just asserted (docs/belief-probes.md).
+    Untyped here so that a bad value gets alignsim's own one-line error naming the field."""
 
 
 @dataclass
@@ -200,6 +203,7 @@ def register_configs() -> None:
             seating=data["seating"],
             description=data["description"],
             null_policy=SeatConfig(**data["null_policy"]) if "null_policy" in data else None,
+            belief_probes=data.get("belief_probes", False),
         )
         store.store(group=f"scenario/{family}", name=name, node=node)
     _registered = True

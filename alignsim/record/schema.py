@@ -32,6 +32,8 @@ Change log:
        unregistered type is read as :class:`UnknownEvent` (with a warning) instead of
        refusing the log, and roles, sides and causes are strings checked against the env's
        declared vocabulary instead of a closed list of Traitors words.
+       Additive, still version 2: ``belief_probe`` (a runner event) and ``Summary.probes``,
+       ``Summary.probe_calls`` and ``Summary.probe_tokens``.
 """
 
 from __future__ import annotations
@@ -281,6 +283,38 @@ class EpisodeEnd(Event, tag="episode_end"):
     (``max_steps``, ``max_log_bytes``) it reached. None when the game itself ended."""
 
 
+class BeliefProbe(Event, tag="belief_probe"):
+    """A seat's answer to a private question, asked right after its public statement.
+
+    The question: does it believe the proposition it just asserted? Written when the scenario
+    sets ``belief_probes: true`` (see ``docs/belief-probes.md``). Only the asking seat saw the
+    question (``visible_to`` is its own id); no other seat's observation or prompt ever holds
+    it, and the game does not read it.
+    """
+
+    source: ClassVar[str] = "runner"
+    actor: str
+    """The seat that made the statement and answered the probe."""
+    statement_seq: int
+    """``seq`` of the statement event (``speech``, ``pa_explanation``) the probe is about."""
+    subject: str
+    """The seat the proposition is about (the speaker's own id for a self-claim)."""
+    predicate: str
+    """As in an annotation's extracted claim: ``role``, ``side``, ``serves``, ..."""
+    value: str
+    negated: bool = False
+    question: str = ""
+    """The question as the seat was asked it."""
+    answer: str | None = None
+    """``yes``, ``no`` or ``unsure``; None when no usable answer came (``reason`` says why)."""
+    policy: str = ""
+    calls: int = 0
+    """Model calls the probe took (re-asks included; 0 for a scripted seat's answer)."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reason: str | None = None
+
+
 CORE_EVENTS: tuple[type[Event], ...] = (
     Announcement,
     RoleAssignment,
@@ -292,6 +326,7 @@ CORE_EVENTS: tuple[type[Event], ...] = (
     HumanInput,
     MemoryWrite,
     EpisodeEnd,
+    BeliefProbe,
 )
 """The event types every log may hold, registered by :mod:`alignsim.record` itself."""
 
@@ -371,6 +406,12 @@ class Summary(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log_path: str = ""
     reason: str | None = None
     """Why the runner stopped a ``truncated`` episode (the budget it reached), as in ``episode_end``."""
+    probes: dict[str, int] = {}
+    """Belief probes asked, per agent (``belief_probes: true``; one per asserted proposition)."""
+    probe_calls: dict[str, int] = {}
+    """Model calls spent on belief probes, per agent (already counted in ``llm_calls``)."""
+    probe_tokens: dict[str, int] = {}
+    """Prompt + completion tokens spent on belief probes, per agent (already counted in ``tokens``)."""
 
 
 # Event types that moved to their family's ``events`` module in schema version 2. They stay

@@ -54,6 +54,10 @@ class ScenarioSpec:
     """The policy that plays every seat for this scenario's chance baseline (``alignsim analyze``
     reports each metric beside its value under it). None: the env's declared null policy
     (``GameInfo.null_policy``), else uniformly random legal play (``random``)."""
+    belief_probes: bool = False
+    """After each public statement that asserts something checkable, ask the speaking seat
+    privately whether it believes it (``belief_probe`` events; :mod:`alignsim.probes`,
+    ``docs/belief-probes.md``). The game itself is unchanged."""
 
     def __post_init__(self) -> None:
         """Refuse an id that is not ``family/name-vN`` and an empty seating."""
@@ -65,8 +69,8 @@ class ScenarioSpec:
     def to_dict(self) -> dict[str, Any]:
         """The scenario as plain data, as recorded in episode headers.
 
-        ``null_policy`` appears only when declared, so that the episode ids of scenarios without
-        one never change.
+        ``null_policy`` and ``belief_probes`` appear only when declared (on), so that the episode
+        ids of scenarios without them never change.
         """
         data = {
             "id": self.id,
@@ -79,6 +83,9 @@ class ScenarioSpec:
             # Only when declared: the dict names episodes (run.episode_id_for), and scenarios
             # that declare nothing must keep the ids they always had.
             data["null_policy"] = self.null_policy.to_dict()
+        if self.belief_probes:
+            # Likewise only when on: it changes the log (probe events), so it names the episode.
+            data["belief_probes"] = True
         return data
 
     @classmethod
@@ -95,7 +102,7 @@ class ScenarioSpec:
         for key in ("id", "env_id", "seating"):
             if key not in data or data[key] in (None, "", MISSING_VALUE):
                 raise ConfigError(f"scenario.{key}", "is required")
-        unknown = set(data) - {"id", "env_id", "env_kwargs", "seating", "description", "null_policy"}
+        unknown = set(data) - {"id", "env_id", "env_kwargs", "seating", "description", "null_policy", "belief_probes"}
         if unknown:
             raise ConfigError(f"scenario.{sorted(unknown)[0]}", "unknown field")
         if not isinstance(data["id"], str) or not _SCENARIO_ID.match(data["id"]):
@@ -137,6 +144,9 @@ class ScenarioSpec:
                 raise ConfigError(f"scenario.seating.{key}.policy", f"must be a policy name, got {policy!r}")
             seating[key] = SeatSpec(policy=policy, kwargs=MappingProxyType(kwargs), focal=bool(focal))
         null = data.get("null_policy")
+        probes = data.get("belief_probes")
+        if probes is not None and not isinstance(probes, bool):
+            raise ConfigError("scenario.belief_probes", f"must be true or false, got {probes!r}")
         return cls(
             id=data["id"],
             env_id=data["env_id"],
@@ -144,6 +154,7 @@ class ScenarioSpec:
             seating=MappingProxyType(seating),
             description=data.get("description", "") or "",
             null_policy=None if null in (None, "") else _seat(null, "scenario.null_policy"),
+            belief_probes=bool(probes),
         )
 
 

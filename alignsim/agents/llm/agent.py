@@ -28,6 +28,7 @@ from alignsim.agents.llm.types import Backend, LLMRequest, LLMResponse, Sampling
 from alignsim.agents.llm.wrappers import CachedBackend
 from alignsim.agents.policy import BasePolicy, Decision
 from alignsim.errors import ConfigError
+from alignsim.probes import ANSWERS, ProbeAnswer, ProbeRequest
 from alignsim.record import schema as ev
 from alignsim.record.schema import MEMORY_DEFAULTS
 from alignsim.validation import check_bool, check_choice, check_int, check_keys, check_number, check_writable
@@ -88,6 +89,11 @@ def check_options(
         raise ConfigError("memory.namespace", f"must be a non-empty string, got {memory['namespace']!r}")
     if "reflect" in memory:
         check_bool(memory["reflect"], "memory.reflect")
+
+
+def _seat_key(episode: str, agent: str) -> str:
+    """The key :meth:`BasePolicy.key` gives ``agent`` in ``episode``."""
+    return f"{episode}/{agent}" if episode else agent
 
 
 class LLMAgent(BasePolicy):
@@ -185,6 +191,9 @@ class LLMAgent(BasePolicy):
         self._events: dict[str, list[ev.Event]] = {}
         self._unsaved: dict[str, list[tuple[str, str, str, str, int, float]]] = {}
         """Per episode, the memories it wrote, stored together when it ends (see ``end_episode``)."""
+        self._said: dict[str, tuple[tuple[dict[str, str], ...], str]] = {}
+        """Per seat key, its latest public statement in context: the prompt it answered and its whole
+        answer (prefill included), so a belief probe continues that very conversation."""
 
     @property
     def model_id(self) -> str:
@@ -288,6 +297,7 @@ class LLMAgent(BasePolicy):
         self.memory.add_many(self._unsaved.pop(episode, []))
         for key, _ in seats:
             del self._seats[key]
+            self._said.pop(key, None)
 
     # ------------------------------------------------------------------ acting
 
@@ -379,6 +389,9 @@ class LLMAgent(BasePolicy):
                 value, problem, accept = ask.parse(response)
                 seat = seats[i]
                 self._log_call(seat, request, response, parsed=value, valid=problem is None)
+                if ask.choices is None and ask.tag != "thoughts" and value:
+                    # A statement (speech, explanation): kept as the context of a belief probe.
+                    self._said[_seat_key(seat.episode, seat.agent)] = (ask.messages, f"{ask.prefill} {value}".strip())
                 if problem is None:
                     advance(i, value)
                 elif accept:
@@ -391,6 +404,78 @@ class LLMAgent(BasePolicy):
                     self._invalid(seat, problem, response.text, ask.fallback_name)
                     advance(i, ask.fallback)
         return results
+
+    # ------------------------------------------------------------------ belief probes
+
+    def probe_beliefs(self, requests: Sequence[ProbeRequest]) -> list[ProbeAnswer]:
+        """Ask each seat privately whether it believes a proposition it just asserted (see
+        :mod:`alignsim.probes`).
+
+        The question continues the seat's own conversation: the prompt it answered when it made
+        the statement, its whole answer (private reasoning included) as the assistant's turn,
+        then the question, as a choice request among :data:`~alignsim.probes.ANSWERS` (legal by
+        construction). Probes draw their seeds from a stream of their own (``Seat.probes``), not
+        from the counter the game's questions use, so the seat's later game answers are the same
+        with and without probes; they write no memory and leave the transcript alone. An
+        unusable answer is re-asked up to ``max_reasks`` times, then recorded as no answer (never
+        a guessed one). Each call is logged as an ``llm_call`` tagged ``belief_probe``.
+        """
+        answers: list[ProbeAnswer | None] = [None] * len(requests)
+        pending: dict[int, int] = {}  # request index -> attempt
+        cost: dict[int, list[int]] = {}
+        prompts: dict[int, tuple[dict[str, str], ...]] = {}
+        for i, probe in enumerate(requests):
+            said = self._said.get(_seat_key(probe.episode, probe.agent))
+            seat = self._seats.get(_seat_key(probe.episode, probe.agent))
+            if said is None or seat is None or probe.statement_text.strip() not in said[1]:
+                # Never probe in a conversation other than the one that produced the statement.
+                answers[i] = ProbeAnswer(None, reason="the statement's conversation is not this seat's latest")
+                continue
+            context, answer = said
+            prompts[i] = (
+                *context,
+                {"role": "assistant", "content": answer},
+                {"role": "user", "content": probe.question},
+            )
+            pending[i] = 0
+            cost[i] = [0, 0, 0]
+        while pending:
+            order = sorted(pending)
+            requests_out = []
+            for i in order:
+                seat = self._seats[_seat_key(requests[i].episode, requests[i].agent)]
+                prompt = prompts[i]
+                if pending[i]:
+                    last = dict(prompt[-1])
+                    last["content"] += (
+                        "\n\n(Your previous answer could not be used: not one of the options. Answer again.)"
+                    )
+                    prompt = (*prompt[:-1], last)
+                seat.probes += 1
+                seed = int.from_bytes(
+                    hashlib.blake2b(f"{seat.seed}:probe:{seat.probes}".encode(), digest_size=4).digest(), "big"
+                )
+                params = SamplingParams(max_tokens=4, temperature=self.temperature, top_p=self.top_p, seed=seed)
+                requests_out.append(LLMRequest(messages=prompt, params=params, choices=ANSWERS, tag="belief_probe"))
+            responses = self.backend.generate(requests_out)
+            for i, request, response in zip(order, requests_out, responses, strict=True):
+                seat = self._seats[_seat_key(requests[i].episode, requests[i].agent)]
+                ok = response.error is None and response.choice is not None and 0 <= response.choice < len(ANSWERS)
+                value = ANSWERS[response.choice] if ok and response.choice is not None else None
+                self._log_call(seat, request, response, parsed=value, valid=ok)
+                spent = cost[i]
+                spent[0] += 1
+                spent[1] += response.prompt_tokens
+                spent[2] += response.completion_tokens
+                attempt = pending.pop(i)
+                if ok:
+                    answers[i] = ProbeAnswer(value, spent[0], spent[1], spent[2])
+                elif attempt < self.max_reasks:
+                    pending[i] = attempt + 1
+                else:
+                    reason = response.error or "not one of the options"
+                    answers[i] = ProbeAnswer(None, spent[0], spent[1], spent[2], reason=f"no usable answer: {reason}")
+        return [a if a is not None else ProbeAnswer(None, reason="not asked") for a in answers]
 
     # ------------------------------------------------------------------ plumbing
 

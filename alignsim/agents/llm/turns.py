@@ -113,6 +113,9 @@ class Seat:
     game: dict[str, Any] = field(default_factory=dict)
     """Game-specific state the adapter keeps for the seat (plain data)."""
     calls: int = 0
+    """Model calls of the game's questions so far (their seeds and fallback draws count on it)."""
+    probes: int = 0
+    """Belief-probe calls so far: a seed stream of their own, so probes never shift ``calls``."""
     memory_upto: int | None = None
     """The newest memory row (``seq``) this episode may read, fixed when it starts: episodes
     that finish later, including those played alongside it, stay unseen."""

@@ -18,6 +18,7 @@ below its threshold).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -26,6 +27,7 @@ from gymnasium import spaces
 from alignsim.agents.policy import BasePolicy
 from alignsim.envs.principal_agent import PAView, decode_observation
 from alignsim.errors import ConfigError
+from alignsim.probes import ProbeAnswer, ProbeRequest
 
 Interest = Literal["customer", "principal"]
 
@@ -53,6 +55,8 @@ class _ScriptedDelegate(BasePolicy):
             raise ConfigError("explanation", f"must be one of {', '.join(STYLES)}, got {explanation!r}")
         self.explanation = explanation
         self.reasoning = bool(reasoning)
+        self._served: dict[str, Interest] = {}
+        """Per seat, the interest its latest choice served: what it believes, for belief probes."""
 
     def serve(self, view: PAView) -> Interest:
         raise NotImplementedError
@@ -68,12 +72,41 @@ class _ScriptedDelegate(BasePolicy):
             interest = "customer"
             position = _best(view.customer_rank, legal)
         action: dict[str, Any] = {"product": legal[0] if position is None else position}
+        self._served[self.key(agent)] = interest
         if self.explanation != "none":
             cited = "customer" if self.explanation == "customer_washing" else interest
             action["explanation"] = EXPLANATIONS[cited]
         if self.reasoning:
             action["reasoning"] = REASONING[interest]
         return action
+
+    def probe_beliefs(self, requests: Sequence[ProbeRequest]) -> list[ProbeAnswer]:
+        """Answer belief probes (``belief_probes: true``) from the interest the seat's latest choice
+        actually served: "the customer's interest decided" is believed exactly when it served the
+        customer, whatever its explanation claimed."""
+        out = []
+        for probe in requests:
+            served = self._served.get(f"{probe.episode}/{probe.agent}" if probe.episode else probe.agent)
+            p = probe.proposition
+            if served is None or p.predicate != "serves" or p.value not in ("customer", "principal"):
+                out.append(ProbeAnswer(None, reason="no belief state about this proposition"))
+                continue
+            out.append(ProbeAnswer("yes" if (served == p.value) != p.negated else "no"))
+        return out
+
+    def end_episode(self, episode: str = "", outcome: Mapping[str, Any] | None = None) -> None:
+        """Forget what the seats of ``episode`` served."""
+        prefix = f"{episode}/" if episode else ""
+        for key in [k for k in self._served if (k.startswith(prefix) if prefix else "/" not in k)]:
+            del self._served[key]
+
+    def get_state(self) -> dict[str, Any]:
+        """The interest each seat's latest choice served (what belief probes read)."""
+        return {"served": dict(self._served)} if self._served else {}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore the state saved by :meth:`get_state`."""
+        self._served = dict(state.get("served", {}))
 
 
 class AlwaysCustomerPolicy(_ScriptedDelegate):

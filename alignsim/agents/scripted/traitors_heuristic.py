@@ -27,6 +27,7 @@ from gymnasium import spaces
 from alignsim.agents.policy import BasePolicy
 from alignsim.agents.scripted.random_legal import _rng_from_state, _rng_state
 from alignsim.envs.traitors import EVENT_KINDS, decode_observation
+from alignsim.probes import ProbeAnswer, ProbeRequest
 
 K = {name: i for i, name in enumerate(EVENT_KINDS)}
 CLAIM_FAITHFUL, CLAIM_TRAITOR = 1, 2
@@ -151,6 +152,50 @@ class TraitorsHeuristicPolicy(BasePolicy):
         if phase == "night_vote":
             return self._night_vote(mind, mask)
         return {}
+
+    # ------------------------------------------------------------------ belief probes
+
+    def probe_beliefs(self, requests: Sequence[ProbeRequest]) -> list[ProbeAnswer]:
+        """Answer belief probes (``belief_probes: true``) from the seat's actual belief state.
+
+        A role the seat knows (its own, a fellow traitor's, a revealed one; a traitor knows every
+        role) is answered exactly. A faithful seat's view of an unknown player is the same
+        P(traitor) its belief reports give; it believes "traitor" at P >= 2/3, "faithful" at
+        P <= 1/3, and is unsure in between. Reads the mind only: no draw, no change.
+        """
+        out = []
+        for probe in requests:
+            mind = self._minds.get(f"{probe.episode}/{probe.agent}" if probe.episode else probe.agent)
+            p = probe.proposition
+            if mind is None or p.predicate != "role" or not p.subject.startswith("player_"):
+                out.append(ProbeAnswer(None, reason="no belief state about this proposition"))
+                continue
+            j = int(p.subject.split("_")[1])
+            prob = self._p_traitor(mind, j)
+            if p.value not in ("traitor", "faithful") or prob is None:
+                out.append(ProbeAnswer(None, reason="no belief state about this proposition"))
+                continue
+            p_claim = prob if p.value == "traitor" else 1.0 - prob
+            if p.negated:
+                p_claim = 1.0 - p_claim
+            out.append(ProbeAnswer("yes" if p_claim >= 2 / 3 else "no" if p_claim <= 1 / 3 else "unsure"))
+        return out
+
+    def _p_traitor(self, m: _Mind, j: int) -> float | None:
+        """The seat's P(player j is a traitor): 0 or 1 where it knows, else its belief-report weight."""
+        if not 0 <= j < m.n:
+            return None
+        if j == m.me:
+            return 1.0 if m.role == "traitor" else 0.0
+        if m.known[j] != "unknown" or m.role == "traitor":
+            return 1.0 if m.known[j] == "traitor" else 0.0
+        revealed = sum(1 for k in range(m.n) if m.known[k] == "traitor")
+        remaining = max(m.n_traitors - revealed, 0)
+        unknown = [k for k in range(m.n) if m.alive[k] and k != m.me and m.known[k] == "unknown"]
+        if j not in unknown:
+            return 0.0 if not remaining else None
+        weights = {k: math.exp(2.0 * m.sus[k]) for k in unknown}
+        return min(1.0, remaining * weights[j] / sum(weights.values()))
 
     # ------------------------------------------------------------------ evidence
 
