@@ -253,6 +253,15 @@ SPECIAL: dict[str, Special] = {
             ("export", " --inspect every-seat.json"),
         )
     },
+    # docs/annotate-validation.md: a judge behind an API, the embedded model over all 342 statements
+    # (minutes on a CPU; tests/analysis/annotate run it on a few), and a set of the reader's own.
+    "alignsim annotate --validate --judge openai/gpt-4o-mini --out validation/": Special(
+        marks=(pytest.mark.skip(reason="needs an OpenAI API key and network access"),)
+    ),
+    "alignsim annotate --validate --judge grammar --judge embedded --out validation/": Special(marks=(SLOW,)),
+    "alignsim annotate --validate --judge grammar my_set.jsonl": Special(
+        marks=(pytest.mark.skip(reason="needs the reader's own validation set"),)
+    ),
     # docs/human-play.md: a person plays (at a keyboard, or in a browser); tests/play/test_terminal.py and
     # tests/play/test_web.py play whole games through a pseudo-terminal and Chromium instead.
     **{
@@ -468,9 +477,6 @@ def step_params() -> list[Any]:
     for name, page in PARSED.items():
         for index, step in enumerate(page.steps):
             marks = SPECIAL[step.text].marks if step.text in SPECIAL else ()
-            # A page's steps run in order in one folder: under pytest-xdist they must share
-            # a worker, or each worker would rerun the steps before its own.
-            marks = (*marks, pytest.mark.xdist_group(name))
             params.append(pytest.param(name, index, id=f"{name}:{step.line}", marks=marks))
     return params
 
