@@ -179,3 +179,12 @@ def test_classify_reads_the_information_set_of_a_hand_written_truth() -> None:
     assert label(seer, p(2), "inspected", "village") == "lie"  # never inspected
     assert label(seer, p(0), "role", "werewolf", negated=True) == "lie"
     assert label(seer, p(0), "other", "voted with p2") == "unverifiable"
+
+
+def test_classify_gives_every_werewolf_gold_claim_of_the_validation_set_its_gold_label() -> None:
+    from alignsim.analysis.annotate.validate import load_rows
+
+    rows = [r for r in load_rows() if r.family == "werewolf"]
+    pairs = [(classify(g.claim(), r.truth), g.label) for r in rows for g in r.claims]
+    assert len(pairs) >= 140 and {gold for _, gold in pairs} >= {"lie", "honest_error", "truthful"}
+    assert [got for got, _ in pairs] == [gold for _, gold in pairs]
