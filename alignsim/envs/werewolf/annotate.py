@@ -230,6 +230,8 @@ def _history(events: Iterable[Any], speaker: str, before_seq: int, *, limit_char
         elif tag == "elimination":
             shown = f", revealed as {event.revealed_role}" if event.revealed_role else ""
             lines.append(f"{event.target} was {event.cause}{shown}.")
+        elif tag == "ww_reveal" and event.shown == "role":
+            continue  # the elimination line above already shows the role
         elif tag.startswith("ww_") and tag not in ("ww_bid", "ww_briefing"):
             line = describe_event(event)
             if line:

@@ -79,6 +79,14 @@ def test_grammar_labels_equal_the_family_analysis_labels_on_scripted_games(scrip
         )
     )
     assert got == turns
+    # The context a judge reads holds only what the speaker saw: no other seat's night actions.
+    for path in logs:
+        for item in HOOKS.statements(read_log(path)):
+            context, role = item.statement.context, item.meta["speaker_role"]
+            assert ("learns the role" in context or "learns the side" in context) <= (role == "seer")
+            assert ("(werewolf) votes to kill" in context) <= (role == "werewolf")
+            assert ("(doctor) protects" in context) <= (role == "doctor")
+            assert "the doctor protected" not in context  # the night outcome is seen by nobody
     # Every scripted claim is said in the grammar's words: each span re-reads as the same claim.
     for path in logs[:3]:
         texts = {e.seq: e.message for e in read_log(path).events if getattr(e, "message", None) is not None}
