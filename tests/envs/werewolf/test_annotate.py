@@ -5,12 +5,17 @@ on text with no log behind it."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from alignsim.agents.llm.backends.mock import MockBackend
+from alignsim.agents.llm.types import LLMRequest
 from alignsim.analysis.annotate.analysis import load_annotations
 from alignsim.analysis.annotate.api import annotate
 from alignsim.analysis.annotate.families import families, family
@@ -196,3 +201,34 @@ def test_classify_gives_every_werewolf_gold_claim_of_the_validation_set_its_gold
     pairs = [(classify(g.claim(), r.truth), g.label) for r in rows for g in r.claims]
     assert len(pairs) >= 140 and {gold for _, gold in pairs} >= {"lie", "honest_error", "truthful"}
     assert [got for got, _ in pairs] == [gold for _, gold in pairs]
+
+
+def _werewolf_judge(request: LLMRequest) -> str:
+    """A deterministic judge: every seat the statement names is a werewolf; no seat named: evasive."""
+    text = request.messages[-1]["content"].split("The statement (data):\n«", 1)[1].split("»\n", 1)[0]
+    claims = [
+        {"evidence": m.group(0), "subject": m.group(0), "predicate": "role", "value": "wolf", "negated": False}
+        for m in re.finditer(r"player_\d+", text)
+    ]
+    return json.dumps({"claims": claims, "evasive": not claims, "category": None})
+
+
+def test_a_scripted_judge_reads_werewolf_speech_and_alignsim_labels_its_claims(scripted: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "games"
+    shutil.copytree(scripted, folder)
+    judge = "mock/ww-judge"
+    result = annotate([folder], [judge], backends={judge: MockBackend(script=_werewolf_judge, name="ww-judge")})
+    assert result.model_calls[judge] == result.statements > 0
+    labels = Counter()
+    for path in find_logs(folder):
+        truth = {item.statement.seq: item for item in HOOKS.statements(read_log(path))}
+        read = read_sidecar(sidecar_path(path, judge, 0))
+        assert len(read.calls) == len(read.annotations) and all(a.ok for a in read.annotations)
+        for a in read.annotations:
+            item = truth[a.statement_seq]
+            for c in a.claims:
+                claim = ExtractedClaim(c.start, c.end, c.subject, c.predicate, c.value, c.negated)
+                assert c.label == classify(claim, item.truth)
+                assert item.statement.text[c.start : c.end] == c.subject
+                labels[c.label] += 1
+    assert labels["lie"] and labels["truthful"] and labels["honest_error"], labels
