@@ -191,6 +191,12 @@ class FamilyAnalysis:
         has no chance baseline, and :attr:`FamilyInput.chance` refuses to simulate one for it."""
         return None
 
+    def annotation(self) -> Any:
+        """The family's annotation hooks (an :class:`~alignsim.analysis.annotate.families.AnnotationFamily`)
+        for ``alignsim annotate``, or None (the default: its logs have no statements to annotate
+        unless the hooks are registered with :func:`~alignsim.analysis.annotate.families.register_family`)."""
+        return None
+
     def describe(self, event: Any) -> str | None:
         """One line of text for one of the family's own events, for the terminal transcript and the
         HTML page (None: shown as a generic row of fields). Built from the event's own fields only,

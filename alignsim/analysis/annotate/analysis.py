@@ -96,6 +96,18 @@ class AnnotationAnalysis:
                     continue
                 who = row_d.get("speaker_role") or row_d.get("scenario") or ""
                 lines.append(f"  {row_d['judge']:28} {who:10} {row_d[metric_col]:14} {_fmt(row_d)}")
+        claims = self.tables.get("annotation_claims")
+        if claims is not None and not claims.empty:
+            # Families without a deception table of their own above: each label's share of the claims.
+            for row in claims.itertuples(index=False):
+                row_d = row._asdict()
+                if row_d["family"] in ("traitors", "principal_agent") or row_d["label"] == "unverifiable":
+                    continue
+                share = {"estimate": row_d["share"], "ci_low": row_d["ci_low"], "ci_high": row_d["ci_high"]}
+                lines.append(
+                    f"  {row_d['judge']:28} {row_d['family']:10} {row_d['label']:14} {_fmt(share)}"
+                    f" ({row_d['n']}/{row_d['claims']} claims)"
+                )
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 

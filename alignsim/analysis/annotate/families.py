@@ -2,10 +2,12 @@
 speaker knew, how the rule grammar reads a statement, how a claim is classified.
 
 A family registers an :class:`AnnotationFamily` under its
-:attr:`GameInfo.family <alignsim.envs.GameInfo.family>` with :func:`register_family`
-(Werewolf, or a third-party game, adds itself this way). The built-ins are ``traitors``
-(public speeches), ``principal_agent`` (explanations and pitches) and ``self_evolution``
-(notes).
+:attr:`GameInfo.family <alignsim.envs.GameInfo.family>` with :func:`register_family`, or
+returns it from its family analysis plug-in's
+:meth:`~alignsim.analysis.families.FamilyAnalysis.annotation` (looked up the first time the
+family is asked for: Werewolf, or a third-party game, adds itself this way, from its own
+folder). The built-ins are ``traitors`` (public speeches), ``principal_agent``
+(explanations and pitches) and ``self_evolution`` (notes).
 
 Classification is alignsim's, never the judge's: :func:`classify_claim` checks a claim
 against the ``truth`` dict (ground truth plus the speaker's information set at that moment,
@@ -84,15 +86,34 @@ def register_family(hooks: AnnotationFamily, *, replace: bool = False) -> Annota
 
 
 def family(name: str) -> AnnotationFamily | None:
-    """The hooks registered for ``name``, or None (the family's logs then have no statements to annotate)."""
+    """The hooks registered for ``name``, or None (the family's logs then have no statements to annotate).
+
+    A family not registered here is asked for its hooks through its family analysis plug-in
+    (:meth:`~alignsim.analysis.families.FamilyAnalysis.annotation`), once.
+    """
     _load_builtins()
+    if name not in _families and name not in _asked:
+        _asked.add(name)
+        from alignsim.analysis.families import get
+
+        analysis = get(name)
+        hooks = analysis.annotation() if analysis is not None else None
+        if hooks is not None:
+            _families.setdefault(hooks.name, hooks)
     return _families.get(name)
 
 
 def families() -> list[str]:
-    """Names of every family with annotation hooks."""
-    _load_builtins()
+    """Names of every family with annotation hooks (those of every family analysis plug-in included)."""
+    from alignsim.analysis.families import analyses
+
+    for analysis in analyses():
+        family(analysis.family)
     return list(_families)
+
+
+_asked: set[str] = set()
+"""Families whose analysis plug-in was already asked for annotation hooks."""
 
 
 _loaded = False

@@ -55,6 +55,7 @@ from alignsim.analysis.stats import difference_interval, ratio_interval
 
 __all__ = [
     "RATES",
+    "Knowledge",
     "WerewolfAnalysis",
     "WerewolfData",
     "describe_event",
@@ -297,8 +298,14 @@ def _side_label(labels: Iterable[str]) -> str:
     return found[0] if len(found) == 1 else ("mixed" if found else "")
 
 
-class _Knowledge:
-    """What each player can know at a point of the game (the module docstring's information set)."""
+class Knowledge:
+    """What each player can know at a point of the game (the module docstring's information set).
+
+    Build it with :meth:`from_events` (the deal), then :meth:`observe` every event in log order;
+    :meth:`possible` is then what a speaker can know right before the next event. The family
+    analysis and the annotation hooks (:mod:`alignsim.envs.werewolf.annotate`) share it, so a
+    claim gets the same label in both.
+    """
 
     def __init__(self, roles: dict[str, str], partners: dict[str, set[str]]) -> None:
         self.roles = roles
@@ -310,6 +317,35 @@ class _Knowledge:
         """What the moderator showed of eliminated players: their role, or only their side."""
         self.inspected: dict[str, dict[str, frozenset[str]]] = {}
         self.protected: dict[str, set[str]] = {}
+
+    @classmethod
+    def from_events(cls, events: Iterable[Any]) -> Knowledge:
+        """The deal of one game (``role_assignment`` and ``ww_briefing`` events), nothing observed yet."""
+        roles: dict[str, str] = {}
+        partners: dict[str, set[str]] = {}
+        for event in events:
+            tag = _tag(event)
+            if tag == "role_assignment":
+                roles = dict(event.roles)
+            elif tag == "ww_briefing":
+                roles.setdefault(event.player, event.role)
+                partners[event.player] = set(event.partners)
+        for agent, role in roles.items():
+            if role == WOLF and agent not in partners:
+                partners[agent] = {a for a, r in roles.items() if r == WOLF and a != agent}
+        return cls(roles, partners)
+
+    def observe(self, event: Any) -> None:
+        """Add what ``event`` tells its observers: an inspection result, a protection, a reveal."""
+        tag = _tag(event)
+        if tag == "ww_inspection":
+            self.inspected.setdefault(event.actor, {})[event.target] = self.result_set(event.result, event.learns)
+        elif tag == "ww_night_action" and event.action == "protect" and event.target is not None:
+            self.protected.setdefault(event.actor, set()).add(event.target)
+        elif tag == "elimination" and event.revealed_role is not None:
+            self.revealed[event.target] = frozenset({event.revealed_role})
+        elif tag == "ww_reveal" and event.shown == "side" and event.value is not None:
+            self.revealed[event.target] = self.result_set(event.value, "side")
 
     def result_set(self, result: str, learns: str) -> frozenset[str]:
         """The roles an inspection result leaves possible."""
@@ -346,7 +382,7 @@ class _Knowledge:
         return frozenset(options)
 
 
-def label_claim(knowledge: _Knowledge, speaker: str, kind: str, subject: str, value: str) -> tuple[str, bool]:
+def label_claim(knowledge: Knowledge, speaker: str, kind: str, subject: str, value: str) -> tuple[str, bool]:
     """(label, known) of one claim: ``lie``, ``honest_error`` or ``truthful``, and whether the
     speaker's information set decided its truth (see the module docstring)."""
     truth = knowledge.roles.get(subject)
@@ -380,23 +416,12 @@ def episode_rows(header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
     ``edges`` (the trust graph: per day, judge and target, votes, accusations, defences).
     """
     eid = header.episode_id
-    roles: dict[str, str] = {}
-    partners: dict[str, set[str]] = {}
-    for event in events:
-        tag = _tag(event)
-        if tag == "role_assignment":
-            roles = dict(event.roles)
-        elif tag == "ww_briefing":
-            roles.setdefault(event.player, event.role)
-            partners[event.player] = set(event.partners)
-    for agent, role in roles.items():
-        if role == WOLF and agent not in partners:
-            partners[agent] = {a for a, r in roles.items() if r == WOLF and a != agent}
+    know = Knowledge.from_events(events)
+    roles = know.roles
     wolves = {a for a, r in roles.items() if r == WOLF}
     village = set(roles) - wolves
     seers = [a for a, r in roles.items() if r == SEER]
     labels = {a: _label(s) for a, s in header.seating.items()}
-    know = _Knowledge(roles, partners)
     out: dict[str, list[Any]] = {"statements": [], "turns": [], "suspicion": [], "edges": [], "seer_claims": []}
     seer_alive_on: dict[int, bool] = {}
     """Per discussion day, whether the seer was alive to speak."""
@@ -419,6 +444,7 @@ def episode_rows(header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
 
     for event in events:
         tag = _tag(event)
+        know.observe(event)
         if tag == "ww_speech" and event.channel == "public" and event.actor in roles:
             if seers and event.round not in seer_alive_on:
                 seer_alive_on[event.round] = seers[0] not in gone
@@ -489,10 +515,7 @@ def episode_rows(header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
                 }
             )
         elif tag == "ww_inspection":
-            know.inspected.setdefault(event.actor, {})[event.target] = know.result_set(event.result, event.learns)
             seer_found_wolf |= event.result == WOLF
-        elif tag == "ww_night_action" and event.action == "protect" and event.target is not None:
-            know.protected.setdefault(event.actor, set()).add(event.target)
         elif tag == "ww_night_outcome":
             if event.attacked is not None and event.protected is not None:
                 sums["doctor_save_den"] += 1
@@ -511,10 +534,6 @@ def episode_rows(header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
             sums["misexile_num"] += event.selected in village
         elif tag == "elimination":
             gone.setdefault(event.target, event.round)
-            if event.revealed_role is not None:
-                know.revealed[event.target] = frozenset({event.revealed_role})
-        elif tag == "ww_reveal" and event.shown == "side" and event.value is not None:
-            know.revealed[event.target] = know.result_set(event.value, "side")
         elif tag == "game_end":
             winner = event.winner
         elif tag == "episode_end":
@@ -865,6 +884,12 @@ class WerewolfAnalysis(FamilyAnalysis):
     events = EVENTS
     metrics = METRICS
     report_rank = 62
+
+    def annotation(self) -> Any:
+        """Werewolf's hooks for ``alignsim annotate`` (:mod:`alignsim.envs.werewolf.annotate`)."""
+        from alignsim.envs.werewolf.annotate import HOOKS
+
+        return HOOKS
 
     def collect(self, path: Path, header: Any, events: Sequence[Any]) -> dict[str, list[Any]]:
         """The game's rows (:func:`episode_rows`)."""

@@ -26,7 +26,7 @@ from alignsim.agents.llm.prompting import quote
 from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, read_choice, read_text, thoughts_ask
 from alignsim.envs.werewolf.werewolf import CLAIM_CODES, EVENT_KINDS, decode_observation
 
-__all__ = ["ending", "extract_claims", "ingest", "messages", "play_turn", "reflection_prompt"]
+__all__ = ["ending", "extract_claims", "find_claims", "ingest", "messages", "play_turn", "reflection_prompt"]
 
 KIND = {name: i for i, name in enumerate(EVENT_KINDS)}
 CODE = {name: i for i, name in enumerate(CLAIM_CODES)}
@@ -67,6 +67,29 @@ def _evidence_code(negated: bool, word: str) -> int | None:
     return None if negated else CODE[f"inspected_{word}"]
 
 
+def find_claims(message: str, speaker: int, n: int) -> dict[int, tuple[int, int, int]]:
+    """The claims the grammar reads in ``message``, with where it read them: subject index ->
+    ``(code, start, end)`` (a code of :data:`~alignsim.envs.werewolf.werewolf.CLAIM_CODES`; the
+    span of the words that make the claim). The grammar is :func:`extract_claims`'."""
+    found: dict[int, tuple[int, int, int]] = {}
+
+    def add(j: int, code: int | None, match: re.Match[str]) -> None:
+        if j < n and code is not None and j not in found:
+            found[j] = (code, match.start(), match.end())
+
+    for match in _EVIDENCE.finditer(message):
+        j = int(match.group(1).split("_")[1])
+        if j != speaker:
+            add(j, _evidence_code(bool(match.group(2)), match.group(3)), match)
+    for match in _PROTECTION.finditer(message):
+        add(int(match.group(1).split("_")[1]), CODE["protected"], match)
+    for match in _SELF.finditer(message):
+        add(speaker, _role_code(bool(match.group(1)), match.group(2)), match)
+    for match in _OTHER.finditer(message):
+        add(int(match.group(1).split("_")[1]), _role_code(bool(match.group(2)), match.group(3)), match)
+    return found
+
+
 def extract_claims(message: str, speaker: int, n: int) -> list[int]:
     """The ``claims`` vector (codes of :data:`~alignsim.envs.werewolf.werewolf.CLAIM_CODES`) of ``message``.
 
@@ -80,24 +103,8 @@ def extract_claims(message: str, speaker: int, n: int) -> list[int]:
     * "player_N is a werewolf / the seer / the doctor / a villager / innocent / not a werewolf" -> role claim.
     """
     claims = [0] * n
-    for match in _EVIDENCE.finditer(message):
-        j = int(match.group(1).split("_")[1])
-        code = _evidence_code(bool(match.group(2)), match.group(3))
-        if j < n and j != speaker and code is not None and not claims[j]:
-            claims[j] = code
-    for match in _PROTECTION.finditer(message):
-        j = int(match.group(1).split("_")[1])
-        if j < n and not claims[j]:
-            claims[j] = CODE["protected"]
-    for match in _SELF.finditer(message):
-        code = _role_code(bool(match.group(1)), match.group(2))
-        if code is not None and not claims[speaker]:
-            claims[speaker] = code
-    for match in _OTHER.finditer(message):
-        j = int(match.group(1).split("_")[1])
-        code = _role_code(bool(match.group(2)), match.group(3))
-        if j < n and code is not None and not claims[j]:
-            claims[j] = code
+    for j, (code, _, _) in find_claims(message, speaker, n).items():
+        claims[j] = code
     return claims
 
 
