@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if marker in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Undo what an in-process CLI call did to logging (Hydra configures it per job).
+
+    Otherwise a handler left on a logger keeps writing to the captured stderr of the test that
+    made it; once that stream is closed, each record prints "--- Logging error ---" into a later
+    test's stderr, and tests that check stderr is one line fail depending on their order.
+    """
+    manager = logging.Logger.manager
+    root = logging.getLogger()
+    before = {
+        name: (logger.handlers[:], logger.level, logger.propagate, logger.disabled)
+        for name, logger in [("", root), *manager.loggerDict.items()]
+        if isinstance(logger, logging.Logger)
+    }
+    yield
+    for name, logger in [("", root), *manager.loggerDict.items()]:
+        if not isinstance(logger, logging.Logger):
+            continue
+        handlers, level, propagate, disabled = before.get(name, ([], logging.NOTSET, True, False))
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate, logger.disabled = propagate, disabled
 
 
 @pytest.fixture
