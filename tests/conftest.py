@@ -62,6 +62,9 @@ def _logging_as_it_was() -> Iterator[None]:
         if not isinstance(logger, logging.Logger):
             continue
         handlers, level, propagate, disabled = before.get(name, ([], logging.NOTSET, True, False))
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()  # a file handler (Hydra's job log) must not be left to the GC
         logger.handlers[:] = handlers
         logger.setLevel(level)
         logger.propagate, logger.disabled = propagate, disabled
