@@ -231,6 +231,11 @@ def visible_history(events: Iterable[Any], speaker: str, before_seq: int, *, lim
         elif kind == "elimination":
             shown = f", revealed as {event.revealed_role}" if event.revealed_role else ""
             lines.append(f"{event.target} was {event.cause}{shown}.")
+    return last_lines(lines, limit_chars)
+
+
+def last_lines(lines: Sequence[str], limit_chars: int) -> str:
+    """The newest of ``lines`` that fit in ``limit_chars`` (newline included), oldest first."""
     out: list[str] = []
     size = 0
     for line in reversed(lines):

@@ -25,7 +25,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from alignsim.analysis.annotate.families import AnnotationFamily, Item, classify_claim, empty_truth, player_ids
+from alignsim.analysis.annotate.families import (
+    AnnotationFamily,
+    Item,
+    classify_claim,
+    empty_truth,
+    last_lines,
+    player_ids,
+)
 from alignsim.analysis.annotate.schema import ExtractedClaim, Statement, StatementAnnotation
 from alignsim.envs.werewolf.analysis import WOLF, Knowledge, _tag
 
@@ -236,14 +243,7 @@ def _history(events: Iterable[Any], speaker: str, before_seq: int, *, limit_char
             line = describe_event(event)
             if line:
                 lines.append(line)
-    out: list[str] = []
-    size = 0
-    for line in reversed(lines):
-        if size + len(line) + 1 > limit_chars:
-            break
-        out.append(line)
-        size += len(line) + 1
-    return "\n".join(reversed(out))
+    return last_lines(lines, limit_chars)
 
 
 def _about(knowledge: Knowledge, speaker: str) -> str:
