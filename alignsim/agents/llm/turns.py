@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,6 +166,35 @@ def thoughts_ask(
         max_tokens=options.thought_tokens,
         prefill=heading,
     )
+
+
+def speak(
+    messages: Callable[[str], tuple[dict[str, str], ...]], question: str, options: TurnOptions, *, to: str
+) -> Generator[Ask, Any, dict[str, Any]]:
+    """A message, after private reasoning when ``options.reasoning``: ``{"message", "reasoning"?}``.
+
+    ``messages(question)`` builds each request's conversation when it is asked; ``to`` opens
+    the message ("I say to everyone:"), which continues the reasoning's turn so it can follow
+    it. Use with ``yield from`` in an adapter's turn.
+    """
+    action: dict[str, Any] = {}
+    prefill = ""
+    if options.reasoning:
+        thinking = "My private thoughts (nobody else sees these):"
+        thoughts = yield thoughts_ask(messages(question), thinking, options)
+        if thoughts:
+            action["reasoning"] = thoughts
+            prefill = f"{thinking} {thoughts}\n"
+    action["message"] = yield Ask(
+        tag="speech",
+        messages=messages(question),
+        parse=read_text(options.message_limit),
+        fallback="I have nothing to add right now.",
+        fallback_name="neutral message",
+        max_tokens=options.message_tokens,
+        prefill=prefill + to,
+    )
+    return action
 
 
 def read_choice(choices: tuple[str, ...]) -> Any:

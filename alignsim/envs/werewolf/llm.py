@@ -23,7 +23,7 @@ from collections.abc import Generator, Mapping
 from typing import Any
 
 from alignsim.agents.llm.prompting import quote
-from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, read_choice, read_text, thoughts_ask
+from alignsim.agents.llm.turns import Ask, Seat, TurnOptions, read_choice, speak
 from alignsim.envs.werewolf.werewolf import CLAIM_CODES, EVENT_KINDS, decode_observation
 
 __all__ = ["ending", "extract_claims", "find_claims", "ingest", "messages", "play_turn", "reflection_prompt"]
@@ -190,24 +190,10 @@ def play_turn(seat: Seat, observation: Mapping[str, Any], options: TurnOptions) 
             else "Speak to the village in one or two sentences. You may claim a role, report what you learned "
             "('I inspected player_N: werewolf'), or name a suspect ('player_N is a werewolf')."
         )
-        action: dict[str, Any] = {}
-        prefill = ""
-        if options.reasoning:
-            thinking = "My private thoughts (nobody else sees these):"
-            thoughts = yield thoughts_ask(ask_messages(question), thinking, options)
-            if thoughts:
-                action["reasoning"] = thoughts
-                prefill = f"{thinking} {thoughts}\n"
-        said = yield Ask(
-            tag="speech",
-            messages=ask_messages(question),
-            parse=read_text(options.message_limit),
-            fallback="I have nothing to add right now.",
-            fallback_name="neutral message",
-            max_tokens=options.message_tokens,
-            prefill=prefill + ("I tell the other werewolves:" if meeting else "I say to everyone:"),
+        action = yield from speak(
+            ask_messages, question, options, to="I tell the other werewolves:" if meeting else "I say to everyone:"
         )
-        action["message"] = said
+        said = action["message"]
         if meeting and names:
             pick = yield choose("proposal", "Whom do you propose to kill tonight? Answer with one name.", names)
             action["target"] = legal[pick]
